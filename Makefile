@@ -1,0 +1,39 @@
+# Trustdesk. Needs only Python 3.11+ and make; everything else comes from the lock file.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test venv lint typecheck format lock clean
+
+run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data
+	$(BIN)/trustdesk db upgrade
+	$(BIN)/trustdesk demo
+	$(BIN)/trustdesk serve
+
+test: venv ## lint, type-check and run the whole test suite
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit("Trustdesk needs Python 3.11+") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+format: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs the package registry)
+	$(PYTHON) -m venv /tmp/trustdesk-lock && /tmp/trustdesk-lock/bin/pip install --quiet pip-tools
+	/tmp/trustdesk-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+		-o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

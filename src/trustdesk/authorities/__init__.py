@@ -1,0 +1,1 @@
+"""Authorities: agencies, their officers and the officers' API keys."""

@@ -1,0 +1,63 @@
+"""Agencies, their official e-mail domains, officers and API keys."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustdesk.db import Base, UTCDateTime, enum_type
+from trustdesk.vocabulary import IssuerKind
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    kind: Mapped[IssuerKind] = mapped_column(enum_type(IssuerKind))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    domains: Mapped[list["AgencyDomain"]] = relationship(
+        back_populates="agency", cascade="all, delete-orphan", order_by="AgencyDomain.domain", lazy="selectin"
+    )
+
+    @property
+    def domain_names(self) -> list[str]:
+        return [d.domain for d in self.domains]
+
+
+class AgencyDomain(Base):
+    __tablename__ = "agency_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    agency: Mapped[Agency] = relationship(back_populates="domains")
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    officer_id: Mapped[str] = mapped_column(ForeignKey("officers.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    officer: Mapped[Officer] = relationship(lazy="joined")

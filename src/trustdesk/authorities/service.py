@@ -1,0 +1,203 @@
+"""Use cases for agencies and officers. Services never commit: the entry point owns the transaction."""
+
+import re
+from dataclasses import dataclass
+
+import pycountry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import service as audit
+from trustdesk.audit.vocabulary import Actor, AuditAction
+from trustdesk.authorities.models import Agency, AgencyDomain, ApiKey, Officer
+from trustdesk.clock import Clock
+from trustdesk.credentials import hash_api_key, new_api_key
+from trustdesk.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from trustdesk.vocabulary import IssuerKind
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@([A-Za-z0-9.-]{1,253})$")
+
+
+def normalise_country(country: str) -> str:
+    code = country.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise InvalidInput(f"{country!r} is not an ISO 3166-1 alpha-2 country code", field="country")
+    return code
+
+
+def normalise_domain(domain: str) -> str:
+    name = domain.strip().lower().rstrip(".")
+    if not _DOMAIN.match(name):
+        raise InvalidInput(f"{domain!r} is not a valid e-mail domain", field="domains")
+    return name
+
+
+def email_domain(email: str, field: str = "email") -> str:
+    match = _EMAIL.match(email.strip())
+    if not match:
+        raise InvalidInput(f"{email!r} is not a valid e-mail address", field=field)
+    return match.group(1).lower()
+
+
+def domain_belongs(domain: str, official: list[str]) -> bool:
+    """An address belongs to an official domain or one of its subdomains."""
+    return any(domain == d or domain.endswith("." + d) for d in official)
+
+
+def create_agency(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    name: str,
+    country: str,
+    kind: IssuerKind | str,
+    domains: list[str],
+    verified: bool,
+) -> Agency:
+    if not name.strip():
+        raise InvalidInput("an agency needs a name", field="name")
+    try:
+        kind = IssuerKind(kind)
+    except ValueError:
+        allowed = ", ".join(k.value for k in IssuerKind)
+        raise InvalidInput(f"unknown agency kind {kind!r}; one of {allowed}", field="kind") from None
+    names = sorted({normalise_domain(d) for d in domains})
+    if not names:
+        raise InvalidInput("an agency needs at least one official e-mail domain", field="domains")
+    taken = session.scalars(select(AgencyDomain.domain).where(AgencyDomain.domain.in_(names))).all()
+    if taken:
+        raise Conflict(f"domain {taken[0]} already belongs to another agency", field="domains")
+    agency = Agency(
+        name=name.strip(),
+        country=normalise_country(country),
+        kind=kind,
+        verified=verified,
+        created_at=clock(),
+        domains=[AgencyDomain(domain=d) for d in names],
+    )
+    session.add(agency)
+    session.flush()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.AGENCY_CREATE,
+        subject_type="agency",
+        subject_id=agency.id,
+        data={
+            "after": {
+                "name": agency.name,
+                "country": agency.country,
+                "kind": kind.value,
+                "domains": names,
+                "verified": verified,
+            }
+        },
+    )
+    return agency
+
+
+def get_agency(session: Session, agency_id: str) -> Agency:
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound(f"no agency {agency_id}", field="authority")
+    return agency
+
+
+def list_agencies(session: Session) -> list[Agency]:
+    return list(session.scalars(select(Agency).order_by(Agency.country, Agency.name)))
+
+
+def set_verified(session: Session, clock: Clock, actor: Actor, agency_id: str, verified: bool) -> Agency:
+    agency = get_agency(session, agency_id)
+    before = agency.verified
+    agency.verified = verified
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.AGENCY_VERIFY,
+        subject_type="agency",
+        subject_id=agency.id,
+        data={"before": {"verified": before}, "after": {"verified": verified}},
+    )
+    return agency
+
+
+@dataclass(frozen=True)
+class NewOfficer:
+    officer: Officer
+    api_key: str  # shown once
+
+
+def add_officer(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    agency_id: str,
+    name: str,
+    email: str,
+    api_key: str | None = None,
+) -> NewOfficer:
+    agency = get_agency(session, agency_id)
+    if not name.strip():
+        raise InvalidInput("an officer needs a name", field="name")
+    domain = email_domain(email)
+    if not domain_belongs(domain, agency.domain_names):
+        raise InvalidInput(
+            f"{email} is not on one of {agency.name}'s official domains ({', '.join(agency.domain_names)})",
+            field="email",
+        )
+    address = email.strip().lower()
+    if session.scalar(select(Officer.id).where(Officer.email == address)):
+        raise Conflict(f"an officer with e-mail {address} already exists", field="email")
+    officer = Officer(agency_id=agency.id, name=name.strip(), email=address, active=True, created_at=clock())
+    session.add(officer)
+    session.flush()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.OFFICER_CREATE,
+        subject_type="officer",
+        subject_id=officer.id,
+        data={"after": {"agency_id": agency.id, "name": officer.name, "email": address}},
+    )
+    return NewOfficer(officer, issue_api_key(session, clock, actor, officer, api_key))
+
+
+def issue_api_key(
+    session: Session, clock: Clock, actor: Actor, officer: Officer, key: str | None = None
+) -> str:
+    """Issue a key for an officer; only its hash is stored. ``key`` lets the demo use derived keys."""
+    plaintext = key or new_api_key()
+    record = ApiKey(officer_id=officer.id, key_hash=hash_api_key(plaintext), created_at=clock())
+    session.add(record)
+    session.flush()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.API_KEY_ISSUE,
+        subject_type="officer",
+        subject_id=officer.id,
+        data={"after": {"api_key_id": record.id}},
+    )
+    return plaintext
+
+
+def authenticate(session: Session, api_key: str) -> Officer:
+    """The active officer holding this key, or Unauthenticated."""
+    found = session.execute(
+        select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if found is None or not found.officer.active:
+        raise Unauthenticated("the API key is unknown or revoked")
+    return found.officer
+
+
+def find_officer(session: Session, email: str) -> Officer | None:
+    return session.scalar(select(Officer).where(Officer.email == email.strip().lower()))

@@ -1,0 +1,78 @@
+"""Typed settings, read once from the environment (``TRUSTDESK_*``) in the composition root."""
+
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "demo-secret-do-not-use-in-production"  # noqa: S105 - the demo value production refuses
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class PlatformKind(StrEnum):
+    REFERENCE = "reference"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run Trustdesk; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRUSTDESK_", extra="forbid", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///var/trustdesk.db"
+    secret_key: SecretStr = SecretStr(DEMO_SECRET)
+    platform: PlatformKind = PlatformKind.REFERENCE
+    reference_platform_url: str = "sqlite:///var/reference-platform.db"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    max_json_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    max_document_bytes: Annotated[int, Field(ge=1024)] = 20 * 1_048_576
+    deadline_overrides: dict[str, timedelta] = Field(
+        default_factory=dict,
+        description="Instrument code -> standard deadline, for instruments whose deadline the law "
+        'leaves to the platform (\'without undue delay\'); e.g. {"EU_DSA_ART9": "PT24H"}',
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return value
+
+    @model_validator(mode="after")
+    def _no_demo_secrets_in_production(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            if self.secret_key.get_secret_value() == DEMO_SECRET:
+                raise ValueError("production refuses the demo secret: set TRUSTDESK_SECRET_KEY")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("TRUSTDESK_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and len(self.database_url) > len(prefix):
+            return Path(self.database_url.removeprefix(prefix))
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, failing fast with one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TRUSTDESK_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,1 @@
+"""Lawful requests: the instrument catalogue, the deadline clock and the request workflow."""

@@ -1,0 +1,169 @@
+"""API shapes of lawful requests: what an authority sends and what it gets back."""
+
+import re
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from trustdesk.vocabulary import DataCategory, InstrumentCode, IssuerKind, TargetType
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Text10000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+CountryCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
+]
+
+_TARGET_PATTERNS: dict[TargetType, tuple[re.Pattern[str], str]] = {
+    TargetType.PHONE: (re.compile(r"^\+[1-9]\d{6,14}$"), "an E.164 phone number such as +33612345678"),
+    TargetType.USERNAME: (re.compile(r"^@?[A-Za-z0-9_]{3,64}$"), "a username of 3-64 letters, digits or _"),
+    TargetType.USER_ID: (re.compile(r"^[A-Za-z0-9@:._=/+-]{1,255}$"), "a platform user id"),
+    TargetType.CONTENT_URL: (
+        re.compile(r"^(https?|ref)://[^\s<>\"']{1,490}$"),
+        "an http(s):// URL or a platform locator (ref://...)",
+    ),
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class IssuingAuthority(Strict):
+    name: Text200
+    kind: IssuerKind
+    country: CountryCode
+
+
+class Offence(Strict):
+    description: Text2000
+    max_penalty_years: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class SupervisorContact(Strict):
+    """Who can confirm an emergency request by call-back (forged emergency requests are a known fraud)."""
+
+    name: Text200
+    email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]{1,64}@[^@\s]{1,253}$")]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9]\d{6,14}$")]
+
+
+class Target(Strict):
+    type: TargetType
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    @field_validator("value")
+    @classmethod
+    def _value_fits_type(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        if kind is None:  # the type itself was invalid and is reported on its own
+            return value
+        pattern, shape = _TARGET_PATTERNS[kind]
+        if not pattern.match(value):
+            raise ValueError(f"a {kind.value} target must be {shape}")
+        return value
+
+
+class Period(Strict):
+    start: AwareDatetime = Field(alias="from")
+    end: AwareDatetime = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start >= self.end:
+            raise ValueError("period.from must be before period.to")
+        return self
+
+
+class RequestIn(Strict):
+    """A lawful request as an authority submits it."""
+
+    instrument: InstrumentCode
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    emergency: bool = False
+    emergency_justification: Text2000 | None = None
+    issuing_authority: IssuingAuthority
+    legal_basis: Text2000
+    statement_of_reasons: Text10000 | None = None
+    redress_information: Text2000 | None = None
+    territorial_scope: Annotated[list[CountryCode], Field(min_length=1, max_length=250)] | None = Field(
+        default=None, description="ISO country codes where the order applies (removal orders); absent = all"
+    )
+    supervisor_contact: SupervisorContact | None = None
+    offence: Offence | None = None
+    targets: Annotated[list[Target], Field(min_length=1, max_length=100)]
+    data_categories: Annotated[list[DataCategory], Field(max_length=len(DataCategory))] = []
+    period: Period | None = None
+    confidential_until: AwareDatetime | None = None
+    respond_by: AwareDatetime | None = Field(
+        default=None,
+        description="The date the order sets for the answer, where the instrument lets it set one",
+    )
+
+    @model_validator(mode="after")
+    def _emergency_is_justified(self) -> Self:
+        if self.emergency and not self.emergency_justification:
+            raise ValueError("an emergency request needs an emergency_justification")
+        if len(set(self.data_categories)) != len(self.data_categories):
+            raise ValueError("data_categories lists a category twice")
+        return self
+
+
+class IssuingAuthorityOut(BaseModel):
+    name: str
+    kind: IssuerKind
+    country: str
+
+
+class DocumentOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class PeriodOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+
+
+class RequestOut(BaseModel):
+    """What an officer of the submitting agency sees of a request."""
+
+    tracking_number: str
+    status: str
+    instrument: InstrumentCode
+    instrument_title: str
+    reference: str
+    emergency: bool
+    received_at: datetime
+    due_at: datetime | None
+    issuing_authority: IssuingAuthorityOut
+    targets: list[Target]
+    data_categories: list[DataCategory]
+    period: PeriodOut | None
+    documents: list[DocumentOut]
+
+
+class RequestSummary(BaseModel):
+    tracking_number: str
+    status: str
+    instrument: InstrumentCode
+    reference: str
+    emergency: bool
+    received_at: datetime
+    due_at: datetime | None

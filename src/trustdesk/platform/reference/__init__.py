@@ -1,0 +1,23 @@
+"""The reference platform: Trustdesk's built-in demo messenger, a full `PlatformConnector`."""
+
+from trustdesk.platform.reference.connector import (
+    Notice,
+    ReferencePlatform,
+    chat_locator,
+    message_locator,
+    normalise_phone,
+    parse_locator,
+)
+from trustdesk.platform.reference.generate import GenerationSummary
+from trustdesk.platform.reference.retention import RetentionReport
+
+__all__ = [
+    "GenerationSummary",
+    "Notice",
+    "ReferencePlatform",
+    "RetentionReport",
+    "chat_locator",
+    "message_locator",
+    "normalise_phone",
+    "parse_locator",
+]

@@ -1,0 +1,1 @@
+"""Staff users of the platform (legal team, moderators, administrators) and their roles."""

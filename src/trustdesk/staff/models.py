@@ -1,0 +1,33 @@
+"""Staff users and their role grants."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trustdesk.authorities.models import new_id
+from trustdesk.db import Base, UTCDateTime, enum_type
+from trustdesk.staff.roles import Role
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    grants: Mapped[list["RoleGrant"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(g.role for g in self.grants)
+
+
+class RoleGrant(Base):
+    __tablename__ = "staff_role_grants"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role), primary_key=True)

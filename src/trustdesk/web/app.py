@@ -1,0 +1,39 @@
+"""The FastAPI app factory."""
+
+from fastapi import FastAPI
+
+from trustdesk import __version__
+from trustdesk.app import Container
+from trustdesk.lawful.routes import router as lawful_router
+from trustdesk.web import problems
+from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="Trustdesk",
+        version=__version__,
+        summary="The single point of contact of a messaging platform for authorities.",
+        description="Submit lawful requests, follow them to their answer. Authenticate with an officer's "
+        "API key: `Authorization: Bearer tdk_…`. Errors are RFC 9457 problem details.",
+    )
+    app.state.container = container
+    problems.install(app)
+    app.include_router(lawful_router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    settings = container.settings
+
+    def limit_for(path: str) -> int:
+        return (
+            settings.max_document_bytes + 65_536
+            if path.endswith("/documents")
+            else settings.max_json_body_bytes
+        )
+
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,41 @@
+"""FastAPI dependencies: the container and the authenticated caller."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from trustdesk.app import Container
+from trustdesk.authorities import service as authorities
+from trustdesk.db import unit_of_work
+from trustdesk.errors import Unauthenticated
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+_bearer = HTTPBearer(auto_error=False, description="An officer's API key")
+
+
+@dataclass(frozen=True)
+class OfficerPrincipal:
+    officer_id: str
+    agency_id: str
+
+
+def current_officer(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> OfficerPrincipal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send an officer's API key as 'Authorization: Bearer <key>'")
+    with unit_of_work(container.sessions) as session:
+        officer = authorities.authenticate(session, credentials.credentials)
+        return OfficerPrincipal(officer.id, officer.agency_id)
+
+
+OfficerDep = Annotated[OfficerPrincipal, Depends(current_officer)]

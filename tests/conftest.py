@@ -1,0 +1,73 @@
+"""Shared fixtures: real SQLite and PostgreSQL built by the migrations, a frozen clock, the app."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.databases import TemplateDatabase
+from trustdesk.app import Container, build_container
+from trustdesk.clock import FrozenClock
+from trustdesk.config import Settings
+from trustdesk.db import make_engine
+from trustdesk.web.app import create_app
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabase]:
+    database = TemplateDatabase(request.param, tmp_path_factory.mktemp(request.param))
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def database_url(template: TemplateDatabase) -> Iterator[str]:
+    """A fresh, migrated database of its own for tests whose work must really commit (CLI, servers)."""
+    url = template.fresh()
+    yield url
+    template.drop(url)
+
+
+@pytest.fixture
+def sessions(template: TemplateDatabase) -> Iterator[sessionmaker[Session]]:
+    """Sessions inside one outer transaction that is rolled back after the test: commits are savepoints."""
+    engine = make_engine(template.url)
+    connection = engine.connect()
+    outer = connection.begin()
+    try:
+        yield sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    finally:
+        outer.rollback()
+        connection.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def container(template: TemplateDatabase, sessions: sessionmaker[Session], clock: FrozenClock) -> Iterator[Container]:
+    c = build_container(
+        Settings(database_url=template.url, reference_platform_url="sqlite://"), clock=clock, sessions=sessions
+    )
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container), raise_server_exceptions=False) as c:
+        yield c

@@ -1,0 +1,87 @@
+"""Factories for test data, per domain; each commits through a unit of work like a real entry point."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from trustdesk.audit.vocabulary import Actor
+from trustdesk.authorities import service as authorities
+from trustdesk.clock import Clock
+from trustdesk.db import unit_of_work
+from trustdesk.vocabulary import IssuerKind
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def officer_key(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    *,
+    country: str = "FR",
+    kind: IssuerKind = IssuerKind.INVESTIGATING_JUDGE,
+    domain: str = "justice.fr",
+    verified: bool = True,
+    email: str | None = None,
+) -> str:
+    """Create an agency with one officer; return the officer's API key."""
+    with unit_of_work(sessions) as session:
+        agency = authorities.create_agency(
+            session,
+            clock,
+            Actor.operator(),
+            name=f"Test agency {domain}",
+            country=country,
+            kind=kind,
+            domains=[domain],
+            verified=verified,
+        )
+        new = authorities.add_officer(
+            session,
+            clock,
+            Actor.operator(),
+            agency_id=agency.id,
+            name="Test Officer",
+            email=email or f"officer@{domain}",
+        )
+        return new.api_key
+
+
+def epoc(**overrides: Any) -> dict[str, Any]:
+    """A valid emergency EPOC from a French investigating judge, as in the issue."""
+    body: dict[str, Any] = {
+        "instrument": "EU_EPOC",
+        "reference": "PJ-2026-0042",
+        "emergency": True,
+        "emergency_justification": "Imminent threat to the life of a missing minor.",
+        "issuing_authority": {
+            "name": "Juge d'instruction, Tribunal judiciaire de Paris",
+            "kind": "investigating_judge",
+            "country": "FR",
+        },
+        "legal_basis": "Regulation (EU) 2023/1543, Art. 5; CPP art. 99-3",
+        "offence": {"description": "Kidnapping of a minor", "max_penalty_years": 20},
+        "targets": [{"type": "phone", "value": "+33612345678"}],
+        "data_categories": ["subscriber", "identification"],
+        "period": {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
+        "confidential_until": None,
+    }
+    body.update(overrides)
+    return body
+
+
+def tco(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "instrument": "EU_TCO_REMOVAL",
+        "reference": "TCO-DE-2026-17",
+        "issuing_authority": {"name": "Bundeskriminalamt", "kind": "police", "country": "DE"},
+        "legal_basis": "Regulation (EU) 2021/784, Art. 3",
+        "statement_of_reasons": "The message glorifies a terrorist attack and calls for further attacks.",
+        "redress_information": "Challenge before the Verwaltungsgericht Wiesbaden within one month.",
+        "targets": [{"type": "content_url", "value": "ref://chat/c1/message/m1"}],
+    }
+    body.update(overrides)
+    return body
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

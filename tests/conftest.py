@@ -19,7 +19,9 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabase]:
+def template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TemplateDatabase]:
     database = TemplateDatabase(request.param, tmp_path_factory.mktemp(request.param))
     yield database
     database.close()
@@ -59,9 +61,13 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def container(template: TemplateDatabase, sessions: sessionmaker[Session], clock: FrozenClock) -> Iterator[Container]:
+def container(
+    template: TemplateDatabase, sessions: sessionmaker[Session], clock: FrozenClock
+) -> Iterator[Container]:
     c = build_container(
-        Settings(database_url=template.url, reference_platform_url="sqlite://"), clock=clock, sessions=sessions
+        Settings(database_url=template.url, reference_platform_url="sqlite://"),
+        clock=clock,
+        sessions=sessions,
     )
     yield c
     c.engine.dispose()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from trustdesk import migrations
 
@@ -23,7 +24,7 @@ def postgres_admin_url() -> str:
         with engine.connect() as connection:
             connection.execute(text("select 1"))
         engine.dispose()
-    except Exception as exc:
+    except OperationalError as exc:
         message = f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable: {exc}"
         if os.environ.get("TRUSTDESK_REQUIRE_POSTGRES") == "1":
             pytest.fail(message + " (TRUSTDESK_REQUIRE_POSTGRES=1: PostgreSQL tests must run)", pytrace=False)
@@ -54,7 +55,9 @@ class TemplateDatabase:
         else:
             self.admin_url = postgres_admin_url()
             self.name = f"{self.prefix}_template"
-            _admin_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{self.name}"', f'CREATE DATABASE "{self.name}"')
+            _admin_execute(
+                self.admin_url, f'DROP DATABASE IF EXISTS "{self.name}"', f'CREATE DATABASE "{self.name}"'
+            )
             self.url = self._url_of(self.name)
         migrations.upgrade(self.url)
 

@@ -44,7 +44,9 @@ def test_an_emergency_epoc_is_acknowledged_with_its_8_hour_deadline(
     assert response.headers["Location"] == f"{URL}/{body['tracking_number']}"
     assert body["period"] == {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
     with sessions() as s:
-        request = s.scalar(select(LawfulRequest).where(LawfulRequest.tracking_number == body["tracking_number"]))
+        request = s.scalar(
+            select(LawfulRequest).where(LawfulRequest.tracking_number == body["tracking_number"])
+        )
         assert request is not None
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == request.id)).all()
         assert actions == ["lawful:request:receive"]
@@ -211,7 +213,9 @@ def test_emergency_is_refused_for_an_instrument_without_an_emergency_track(
     client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     de_key = officer_key(sessions, clock, country="DE", kind="police", domain="bka.bund.de")  # type: ignore[arg-type]
-    response = client.post(URL, json=tco(emergency=True, emergency_justification="now"), headers=bearer(de_key))
+    response = client.post(
+        URL, json=tco(emergency=True, emergency_justification="now"), headers=bearer(de_key)
+    )
     assert response.status_code == 422
     assert response.json()["field"] == "emergency"
 
@@ -220,7 +224,9 @@ def test_a_removal_order_takes_content_urls_only(
     client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     de_key = officer_key(sessions, clock, country="DE", kind="police", domain="bka.bund.de")  # type: ignore[arg-type]
-    response = client.post(URL, json=tco(targets=[{"type": "username", "value": "someone"}]), headers=bearer(de_key))
+    response = client.post(
+        URL, json=tco(targets=[{"type": "username", "value": "someone"}]), headers=bearer(de_key)
+    )
     assert response.status_code == 422
     assert response.json()["field"] == "targets[0].type"
 
@@ -297,7 +303,9 @@ class TestDocuments:
         tracking = self.submit(client, key)
         before = counts(sessions)
         response = client.post(
-            f"{URL}/{tracking}/documents", files={"file": ("x.pdf", content, content_type)}, headers=bearer(key)
+            f"{URL}/{tracking}/documents",
+            files={"file": ("x.pdf", content, content_type)},
+            headers=bearer(key),
         )
         assert response.status_code == 422
         assert response.json()["code"] == "unsupported_media_type"
@@ -310,7 +318,9 @@ class TestDocuments:
         before = counts(sessions)
         huge = PDF[:-6] + b"0" * (21 * 1024 * 1024) + b"\n%%EOF\n"
         response = client.post(
-            f"{URL}/{tracking}/documents", files={"file": ("big.pdf", huge, "application/pdf")}, headers=bearer(key)
+            f"{URL}/{tracking}/documents",
+            files={"file": ("big.pdf", huge, "application/pdf")},
+            headers=bearer(key),
         )
         assert response.status_code == 413
         assert counts(sessions) == before
@@ -321,6 +331,8 @@ class TestDocuments:
         tracking = self.submit(client, key)
         stranger = officer_key(sessions, clock, country="DE", domain="bka.bund.de")
         response = client.post(
-            f"{URL}/{tracking}/documents", files={"file": ("x.pdf", PDF, "application/pdf")}, headers=bearer(stranger)
+            f"{URL}/{tracking}/documents",
+            files={"file": ("x.pdf", PDF, "application/pdf")},
+            headers=bearer(stranger),
         )
         assert response.status_code == 404

@@ -1,6 +1,6 @@
 """Recording and verifying audit events. Callers pass their session: the event joins their transaction."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -49,27 +49,30 @@ def record(
     return event
 
 
-def _stored_events(session: Session) -> Iterator[ChainedEvent]:
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
-    for event in rows.scalars():
-        yield ChainedEvent(
-            seq=event.seq,
-            occurred_at=event.occurred_at,
-            actor_kind=event.actor_kind,
-            actor_id=event.actor_id,
-            action=event.action,
-            subject_type=event.subject_type,
-            subject_id=event.subject_id,
-            data=event.data,
-            prev_hash=event.prev_hash,
-            hash=event.hash,
-        )
+def _chained(event: AuditEvent) -> ChainedEvent:
+    return ChainedEvent(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_kind=event.actor_kind,
+        actor_id=event.actor_id,
+        action=event.action,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        data=event.data,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
 
 
 def verify(session: Session) -> Verdict:
+    """Walk the whole log in sequence order, streaming it in batches."""
     head = session.get(AuditHead, HEAD_ID)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    return verify_chain(_stored_events(session), head_seq, head_hash)
+    result = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
+    try:
+        return verify_chain((_chained(e) for e in result.scalars()), head_seq, head_hash)
+    finally:
+        result.close()
 
 
 def events_for(session: Session, subject_type: str, subject_id: str) -> list[AuditEvent]:

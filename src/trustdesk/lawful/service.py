@@ -67,7 +67,9 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, agency_cou
         )
     if body.emergency and not instrument.supports_emergency:
         raise InvalidInput(f"{code} has no emergency procedure", field="emergency")
-    required = instrument.required_fields | (instrument.emergency_required_fields if body.emergency else frozenset())
+    required = instrument.required_fields | (
+        instrument.emergency_required_fields if body.emergency else frozenset()
+    )
     for name in sorted(required - AFTER_INTAKE_FIELDS):
         if _missing(body, name):
             raise InvalidInput(f"{code} requires {name}", code="missing_required_field", field=name)

@@ -1,0 +1,260 @@
+"""Demo data for `make run`: agencies, officers, staff, a populated reference platform and a few requests.
+
+Loading is idempotent: what exists is kept. Demo credentials are derived from the secret key, so every
+start can print them again; production refuses the demo secret, and `demo` refuses production.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trustdesk.app import Container
+from trustdesk.audit.vocabulary import Actor
+from trustdesk.authorities import service as authorities
+from trustdesk.authorities.models import AgencyDomain, ApiKey, Officer
+from trustdesk.config import Environment
+from trustdesk.credentials import derived_api_key, hash_api_key
+from trustdesk.errors import Forbidden
+from trustdesk.lawful import service as lawful
+from trustdesk.lawful.models import LawfulRequest
+from trustdesk.lawful.schemas import RequestIn
+from trustdesk.platform.reference.connector import ReferencePlatform, message_locator
+from trustdesk.staff import service as staff
+from trustdesk.staff.roles import Role
+from trustdesk.vocabulary import IssuerKind, TargetType
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    name: str
+    country: str
+    kind: IssuerKind
+    domain: str
+    officer_name: str
+    officer_email: str
+
+
+AGENCIES = [
+    DemoAgency(
+        "Tribunal judiciaire de Paris - juges d'instruction",
+        "FR",
+        IssuerKind.INVESTIGATING_JUDGE,
+        "justice.fr",
+        "Claire Martin",
+        "claire.martin@justice.fr",
+    ),
+    DemoAgency(
+        "Bundeskriminalamt", "DE", IssuerKind.POLICE, "bka.bund.de", "Jonas Weber", "jonas.weber@bka.bund.de"
+    ),
+    DemoAgency(
+        "Fiscalía Provincial de Madrid",
+        "ES",
+        IssuerKind.PROSECUTOR,
+        "fiscal.es",
+        "Lucía García",
+        "lucia.garcia@fiscal.es",
+    ),
+    DemoAgency(
+        "Federal Bureau of Investigation",
+        "US",
+        IssuerKind.POLICE,
+        "fbi.gov",
+        "Dana Reyes",
+        "dana.reyes@fbi.gov",
+    ),
+]
+STAFF = [
+    ("admin@platform.example", "Ada Admin", Role.ADMIN),
+    ("reviewer@platform.example", "Rui Reviewer", Role.LEGAL_REVIEWER),
+    ("approver@platform.example", "Ana Approver", Role.LEGAL_APPROVER),
+    ("moderator@platform.example", "Mo Moderator", Role.MODERATOR),
+]
+
+
+def demo_password(secret: str, email: str) -> str:
+    return "demo-" + hmac.new(secret.encode(), f"password:{email}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass
+class DemoData:
+    url: str
+    officers: list[dict[str, str]] = field(default_factory=list)
+    staff: list[dict[str, str]] = field(default_factory=list)
+    platform: dict[str, int] = field(default_factory=dict)
+    sample_requests: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "officers": self.officers,
+            "staff": self.staff,
+            "platform": self.platform,
+            "sample_requests": self.sample_requests,
+        }
+
+    def describe(self) -> str:
+        lines = [f"Trustdesk demo at {self.url}  (API docs: {self.url}/docs)", "", "Officers (API keys):"]
+        lines += [f"  {o['email']:<28} {o['country']}  {o['api_key']}" for o in self.officers]
+        lines += ["", "Staff logins:"]
+        lines += [f"  {s['email']:<28} {s['role']:<15} password {s['password']}" for s in self.staff]
+        lines += ["", "Reference platform: " + ", ".join(f"{n} {k}" for k, n in self.platform.items())]
+        if self.sample_requests:
+            lines.append("Sample requests: " + ", ".join(self.sample_requests))
+        lines += [
+            "",
+            "Try:",
+            f"  curl -s {self.url}/api/v1/requests -H 'Authorization: Bearer {self.officers[0]['api_key']}'",
+        ]
+        return "\n".join(lines)
+
+
+def load(container: Container, session: Session, *, users: int, seed: int) -> DemoData:
+    settings = container.settings
+    if settings.environment is Environment.PRODUCTION:
+        raise Forbidden("demo data is never loaded in production", code="demo_in_production")
+    secret = settings.secret_key.get_secret_value()
+    clock, operator = container.clock, Actor.operator()
+    data = DemoData(url=f"http://{settings.host}:{settings.port}")
+
+    platform = ReferencePlatform(settings.reference_platform_url, clock=clock)
+    try:
+        platform.create_schema()
+        if platform.counts().get("users", 0) == 0:
+            now = clock()
+            platform.generate(users, seed, now - timedelta(days=180), now)
+        data.platform = {
+            k: v for k, v in platform.counts().items() if k in {"users", "sessions", "chats", "messages"}
+        }
+        phones = [
+            a.phone
+            for i in (1, 2, 3)
+            if (a := platform.lookup_account(TargetType.USER_ID, str(i))) and a.phone
+        ]
+    finally:
+        platform.close()
+
+    keys: dict[str, str] = {}
+    for spec in AGENCIES:
+        domain = session.get(AgencyDomain, spec.domain)
+        agency = (
+            domain.agency
+            if domain
+            else authorities.create_agency(
+                session,
+                clock,
+                operator,
+                name=spec.name,
+                country=spec.country,
+                kind=spec.kind,
+                domains=[spec.domain],
+                verified=True,
+            )
+        )
+        key = derived_api_key(secret, f"officer:{spec.officer_email}")
+        officer = authorities.find_officer(session, spec.officer_email)
+        if officer is None:
+            authorities.add_officer(
+                session,
+                clock,
+                operator,
+                agency_id=agency.id,
+                name=spec.officer_name,
+                email=spec.officer_email,
+                api_key=key,
+            )
+        elif session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(key))) is None:
+            authorities.issue_api_key(session, clock, operator, officer, key)
+        keys[spec.country] = key
+        data.officers.append(
+            {
+                "email": spec.officer_email,
+                "name": spec.officer_name,
+                "agency": spec.name,
+                "country": spec.country,
+                "api_key": key,
+            }
+        )
+
+    for email, name, role in STAFF:
+        password = demo_password(secret, email)
+        if staff.find_user(session, email) is None:
+            staff.add_user(session, clock, operator, email=email, name=name, roles=[role], password=password)
+        data.staff.append({"email": email, "name": name, "role": role.value, "password": password})
+
+    if (session.scalar(select(func.count()).select_from(LawfulRequest)) or 0) == 0 and len(phones) >= 2:
+        data.sample_requests = _sample_requests(container, session, phones)
+    return data
+
+
+def _sample_requests(container: Container, session: Session, phones: list[str]) -> list[str]:
+    samples = [
+        (
+            "justice.fr",
+            {
+                "instrument": "EU_EPOC",
+                "reference": "PJ-2026-0042",
+                "emergency": True,
+                "emergency_justification": "Credible threat to the life of a missing minor, "
+                "last in contact through this account.",
+                "issuing_authority": {
+                    "name": "Juge d'instruction, Tribunal judiciaire de Paris",
+                    "kind": "investigating_judge",
+                    "country": "FR",
+                },
+                "legal_basis": "Regulation (EU) 2023/1543, Art. 5",
+                "offence": {"description": "Abduction of a minor", "max_penalty_years": 20},
+                "targets": [{"type": "phone", "value": phones[0]}],
+                "data_categories": ["subscriber", "identification"],
+            },
+        ),
+        (
+            "bka.bund.de",
+            {
+                "instrument": "EU_TCO_REMOVAL",
+                "reference": "TCO-DE-2026-0107",
+                "issuing_authority": {"name": "Bundeskriminalamt", "kind": "police", "country": "DE"},
+                "legal_basis": "Regulation (EU) 2021/784, Art. 3",
+                "statement_of_reasons": "The post glorifies a terrorist attack and incites further attacks.",
+                "redress_information": "Action before the Verwaltungsgericht Wiesbaden within one month.",
+                "targets": [{"type": "content_url", "value": message_locator(1, 1)}],
+            },
+        ),
+        (
+            "fbi.gov",
+            {
+                "instrument": "US_SUBPOENA",
+                "reference": "GJ-2026-118",
+                "issuing_authority": {
+                    "name": "Federal Bureau of Investigation",
+                    "kind": "police",
+                    "country": "US",
+                },
+                "legal_basis": "18 U.S.C. 2703(c)(2)",
+                "targets": [{"type": "phone", "value": phones[1]}],
+                "data_categories": ["subscriber"],
+            },
+        ),
+    ]
+    tracking = []
+    for domain, body in samples:
+        agency_id = session.get_one(AgencyDomain, domain).agency_id
+        submitter = session.scalars(
+            select(Officer).where(Officer.agency_id == agency_id).order_by(Officer.email)
+        ).first()
+        assert submitter is not None, f"the demo agency {domain} has an officer"
+        intake = lawful.submit(
+            session,
+            container.clock,
+            container.catalogue,
+            submitter,
+            RequestIn.model_validate(body),
+            idempotency_key=None,
+            channel="demo",
+        )
+        tracking.append(intake.request.tracking_number)
+    return tracking

@@ -1,0 +1,262 @@
+"""The operator's CLI against real, committed SQLite and PostgreSQL databases."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+from typer.testing import CliRunner
+
+from trustdesk.audit.chain import event_hash
+from trustdesk.audit.models import AuditEvent, AuditHead
+from trustdesk.db import make_engine
+from trustdesk.vocabulary import IssuerKind
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def run(database_url: str) -> Run:
+    from trustdesk.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, expect: int = 0) -> Any:
+        result = runner.invoke(app, list(args), env={"TRUSTDESK_DATABASE_URL": database_url})
+        assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
+        return result
+
+    return invoke
+
+
+def add_agency(run: Run, domain: str = "justice.fr", **options: str) -> str:
+    country, kind = options.get("country", "FR"), options.get("kind", "investigating_judge")
+    result = run(
+        "authority", "add", "--name", "Tribunal judiciaire de Paris", "--country", country,
+        "--kind", kind, "--domain", domain, "--json",
+    )  # fmt: skip
+    agency_id: str = json.loads(result.stdout)["id"]
+    return agency_id
+
+
+def test_authority_officer_and_user_can_be_added_and_listed(run: Run) -> None:
+    agency_id = add_agency(run, "justice.fr")
+    officer = json.loads(
+        run(
+            "officer", "add", "--authority", agency_id, "--name", "Claire Martin",
+            "--email", "claire.martin@justice.fr", "--json",
+        ).stdout
+    )  # fmt: skip
+    user = json.loads(
+        run("user", "add", "--email", "ana@platform.example", "--role", "legal_reviewer", "--json").stdout
+    )
+
+    assert officer["api_key"].startswith("tdk_")
+    assert officer["agency_id"] == agency_id
+    assert user["roles"] == ["legal_reviewer"]
+    assert len(user["password"]) >= 12
+    listed = json.loads(run("authority", "list", "--json").stdout)
+    assert [(a["id"], a["verified"], a["domains"]) for a in listed] == [(agency_id, True, ["justice.fr"])]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--country", "XX"], "ISO 3166-1"),
+        (["--domain", "not a domain"], "valid e-mail domain"),
+    ],
+)
+def test_bad_authority_input_is_refused_clearly_and_changes_nothing(
+    run: Run, args: list[str], message: str
+) -> None:
+    base = {"--name": "X", "--country": "FR", "--kind": "police", "--domain": "police.fr"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    result = run("authority", "add", *[x for pair in base.items() for x in pair], expect=2)
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert json.loads(run("authority", "list", "--json").stdout) == []
+
+
+def test_an_officer_outside_the_agency_domains_is_refused(run: Run) -> None:
+    agency_id = add_agency(run, "justice.fr")
+    result = run(
+        "officer",
+        "add",
+        "--authority",
+        agency_id,
+        "--name",
+        "Mallory",
+        "--email",
+        "mallory@gmail.com",
+        expect=2,
+    )
+    assert "official domains" in result.stderr
+
+
+def test_unknown_role_is_refused(run: Run) -> None:
+    result = run("user", "add", "--email", "x@platform.example", "--role", "superuser", expect=2)
+    assert "unknown role" in result.stderr
+
+
+def test_requests_are_listed_and_shown_with_deadline_and_audit_trail(run: Run, database_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.factories import bearer, epoc
+    from trustdesk.app import build_container
+    from trustdesk.config import Settings
+    from trustdesk.web.app import create_app
+
+    agency_id = add_agency(run, "justice.fr")
+    key = json.loads(
+        run(
+            "officer", "add", "--authority", agency_id, "--name", "C", "--email", "c@justice.fr", "--json"
+        ).stdout
+    )["api_key"]
+    container = build_container(Settings(database_url=database_url))
+    with TestClient(create_app(container)) as client:
+        tracking = client.post("/api/v1/requests", json=epoc(), headers=bearer(key)).json()["tracking_number"]
+    container.engine.dispose()
+
+    listed = json.loads(run("request", "list", "--json").stdout)
+    shown = json.loads(run("request", "show", tracking.lower(), "--json").stdout)
+    text = run("request", "show", tracking).stdout
+
+    assert [r["tracking_number"] for r in listed] == [tracking]
+    assert listed[0]["emergency"] is True
+    assert shown["status"] == "acknowledged"
+    assert [e["action"] for e in shown["audit"]] == ["lawful:request:receive"]
+    assert "EMERGENCY" in text
+    assert run("request", "show", "TD-2026-NONE-0000", expect=2).stderr.startswith("error: no request")
+
+
+# --- audit tampering, directly in the database ---------------------------------------------------
+
+
+def seed_events(run: Run) -> None:
+    for n, kind in enumerate(IssuerKind):
+        add_agency(run, f"agency{n}.example", kind=kind.value)  # 6 agencies -> 6 events
+
+
+def tamper(database_url: str, how: Callable[[Connection], None]) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        how(connection)
+    engine.dispose()
+
+
+def _shift_from(connection: Connection, seq: int) -> None:
+    rows = connection.execute(
+        select(AuditEvent.seq).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq.desc())
+    )
+    for (s,) in rows.all():
+        connection.execute(update(AuditEvent).where(AuditEvent.seq == s).values(seq=s + 1))
+
+
+def _insert_forged(connection: Connection) -> None:
+    prev = connection.execute(select(AuditEvent.hash).where(AuditEvent.seq == 2)).scalar_one()
+    _shift_from(connection, 3)
+    fields = {
+        "seq": 3, "occurred_at": connection.execute(select(AuditEvent.occurred_at).where(AuditEvent.seq == 2))
+        .scalar_one(), "actor_kind": "staff", "actor_id": "insider", "action": "authorities:agency:verify",
+        "subject_type": "agency", "subject_id": "ghost", "data": {}, "prev_hash": prev,
+    }  # fmt: skip
+    connection.execute(insert(AuditEvent).values(**fields, hash=event_hash(**fields)))
+    connection.execute(update(AuditHead).values(seq=AuditHead.seq + 1))
+
+
+def _swap(connection: Connection) -> None:
+    connection.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(seq=-2))
+    connection.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(seq=2))
+    connection.execute(update(AuditEvent).where(AuditEvent.seq == -2).values(seq=3))
+
+
+TAMPERINGS: dict[str, tuple[Callable[[Connection], None], int]] = {
+    "altered-actor": (
+        lambda c: c.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(actor_id="x")),
+        4,
+    ),
+    "altered-data": (lambda c: c.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(data={})), 2),
+    "deleted": (lambda c: c.execute(delete(AuditEvent).where(AuditEvent.seq == 3)), 4),
+    "inserted": (_insert_forged, 4),
+    "reordered": (_swap, 2),
+    "tail-deleted": (lambda c: c.execute(delete(AuditEvent).where(AuditEvent.seq == 6)), 6),
+}
+
+
+def test_an_intact_audit_log_verifies(run: Run) -> None:
+    seed_events(run)
+    result = run("audit", "verify")
+    assert "intact: 6 events" in result.stdout
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS)
+def test_audit_verify_names_the_first_bad_event_after_tampering(
+    run: Run, database_url: str, tampering: str
+) -> None:
+    seed_events(run)
+    how, first_bad = TAMPERINGS[tampering]
+    tamper(database_url, how)
+
+    result = run("audit", "verify", "--json", expect=1)
+
+    verdict = json.loads(result.stdout)
+    assert verdict["ok"] is False
+    assert verdict["first_bad_event"] == first_bad, verdict
+    assert f"#{first_bad}" in run("audit", "verify", expect=1).stdout
+
+
+def test_demo_loads_once_and_its_printed_keys_work(database_url: str, tmp_path: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from trustdesk.app import build_container
+    from trustdesk.cli import app
+    from trustdesk.config import Settings
+    from trustdesk.web.app import create_app
+
+    env = {
+        "TRUSTDESK_DATABASE_URL": database_url,
+        "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/p.db",
+    }
+    runner = CliRunner()
+    first = runner.invoke(app, ["demo", "--users", "30", "--json"], env=env)
+    second = runner.invoke(app, ["demo", "--users", "30", "--json"], env=env)
+    assert first.exit_code == second.exit_code == 0, first.output
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+
+    assert one["officers"] == two["officers"]
+    assert one["staff"] == two["staff"]
+    assert one["platform"]["users"] == 30
+    assert len(one["sample_requests"]) == 3
+    assert two["sample_requests"] == []  # loaded once
+    container = build_container(Settings(database_url=database_url))
+    with TestClient(create_app(container)) as client:
+        for officer in one["officers"]:
+            response = client.get(
+                "/api/v1/requests", headers={"Authorization": f"Bearer {officer['api_key']}"}
+            )
+            assert response.status_code == 200
+    container.engine.dispose()
+
+
+def test_demo_refuses_production(database_url: str) -> None:
+    from trustdesk.cli import app
+
+    env = {
+        "TRUSTDESK_DATABASE_URL": database_url,
+        "TRUSTDESK_ENVIRONMENT": "production",
+        "TRUSTDESK_SECRET_KEY": "x" * 40,
+    }
+    result = CliRunner().invoke(app, ["demo"], env=env)
+    assert result.exit_code == 2
+    assert "never loaded in production" in result.stderr
+
+
+def test_production_refuses_the_demo_secret(database_url: str) -> None:
+    from trustdesk.cli import app
+
+    env = {"TRUSTDESK_DATABASE_URL": database_url, "TRUSTDESK_ENVIRONMENT": "production"}
+    result = CliRunner().invoke(app, ["request", "list"], env=env)
+    assert result.exit_code == 2
+    assert "TRUSTDESK_SECRET_KEY" in result.stderr

@@ -336,3 +336,15 @@ class TestDocuments:
             headers=bearer(stranger),
         )
         assert response.status_code == 404
+
+
+def test_the_api_documents_itself_without_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    schema = client.get("/openapi.json").json()
+
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text
+    script = page.text.split('<script src="', 1)[1].split('"', 1)[0]
+    assert client.get(script).status_code == 200
+    assert "/api/v1/requests" in schema["paths"]
+    assert "/api/v1/requests/{tracking_number}/documents" in schema["paths"]

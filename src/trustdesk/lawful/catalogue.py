@@ -307,7 +307,7 @@ class Instrument:
             raise ValueError(f"applies_in needs an aware datetime, got {at!r}")
         if not (self.any_jurisdiction or country.upper() in self.jurisdictions):
             return False
-        return self.applies_from is None or at.astimezone(UTC).date() >= (self.applies_from)
+        return self.applies_from is None or at.astimezone(UTC).date() >= self.applies_from
 
     @property
     def supports_emergency(self) -> bool:

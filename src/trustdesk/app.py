@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from trustdesk.bus.memory import InProcessBus
 from trustdesk.bus.protocol import EventBus
 from trustdesk.clock import Clock, system_clock
-from trustdesk.config import PlatformKind, Settings
+from trustdesk.config import PlatformKind, Settings, SettingsError
 from trustdesk.db import make_engine, make_session_factory
-from trustdesk.lawful.catalogue import Catalogue, load_catalogue
+from trustdesk.lawful.catalogue import Catalogue, CatalogueError, load_catalogue
 from trustdesk.platform.protocol import PlatformConnector
 from trustdesk.platform.reference.connector import ReferencePlatform
 
@@ -42,11 +42,15 @@ def build_container(
     clock: Clock = system_clock,
     sessions: sessionmaker[Session] | None = None,
 ) -> Container:
+    try:
+        catalogue = load_catalogue(settings.deadline_overrides)
+    except CatalogueError as exc:
+        raise SettingsError(f"invalid settings: TRUSTDESK_DEADLINE_OVERRIDES: {exc}") from exc
     engine = make_engine(settings.database_url)
     return Container(
         settings=settings,
         engine=engine,
         sessions=sessions or make_session_factory(engine),
         clock=clock,
-        catalogue=load_catalogue(settings.deadline_overrides),
+        catalogue=catalogue,
     )

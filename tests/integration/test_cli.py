@@ -260,3 +260,23 @@ def test_production_refuses_the_demo_secret(database_url: str) -> None:
     result = CliRunner().invoke(app, ["request", "list"], env=env)
     assert result.exit_code == 2
     assert "TRUSTDESK_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TRUSTDESK_DEADLINE_OVERRIDES", '{"EU_EPOC": "PT12H"}'),
+        ("TRUSTDESK_PORT", "99999"),
+        ("TRUSTDESK_DATABASE_URL", "mysql://localhost/x"),
+    ],
+)
+def test_bad_settings_stop_with_a_message_naming_the_variable(
+    database_url: str, variable: str, value: str
+) -> None:
+    from trustdesk.cli import app
+
+    env = {"TRUSTDESK_DATABASE_URL": database_url, variable: value}
+    result = CliRunner().invoke(app, ["request", "list"], env=env)
+    assert result.exit_code == 2
+    assert variable in result.stderr
+    assert "Traceback" not in result.output

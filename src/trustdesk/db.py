@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -68,9 +68,13 @@ def make_engine(url: str) -> Engine:
     """Create the engine for a database URL; nothing connects until first use."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        args = {"check_same_thread": False, "timeout": 10}
+        if parsed.database in (None, "", ":memory:"):
+            # One in-memory database shared by every use of the engine (tests, the demo platform).
+            engine = create_engine(url, connect_args=args, poolclass=StaticPool)
+        else:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            engine = create_engine(url, connect_args=args)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine

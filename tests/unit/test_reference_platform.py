@@ -271,13 +271,19 @@ class Scene:
     def sessions_of(self, account: str) -> list[datetime]:
         with self.p.engine.connect() as conn:
             return list(
-                conn.execute(select(sessions.c.at).where(sessions.c.user_id == int(account))).scalars()
+                conn.execute(
+                    select(sessions.c.at).where(sessions.c.user_id == int(account)).order_by(sessions.c.at)
+                ).scalars()
             )
 
     def messages_by(self, account: str) -> list[datetime]:
         with self.p.engine.connect() as conn:
             return list(
-                conn.execute(select(messages.c.sent_at).where(messages.c.sender_id == int(account))).scalars()
+                conn.execute(
+                    select(messages.c.sent_at)
+                    .where(messages.c.sender_id == int(account))
+                    .order_by(messages.c.sent_at)
+                ).scalars()
             )
 
     def retain(self, now: datetime = NOW) -> tuple[int, int, int, int]:

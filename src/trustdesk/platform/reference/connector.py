@@ -25,6 +25,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, Row, Table, and_, delete, func, insert, select, update
 
 from trustdesk.clock import Clock
+from trustdesk.db import make_engine
 from trustdesk.platform.protocol import (
     Account,
     AccountAction,
@@ -57,7 +58,6 @@ from trustdesk.platform.reference.store import (
     chats,
     hold_categories,
     holds,
-    make_engine,
     members,
     messages,
     metadata,
@@ -75,6 +75,7 @@ _PHONE_NOISE = re.compile(r"[\s().\-/]")
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DECIMAL_ID = re.compile(r"[1-9][0-9]{0,17}")
+_CURSOR = re.compile(r"[0-9]{1,18}")
 _MAX_EVENTS = 1000
 _MAX_HOLD_ID = 128
 _CATEGORY_ORDER = {category: index for index, category in enumerate(DataCategory)}
@@ -366,7 +367,7 @@ class ReferencePlatform:
             raise ValueError(f"limit must be between 1 and {_MAX_EVENTS}, got {limit!r}")
         if after is None:
             position = 0
-        elif after.isascii() and after.isdigit():
+        elif _CURSOR.fullmatch(after):
             position = int(after)
         else:
             raise ValueError(f"not a cursor of this platform: {after!r}")

@@ -67,6 +67,7 @@ def run_retention(connection: Connection, now: datetime, max_age: timedelta) -> 
         select(members.c.user_id)
         .join(chats, chats.c.id == members.c.chat_id)
         .where(members.c.chat_id == messages.c.chat_id, chats.c.kind == "private")
+        .correlate(messages)
     )
     message_held = exists().where(
         *active_hold_covering(messages.c.sent_at),

@@ -6,15 +6,9 @@ Alembic migrations): here `create_schema` with ``metadata.create_all`` is right.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
-    Dialect,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -23,33 +17,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import StaticPool
-from sqlalchemy.types import TypeDecorator
+
+from trustdesk.db import UTCDateTime
 
 metadata = MetaData()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend: stored as naive UTC, read back aware; naive input raises."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002 - SQLAlchemy's signature
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime refused by the reference platform: {value!r}")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002 - SQLAlchemy's signature
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 CHAT_KINDS = ("private", "group", "channel")
@@ -193,25 +165,3 @@ ALL_TABLES = (
     holds,
     hold_categories,
 )
-
-
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:  # noqa: ARG001 - event signature
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; an in-memory SQLite database is shared by every use of the engine."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url)
-    in_memory = parsed.database in (None, "", ":memory:")
-    if in_memory:
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    else:
-        engine = create_engine(url)
-    event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-    return engine

@@ -1,0 +1,1 @@
+"""The contract suite every platform connector must pass."""

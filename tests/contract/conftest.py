@@ -1,0 +1,199 @@
+"""The contract fixture: a `connector` per implementation, each with a `ContractWorld` that seeds known data.
+
+The contract tests speak only of protocol calls and of what `ContractWorld.seed` says it created; to run
+them over another implementation (the Matrix Synapse connector), add a factory to `FACTORIES` that yields
+a world for it.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import pytest
+
+from trustdesk.clock import FrozenClock
+from trustdesk.platform.protocol import Period, PlatformConnector
+from trustdesk.platform.reference import ReferencePlatform
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+"""Where every world's clock starts."""
+
+MEDIA_SHA256 = hashlib.sha256(b"contract-suite media").hexdigest()
+
+
+@dataclass(frozen=True)
+class SeededSession:
+    ip: str
+    port: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SeededMessage:
+    locator: str
+    sender_id: str
+    at: datetime
+    text: str | None
+    media_sha256: str | None
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What `ContractWorld.seed` created, with the periods the tests use.
+
+    The account registers at ``t0`` and has one session inside ``early`` and one after it. It shares a
+    private chat with ``other_id``; of the four messages the first three (two by the account, one of
+    them media, one by the other) lie inside ``early``, the last (by the account) after it.
+    """
+
+    account_id: str
+    phone: str
+    username: str
+    other_id: str
+    chat_id: str
+    t0: datetime
+    sessions: tuple[SeededSession, SeededSession]
+    messages: tuple[SeededMessage, SeededMessage, SeededMessage, SeededMessage]
+    early: Period
+    everything: Period
+
+    @property
+    def own_messages(self) -> tuple[SeededMessage, ...]:
+        return tuple(message for message in self.messages if message.sender_id == self.account_id)
+
+
+class ContractWorld(Protocol):
+    """What each implementation's test harness offers besides the connector itself."""
+
+    @property
+    def connector(self) -> PlatformConnector: ...
+
+    def now(self) -> datetime:
+        """The connector's clock."""
+        ...
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the connector's clock forward."""
+        ...
+
+    def seed(self, *, phone: str = "+4915550000001", username: str = "Alice_Contract") -> Seeded:
+        """Create the known account, its counterpart, sessions, a private chat and messages."""
+        ...
+
+    def post(self, chat_id: str, sender_id: str, text: str) -> str:
+        """Post a message now; returns its locator."""
+        ...
+
+    def notice_texts(self, account_id: str) -> list[str]:
+        """The texts of the notices the account received, oldest first."""
+        ...
+
+
+class ReferenceWorld:
+    """The reference platform on a private in-memory SQLite, with a frozen clock."""
+
+    def __init__(self) -> None:
+        self.clock = FrozenClock(NOW)
+        self.platform = ReferencePlatform("sqlite://", clock=self.clock)
+        self.platform.create_schema()
+
+    @property
+    def connector(self) -> PlatformConnector:
+        return self.platform
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+
+    def seed(self, *, phone: str = "+4915550000001", username: str = "Alice_Contract") -> Seeded:
+        p = self.platform
+        t0 = self.clock() - timedelta(days=30)
+        account = p.add_user(
+            phone=phone,
+            username=username,
+            display_name="Alice Contract",
+            email="alice@example.org",
+            registered_at=t0,
+            registration_ip="203.0.113.10",
+        )
+        other = p.add_user(
+            phone="+33655500002",
+            username="bob_contract",
+            display_name="Bob Contract",
+            registered_at=t0,
+            registration_ip="192.0.2.20",
+        )
+        first = SeededSession("198.51.100.7", 41000, t0 + timedelta(days=1))
+        second = SeededSession("2001:db8::7", 52000, t0 + timedelta(days=20))
+        for session in (first, second):
+            p.add_session(account, ip=session.ip, port=session.port, at=session.at, device="Contract phone")
+        chat = p.create_chat("private", [account, other], created_at=t0 + timedelta(hours=1))
+        plan: list[tuple[str, timedelta, str | None, str | None]] = [
+            (account, timedelta(days=2), "hello bob, this is the first message", None),
+            (other, timedelta(days=3), "hi alice, bob answering", None),
+            (account, timedelta(days=4), None, MEDIA_SHA256),
+            (account, timedelta(days=21), "a late message after the early period", None),
+        ]
+        posted = []
+        for sender, offset, text, media in plan:
+            locator = p.post_message(chat, sender, text=text, media_sha256=media, sent_at=t0 + offset)
+            posted.append(SeededMessage(locator, sender, t0 + offset, text, media))
+        m1, m2, m3, m4 = posted
+        return Seeded(
+            account_id=account,
+            phone=phone,
+            username=username,
+            other_id=other,
+            chat_id=chat,
+            t0=t0,
+            sessions=(first, second),
+            messages=(m1, m2, m3, m4),
+            early=Period(t0 + timedelta(hours=12), t0 + timedelta(days=10)),
+            everything=Period(t0 - timedelta(days=1), self.clock() + timedelta(days=1)),
+        )
+
+    def post(self, chat_id: str, sender_id: str, text: str) -> str:
+        return self.platform.post_message(chat_id, sender_id, text=text)
+
+    def notice_texts(self, account_id: str) -> list[str]:
+        return [notice.text for notice in self.platform.notices(account_id)]
+
+
+@contextmanager
+def reference_world() -> Iterator[ContractWorld]:
+    world = ReferenceWorld()
+    try:
+        yield world
+    finally:
+        world.platform.close()
+
+
+WorldFactory = Callable[[], AbstractContextManager[ContractWorld]]
+
+FACTORIES: list[Any] = [
+    pytest.param(reference_world, id="reference"),
+    # The Synapse connector joins here with its own factory (a homeserver on loopback, its own marker).
+]
+"""One `pytest.param` per implementation: a callable returning a context manager that yields a world."""
+
+
+@pytest.fixture(params=FACTORIES)
+def world(request: pytest.FixtureRequest) -> Iterator[ContractWorld]:
+    factory: WorldFactory = request.param
+    with factory() as built:
+        yield built
+
+
+@pytest.fixture
+def connector(world: ContractWorld) -> PlatformConnector:
+    return world.connector
+
+
+@pytest.fixture
+def seeded(world: ContractWorld) -> Seeded:
+    return world.seed()

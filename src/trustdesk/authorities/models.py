@@ -22,6 +22,7 @@ class Agency(Base):
     country: Mapped[str] = mapped_column(String(2), index=True)
     kind: Mapped[IssuerKind] = mapped_column(enum_type(IssuerKind))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    age_recipient: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     domains: Mapped[list["AgencyDomain"]] = relationship(
         back_populates="agency", cascade="all, delete-orphan", order_by="AgencyDomain.domain", lazy="selectin"

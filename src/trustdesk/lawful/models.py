@@ -1,6 +1,7 @@
 """Lawful requests, their targets, documents and idempotency records."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,11 +34,20 @@ class LawfulRequest(Base):
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confidential_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    non_disclosure_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    statement_of_reasons: Mapped[str | None] = mapped_column(Text)
+    redress_information: Mapped[str | None] = mapped_column(Text)
+    territorial_scope: Mapped[list[str] | None] = mapped_column(JSON)
+    supervisor_contact: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    suspect_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    listed_offence: Mapped[str | None] = mapped_column(String(64))
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     catalogue_version: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     targets: Mapped[list["RequestTarget"]] = relationship(
         cascade="all, delete-orphan", order_by="RequestTarget.position", lazy="selectin"
     )
@@ -83,3 +93,132 @@ class IdempotencyRecord(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RequestPause(Base):
+    """A stretch during which the deadline clock stops (a clarification the instrument lets pause it)."""
+
+    __tablename__ = "request_pauses"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Decision(Base):
+    """A reviewer's decision, with the recommendation it followed or deviated from."""
+
+    __tablename__ = "request_decisions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    decided_by: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))
+    allowed_categories: Mapped[list[str]] = mapped_column(JSON)
+    grounds: Mapped[list[str]] = mapped_column(JSON)
+    justification: Mapped[str | None] = mapped_column(Text)
+    deviates: Mapped[bool] = mapped_column(Boolean)
+    recommendation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approval_note: Mapped[str | None] = mapped_column(Text)
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Correspondence(Base):
+    """A message between the authority and the legal team about one request."""
+
+    __tablename__ = "request_correspondence"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))  # to_authority | from_authority
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    author_kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Production(Base):
+    """An encrypted, signed production package for the requesting agency."""
+
+    __tablename__ = "productions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recipient: Mapped[str] = mapped_column(String(100))
+    signer_key_id: Mapped[str] = mapped_column(String(32))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    records: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PreservationHold(Base):
+    """A hold placed through the platform connector on one account's data."""
+
+    __tablename__ = "preservation_holds"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(255))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    snapshot_sha256: Mapped[str] = mapped_column(String(64))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(32))
+
+
+class Removal(Base):
+    """Content removed or restricted through the connector on an order; kept for the legal period."""
+
+    __tablename__ = "removals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    locator: Mapped[str] = mapped_column(String(500))
+    action: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[list[str] | None] = mapped_column(JSON)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provider_account_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class UserNotice(Base):
+    """A notice to the user whose data was disclosed: scheduled, sent, or withheld with the reason."""
+
+    __tablename__ = "user_notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # scheduled | sent | withheld
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    platform_notice_id: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DeadlineAlert(Base):
+    """One alert per request and kind, so the monitor never repeats itself."""
+
+    __tablename__ = "deadline_alerts"
+    __table_args__ = (UniqueConstraint("request_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # emergency | at_risk | overdue
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())

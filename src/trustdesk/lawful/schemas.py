@@ -48,6 +48,11 @@ class IssuingAuthority(Strict):
 class Offence(Strict):
     description: Text2000
     max_penalty_years: Annotated[int, Field(ge=0, le=100)] | None = None
+    listed_offence: Annotated[str, StringConstraints(pattern=r"^[a-z_]{3,64}$")] | None = Field(
+        default=None,
+        description="An offence on the instrument's closed list (e.g. terrorism, child_sexual_abuse, "
+        "fraud_non_cash_payment) that qualifies whatever the penalty",
+    )
 
 
 class SupervisorContact(Strict):
@@ -105,6 +110,12 @@ class RequestIn(Strict):
     data_categories: Annotated[list[DataCategory], Field(max_length=len(DataCategory))] = []
     period: Period | None = None
     confidential_until: AwareDatetime | None = None
+    non_disclosure_until: AwareDatetime | None = Field(
+        default=None, description="End of a non-disclosure order (18 U.S.C. 2705(b)): no user notice before"
+    )
+    suspect_confirmed: bool = Field(
+        default=False, description="The order confirms the person is a suspect in a criminal case"
+    )
     respond_by: AwareDatetime | None = Field(
         default=None,
         description="The date the order sets for the answer, where the instrument lets it set one",

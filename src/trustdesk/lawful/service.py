@@ -84,6 +84,14 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, agency_cou
         raise InvalidInput(f"{code} orders a removal: it takes no data_categories", field="data_categories")
     if instrument.kind is not InstrumentKind.REMOVAL and not body.data_categories:
         raise InvalidInput(f"{code} needs at least one data category", field="data_categories")
+    if body.offence and body.offence.listed_offence:
+        listed = set().union(*(rule.listed_offences for rule in instrument.categories.values()))
+        if body.offence.listed_offence not in listed:
+            allowed = ", ".join(sorted(listed)) or "none"
+            raise InvalidInput(
+                f"{code} knows no listed offence {body.offence.listed_offence!r} (listed: {allowed})",
+                field="offence.listed_offence",
+            )
     if body.respond_by is not None:
         if not instrument.deadline.as_ordered:
             raise InvalidInput(f"the deadline of {code} is set by law, not by the order", field="respond_by")
@@ -154,6 +162,13 @@ def submit(
         period_start=body.period.start if body.period else None,
         period_end=body.period.end if body.period else None,
         confidential_until=body.confidential_until,
+        non_disclosure_until=body.non_disclosure_until,
+        statement_of_reasons=body.statement_of_reasons,
+        redress_information=body.redress_information,
+        territorial_scope=body.territorial_scope,
+        supervisor_contact=body.supervisor_contact.model_dump() if body.supervisor_contact else None,
+        suspect_confirmed=body.suspect_confirmed,
+        listed_offence=body.offence.listed_offence if body.offence else None,
         respond_by=body.respond_by,
         received_at=now,
         due_at=due,

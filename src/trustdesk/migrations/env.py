@@ -4,10 +4,7 @@ from typing import Any, Literal
 
 from alembic import context
 
-import trustdesk.audit.models
-import trustdesk.authorities.models
-import trustdesk.lawful.models
-import trustdesk.staff.models  # noqa: F401  (registers the tables on the metadata)
+import trustdesk.migrations.tables  # noqa: F401  (registers every table on the metadata)
 from trustdesk.db import Base, UTCDateTime, make_engine
 
 target_metadata = Base.metadata

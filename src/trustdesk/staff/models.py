@@ -31,3 +31,16 @@ class RoleGrant(Base):
 
     user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
     role: Mapped[Role] = mapped_column(enum_type(Role), primary_key=True)
+
+
+class StaffToken(Base):
+    """An API token of a staff user; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user: Mapped[StaffUser] = relationship(lazy="joined")

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -62,13 +63,14 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def container(
-    template: TemplateDatabase, sessions: sessionmaker[Session], clock: FrozenClock
+    template: TemplateDatabase, sessions: sessionmaker[Session], clock: FrozenClock, tmp_path: Path
 ) -> Iterator[Container]:
-    c = build_container(
-        Settings(database_url=template.url, reference_platform_url="sqlite://"),
-        clock=clock,
-        sessions=sessions,
+    settings = Settings(
+        database_url=template.url,
+        reference_platform_url="sqlite://",
+        signing_key_path=tmp_path / "signing.pem",
     )
+    c = build_container(settings, clock=clock, sessions=sessions)
     yield c
     c.engine.dispose()
 
@@ -77,3 +79,9 @@ def container(
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(container), raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default paths (var/...) land in the test's own folder, never in the checkout."""
+    monkeypatch.chdir(tmp_path)

@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     max_json_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_document_bytes: Annotated[int, Field(ge=1024)] = 20 * 1_048_576
+    policy_dir: Path | None = Field(
+        default=None,
+        description="Folder of jurisdiction and principle files (default: the shipped policies/)",
+    )
+    signing_key_path: Path = Field(
+        default=Path("var/signing-key.pem"),
+        description="The platform's Ed25519 key that signs productions (created on first use, mode 0600)",
+    )
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: SecretStr | None = None
+    monitor_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    production_link_days: Annotated[int, Field(ge=1, le=90)] = 14
     deadline_overrides: dict[str, timedelta] = Field(
         default_factory=dict,
         description="Instrument code -> standard deadline, for instruments whose deadline the law "

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from trustdesk.credentials import derived_api_key, hash_api_key
 from trustdesk.errors import Forbidden
 from trustdesk.lawful import service as lawful
 from trustdesk.lawful.models import LawfulRequest
+from trustdesk.lawful.package import generate_age_identity
 from trustdesk.lawful.schemas import RequestIn
 from trustdesk.platform.reference.connector import ReferencePlatform, message_locator
 from trustdesk.staff import service as staff
@@ -100,6 +102,8 @@ class DemoData:
     def describe(self) -> str:
         lines = [f"Trustdesk demo at {self.url}  (API docs: {self.url}/docs)", "", "Officers (API keys):"]
         lines += [f"  {o['email']:<28} {o['country']}  {o['api_key']}" for o in self.officers]
+        folder = Path(self.officers[0]["age_identity_file"]).parent
+        lines.append(f"  (their agencies' age identities, to decrypt productions: {folder}/)")
         lines += ["", "Staff logins:"]
         lines += [f"  {s['email']:<28} {s['role']:<15} password {s['password']}" for s in self.staff]
         lines += ["", "Reference platform: " + ", ".join(f"{n} {k}" for k, n in self.platform.items())]
@@ -139,6 +143,7 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
         platform.close()
 
     keys: dict[str, str] = {}
+    identities = settings.signing_key_path.parent / "demo-identities"
     for spec in AGENCIES:
         domain = session.get(AgencyDomain, spec.domain)
         agency = (
@@ -170,6 +175,13 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
         elif session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(key))) is None:
             authorities.issue_api_key(session, clock, operator, officer, key)
         keys[spec.country] = key
+        identity_file = identities / f"{spec.domain}.agekey"
+        if agency.age_recipient is None or not identity_file.exists():
+            identity, recipient = generate_age_identity()
+            identity_file.parent.mkdir(parents=True, exist_ok=True)
+            identity_file.touch(mode=0o600)
+            identity_file.write_text(f"# demo age identity of {spec.name}\n{identity}\n")
+            authorities.set_recipient(session, clock, operator, agency.id, recipient)
         data.officers.append(
             {
                 "email": spec.officer_email,
@@ -177,6 +189,7 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
                 "agency": spec.name,
                 "country": spec.country,
                 "api_key": key,
+                "age_identity_file": str(identity_file),
             }
         )
 

@@ -114,7 +114,7 @@ def test_requests_are_listed_and_shown_with_deadline_and_audit_trail(run: Run, d
             "officer", "add", "--authority", agency_id, "--name", "C", "--email", "c@justice.fr", "--json"
         ).stdout
     )["api_key"]
-    container = build_container(Settings(database_url=database_url))
+    container = build_container(Settings(database_url=database_url, reference_platform_url="sqlite://"))
     with TestClient(create_app(container)) as client:
         tracking = client.post("/api/v1/requests", json=epoc(), headers=bearer(key)).json()["tracking_number"]
     container.engine.dispose()
@@ -126,7 +126,7 @@ def test_requests_are_listed_and_shown_with_deadline_and_audit_trail(run: Run, d
     assert [r["tracking_number"] for r in listed] == [tracking]
     assert listed[0]["emergency"] is True
     assert shown["status"] == "acknowledged"
-    assert [e["action"] for e in shown["audit"]] == ["lawful:request:receive"]
+    assert [e["action"] for e in shown["audit"]] == ["lawful:request:receive", "lawful:deadline:alert"]
     assert "EMERGENCY" in text
     assert run("request", "show", "TD-2026-NONE-0000", expect=2).stderr.startswith("error: no request")
 
@@ -230,7 +230,7 @@ def test_demo_loads_once_and_its_printed_keys_work(database_url: str, tmp_path: 
     assert one["platform"]["users"] == 30
     assert len(one["sample_requests"]) == 3
     assert two["sample_requests"] == []  # loaded once
-    container = build_container(Settings(database_url=database_url))
+    container = build_container(Settings(database_url=database_url, reference_platform_url="sqlite://"))
     with TestClient(create_app(container)) as client:
         for officer in one["officers"]:
             response = client.get(

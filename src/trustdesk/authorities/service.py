@@ -201,3 +201,24 @@ def authenticate(session: Session, api_key: str) -> Officer:
 
 def find_officer(session: Session, email: str) -> Officer | None:
     return session.scalar(select(Officer).where(Officer.email == email.strip().lower()))
+
+
+def set_recipient(session: Session, clock: Clock, actor: Actor, agency_id: str, recipient: str) -> Agency:
+    """Register the age (X25519) recipient that the agency's productions are encrypted to."""
+    from trustdesk.lawful.package import is_age_recipient
+
+    if not is_age_recipient(recipient.strip()):
+        raise InvalidInput(f"{recipient!r} is not an age X25519 recipient (age1...)", field="recipient")
+    agency = get_agency(session, agency_id)
+    before = agency.age_recipient
+    agency.age_recipient = recipient.strip()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.AGENCY_SET_RECIPIENT,
+        subject_type="agency",
+        subject_id=agency.id,
+        data={"before": {"age_recipient": before}, "after": {"age_recipient": agency.age_recipient}},
+    )
+    return agency

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trustdesk.authorities.models import new_id
+from trustdesk.authorities.models import Agency, new_id
 from trustdesk.db import Base, UTCDateTime, enum_type
 from trustdesk.lawful.workflow import RequestStatus
 from trustdesk.vocabulary import InstrumentCode, IssuerKind, TargetType
@@ -48,6 +48,7 @@ class LawfulRequest(Base):
     channel: Mapped[str] = mapped_column(String(16))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    agency: Mapped[Agency] = relationship(lazy="joined")
     targets: Mapped[list["RequestTarget"]] = relationship(
         cascade="all, delete-orphan", order_by="RequestTarget.position", lazy="selectin"
     )

@@ -3,23 +3,27 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from trustdesk.authorities.models import Officer
 from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
-from trustdesk.lawful import service
+from trustdesk.lawful import execution, review, service, views
 from trustdesk.lawful.catalogue import Catalogue
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.schemas import (
+    CorrespondenceOut,
     DocumentOut,
     IssuingAuthorityOut,
+    MessageIn,
     PeriodOut,
     RequestIn,
     RequestOut,
     RequestSummary,
     Target,
+    WithdrawIn,
 )
 from trustdesk.web.deps import ContainerDep, OfficerDep
 
@@ -124,18 +128,22 @@ def list_requests(
         ]
 
 
+def officer_request_out(session: Session, request: LawfulRequest, catalogue: Catalogue) -> RequestOut:
+    base = request_out(request, catalogue).model_dump(by_alias=False)
+    return RequestOut.model_validate(base | views.authority_view(session, request))
+
+
 @router.get(
     "/{tracking_number}",
     response_model=RequestOut,
-    summary="Status and deadline of a request",
+    summary="Status, deadline, outcome, correspondence and production of a request",
     description="Only officers of the submitting agency see a request; to anyone else it does not exist "
     "(404).",
 )
 def get_request(tracking_number: str, principal: OfficerDep, container: ContainerDep) -> RequestOut:
     with unit_of_work(container.sessions) as session:
-        return request_out(
-            service.get_for_agency(session, tracking_number, principal.agency_id), container.catalogue
-        )
+        request = service.get_for_agency(session, tracking_number, principal.agency_id)
+        return officer_request_out(session, request, container.catalogue)
 
 
 @router.post(
@@ -171,3 +179,69 @@ async def upload_document(
         )
     container.bus.publish(Subject.DOCUMENT_ATTACHED, {"document_id": out.id})
     return out
+
+
+@router.post(
+    "/{tracking_number}/correspondence",
+    status_code=201,
+    response_model=CorrespondenceOut,
+    summary="Write to the legal team: answers an open clarification (the clock resumes), else a note",
+)
+def write(
+    tracking_number: str, body: MessageIn, principal: OfficerDep, container: ContainerDep
+) -> CorrespondenceOut:
+    with unit_of_work(container.sessions) as session:
+        officer = session.get_one(Officer, principal.officer_id)
+        request = service.get_for_agency(session, tracking_number, principal.agency_id)
+        message = review.officer_writes(
+            session, container.clock, officer, request, container.catalogue.get(request.instrument), body.body
+        )
+        return CorrespondenceOut(
+            id=message.id,
+            direction=message.direction,
+            kind=message.kind,
+            body=message.body,
+            author=message.author_kind,
+            at=message.created_at,
+        )
+
+
+@router.post("/{tracking_number}/withdraw", response_model=RequestOut, summary="Withdraw a request")
+def withdraw(
+    tracking_number: str, body: WithdrawIn, principal: OfficerDep, container: ContainerDep
+) -> RequestOut:
+    with unit_of_work(container.sessions) as session:
+        officer = session.get_one(Officer, principal.officer_id)
+        request = service.get_for_agency(session, tracking_number, principal.agency_id)
+        review.withdraw(session, container.clock, officer, request, body.reason)
+        for hold in execution.holds_of(session, request):
+            if hold.released_at is None and hold.reason != "removed_content":
+                execution.release_hold(
+                    session,
+                    container.clock,
+                    review.officer_actor(officer),
+                    hold.id,
+                    container.connector,
+                    "the request was withdrawn",
+                )
+        return officer_request_out(session, request, container.catalogue)
+
+
+@router.get(
+    "/{tracking_number}/production",
+    summary="Download the production package (age-encrypted to your agency's key)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 403: {"description": "the link expired"}},
+)
+def download(tracking_number: str, principal: OfficerDep, container: ContainerDep) -> Response:
+    with unit_of_work(container.sessions) as session:
+        officer = session.get_one(Officer, principal.officer_id)
+        request = service.get_for_agency(session, tracking_number, principal.agency_id)
+        production = execution.download_production(session, container.clock, officer, request)
+        content, digest = production.content, production.sha256
+        name = f"{request.tracking_number}.tar.age"
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-SHA256": digest},
+    )

@@ -152,6 +152,36 @@ class PeriodOut(BaseModel):
     end: datetime = Field(serialization_alias="to")
 
 
+class CorrespondenceOut(BaseModel):
+    id: str
+    direction: str
+    kind: str
+    body: str
+    author: str
+    at: datetime
+
+
+class ProductionOut(BaseModel):
+    id: str
+    categories: list[str]
+    records: int
+    size: int
+    sha256: str
+    signer_key_id: str
+    created_at: datetime
+    expires_at: datetime
+    downloads: int
+    download: str
+
+
+class MessageIn(Strict):
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+
+
+class WithdrawIn(Strict):
+    reason: Text2000
+
+
 class RequestOut(BaseModel):
     """What an officer of the submitting agency sees of a request."""
 
@@ -168,6 +198,10 @@ class RequestOut(BaseModel):
     data_categories: list[DataCategory]
     period: PeriodOut | None
     documents: list[DocumentOut]
+    outcome: str | None = None
+    grounds: list[str] = []
+    correspondence: list[CorrespondenceOut] = []
+    production: ProductionOut | None = None
 
 
 class RequestSummary(BaseModel):

@@ -28,6 +28,7 @@ class Transition(StrEnum):
     END_WAIT = "end_wait"
     DECIDE = "decide"
     SUBMIT_FOR_APPROVAL = "submit_for_approval"
+    CLEAR = "clear"  # a decision that discloses nothing (preservation, removal) needs no second approver
     APPROVE = "approve"
     REJECT_APPROVAL = "reject_approval"
     EXECUTE = "execute"
@@ -56,6 +57,7 @@ TRANSITIONS: dict[tuple[RequestStatus, Transition], RequestStatus] = {
     (S.WAITING, T.END_WAIT): S.IN_REVIEW,
     (S.IN_REVIEW, T.DECIDE): S.DECIDED,
     (S.DECIDED, T.SUBMIT_FOR_APPROVAL): S.AWAITING_APPROVAL,
+    (S.DECIDED, T.CLEAR): S.APPROVED,
     (S.AWAITING_APPROVAL, T.APPROVE): S.APPROVED,
     (S.AWAITING_APPROVAL, T.REJECT_APPROVAL): S.IN_REVIEW,
     (S.APPROVED, T.EXECUTE): S.EXECUTING,

@@ -10,10 +10,10 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, AuditAction
 from trustdesk.authorities.service import email_domain
 from trustdesk.clock import Clock
-from trustdesk.credentials import hash_password, verify_password
-from trustdesk.errors import Conflict, InvalidInput, Unauthenticated
-from trustdesk.staff.models import RoleGrant, StaffUser
-from trustdesk.staff.roles import Role
+from trustdesk.credentials import hash_api_key, hash_password, verify_password
+from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from trustdesk.staff.models import RoleGrant, StaffToken, StaffUser
+from trustdesk.staff.roles import Permission, Role, permissions_of
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -83,3 +83,46 @@ def check_password(session: Session, email: str, password: str) -> StaffUser:
 
 def list_users(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.email)))
+
+
+STAFF_TOKEN_PREFIX = "tds_"  # noqa: S105 - a public prefix, not a secret
+
+
+def require(user: StaffUser, permission: Permission) -> None:
+    """Refuse a staff user who lacks the permission (or is deactivated)."""
+    if not user.active or permission not in permissions_of(user.roles):
+        raise Forbidden(
+            f"{user.email} may not do this: it needs {permission.value}, which none of their roles "
+            f"({', '.join(sorted(r.value for r in user.roles))}) grants",
+            code="permission_denied",
+        )
+
+
+def acting_user(session: Session, email: str) -> StaffUser:
+    """The staff user a CLI command acts as (``--as EMAIL``)."""
+    user = find_user(session, email)
+    if user is None or not user.active:
+        raise NotFound(f"no active staff user {email}", code="staff_user_not_found", field="as")
+    return user
+
+
+def issue_token(session: Session, clock: Clock, actor: Actor, user: StaffUser) -> str:
+    """An API token for a staff user; shown once, stored as SHA-256."""
+    token = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(StaffToken(user_id=user.id, token_hash=hash_api_key(token), created_at=clock()))
+    session.flush()
+    audit.record(
+        session, clock, actor, AuditAction.STAFF_TOKEN_ISSUE, subject_type="staff_user", subject_id=user.id
+    )
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> StaffUser:
+    found = session.scalar(
+        select(StaffToken).where(
+            StaffToken.token_hash == hash_api_key(token), StaffToken.revoked_at.is_(None)
+        )
+    )
+    if found is None or not found.user.active:
+        raise Unauthenticated("the staff token is unknown or revoked")
+    return found.user

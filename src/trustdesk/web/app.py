@@ -6,6 +6,7 @@ from fastapi_offline import FastAPIOffline
 from trustdesk import __version__
 from trustdesk.app import Container
 from trustdesk.lawful.routes import router as lawful_router
+from trustdesk.lawful.staff_routes import router as staff_router
 from trustdesk.web import problems
 from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
 
@@ -22,6 +23,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     problems.install(app)
     app.include_router(lawful_router)
+    app.include_router(staff_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict[str, str]:

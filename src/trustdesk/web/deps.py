@@ -10,6 +10,7 @@ from trustdesk.app import Container
 from trustdesk.authorities import service as authorities
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Unauthenticated
+from trustdesk.staff import service as staff
 
 
 def get_container(request: Request) -> Container:
@@ -39,3 +40,21 @@ def current_officer(
 
 
 OfficerDep = Annotated[OfficerPrincipal, Depends(current_officer)]
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    user_id: str
+
+
+def current_staff(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> StaffPrincipal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send a staff API token as 'Authorization: Bearer <token>'")
+    with unit_of_work(container.sessions) as session:
+        return StaffPrincipal(staff.authenticate_token(session, credentials.credentials).id)
+
+
+StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]

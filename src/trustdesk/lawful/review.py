@@ -1,0 +1,479 @@
+"""Review of lawful requests: recommendation, decision, four eyes, clarification, withdrawal, answer.
+
+Every function changes one request inside the caller's transaction and leaves audit events; the state
+changes go through the transition table in ``workflow.py`` and nothing else.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import service as audit
+from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
+from trustdesk.authorities.models import Officer
+from trustdesk.clock import Clock
+from trustdesk.errors import Conflict, Forbidden, InvalidInput
+from trustdesk.lawful import clock as deadlines
+from trustdesk.lawful.catalogue import Catalogue, Instrument, PauseRule, RequestField
+from trustdesk.lawful.models import Correspondence, Decision, LawfulRequest, RequestPause
+from trustdesk.lawful.workflow import OPEN_STATUSES, RequestStatus, Transition, next_status
+from trustdesk.platform.protocol import PlatformConnector
+from trustdesk.policy.engine import Recommendation, RequestFacts, recommend
+from trustdesk.policy.rules import PolicySet
+from trustdesk.staff.models import StaffUser
+from trustdesk.staff.roles import Permission
+from trustdesk.staff.service import require
+from trustdesk.vocabulary import DataCategory, InstrumentKind, TargetType
+
+
+class DecisionOutcome(StrEnum):
+    """What a reviewer may decide; a clarification is asked with ``clarify``, not decided."""
+
+    COMPLY = "comply"
+    PARTIAL = "partial"
+    REFUSE = "refuse"
+
+
+class CorrespondenceKind(StrEnum):
+    CLARIFICATION_QUESTION = "clarification_question"
+    CLARIFICATION_ANSWER = "clarification_answer"
+    CANNOT_COMPLY = "cannot_comply"  # in the spirit of e-Evidence Form 3 (Annex III)
+    EFFECT_GIVEN = "effect_given"
+    ANSWER = "answer"
+    WITHDRAWAL = "withdrawal"
+    NOTE = "note"
+
+
+DISCLOSING_KINDS = frozenset({InstrumentKind.PRODUCTION, InstrumentKind.INFORMATION})
+ACCOUNT_TARGETS = frozenset({TargetType.PHONE, TargetType.USERNAME, TargetType.USER_ID})
+
+
+def staff_actor(user: StaffUser) -> Actor:
+    return Actor(ActorKind.STAFF, user.id)
+
+
+def officer_actor(officer: Officer) -> Actor:
+    return Actor(ActorKind.OFFICER, officer.id)
+
+
+# --- facts and recommendation ---------------------------------------------------------------------
+
+
+def present_fields(request: LawfulRequest) -> frozenset[str]:
+    """The RequestField names a stored request carries."""
+    values: dict[RequestField, object] = {
+        RequestField.ISSUING_AUTHORITY: request.issuer_name,
+        RequestField.LEGAL_BASIS: request.legal_basis,
+        RequestField.STATEMENT_OF_REASONS: request.statement_of_reasons,
+        RequestField.REDRESS_INFORMATION: request.redress_information,
+        RequestField.TERRITORIAL_SCOPE: request.territorial_scope,
+        RequestField.TARGETS: request.targets,
+        RequestField.DATA_CATEGORIES: request.data_categories,
+        RequestField.OFFENCE: request.offence_description,
+        RequestField.OFFENCE_MAX_PENALTY_YEARS: request.offence_max_penalty_years,
+        RequestField.EMERGENCY_JUSTIFICATION: request.emergency_justification,
+        RequestField.SUPERVISOR_CONTACT: request.supervisor_contact,
+        RequestField.ORDER_DOCUMENT: request.documents,
+    }
+    return frozenset(field.value for field, value in values.items() if value not in (None, "", [], {}))
+
+
+@dataclass(frozen=True)
+class TargetLookup:
+    target: str
+    account_id: str | None
+
+
+def look_up_targets(request: LawfulRequest, connector: PlatformConnector) -> list[TargetLookup]:
+    """Resolve every target to a platform account (the author, for content locators)."""
+    found = []
+    for target in request.targets:
+        account = connector.lookup_account(target.type, target.value)
+        found.append(
+            TargetLookup(f"{target.type.value}:{target.value}", account.platform_id if account else None)
+        )
+    return found
+
+
+def facts_for(request: LawfulRequest, agency_country: str, lookups: Iterable[TargetLookup]) -> RequestFacts:
+    lookups = list(lookups)
+    return RequestFacts(
+        instrument=request.instrument,
+        agency_country=agency_country,
+        issuer_kind=request.issuer_kind,
+        emergency=request.emergency,
+        requested_categories=frozenset(DataCategory(c) for c in request.data_categories),
+        offence_max_penalty_years=request.offence_max_penalty_years,
+        listed_offence=request.listed_offence,
+        suspect_confirmed=request.suspect_confirmed,
+        present_fields=present_fields(request),
+        targets_total=len(lookups),
+        targets_found=sum(1 for lookup in lookups if lookup.account_id is not None),
+    )
+
+
+def recommendation_for(
+    request: LawfulRequest, catalogue: Catalogue, policy: PolicySet, connector: PlatformConnector
+) -> Recommendation:
+    """What the policy engine recommends for this request now (targets looked up on the platform)."""
+    facts = facts_for(request, request.agency.country, look_up_targets(request, connector))
+    return recommend(facts, catalogue.get(request.instrument), policy, catalogue.version)
+
+
+# --- transitions ------------------------------------------------------------------------------------
+
+
+def transition(
+    session: Session, clock: Clock, actor: Actor, request: LawfulRequest, move: Transition
+) -> None:
+    before = request.status
+    request.status = next_status(before, move)
+    if request.status is RequestStatus.CLOSED:
+        request.closed_at = clock()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.REQUEST_TRANSITION,
+        subject_type="lawful_request",
+        subject_id=request.id,
+        data={
+            "transition": move.value,
+            "before": {"status": before.value},
+            "after": {"status": request.status.value},
+        },
+    )
+
+
+def correspond(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    request: LawfulRequest,
+    kind: CorrespondenceKind,
+    body: str,
+) -> Correspondence:
+    text = body.strip()
+    if not text:
+        raise InvalidInput("a message needs a text", field="body")
+    if len(text) > 20_000:
+        raise InvalidInput("a message has at most 20,000 characters", field="body")
+    direction = "from_authority" if actor.kind is ActorKind.OFFICER else "to_authority"
+    message = Correspondence(
+        request_id=request.id,
+        direction=direction,
+        kind=kind.value,
+        body=text,
+        author_kind=actor.kind.value,
+        author_id=actor.id or "-",
+        created_at=clock(),
+    )
+    session.add(message)
+    session.flush()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.CORRESPONDENCE_ADD,
+        subject_type="lawful_request",
+        subject_id=request.id,
+        data={"after": {"correspondence_id": message.id, "kind": kind.value, "direction": direction}},
+    )
+    return message
+
+
+def correspondence_of(session: Session, request: LawfulRequest) -> list[Correspondence]:
+    return list(
+        session.scalars(
+            select(Correspondence)
+            .where(Correspondence.request_id == request.id)
+            .order_by(Correspondence.created_at, Correspondence.id)
+        )
+    )
+
+
+def start_review(session: Session, clock: Clock, user: StaffUser, request: LawfulRequest) -> None:
+    require(user, Permission.STAFF_REQUEST_DECIDE)
+    transition(session, clock, staff_actor(user), request, Transition.START_REVIEW)
+
+
+def _ensure_in_review(session: Session, clock: Clock, user: StaffUser, request: LawfulRequest) -> None:
+    require(user, Permission.STAFF_REQUEST_DECIDE)
+    if request.status is RequestStatus.ACKNOWLEDGED:
+        start_review(session, clock, user, request)
+
+
+# --- decisions and four eyes -----------------------------------------------------------------------
+
+
+def current_decision(session: Session, request: LawfulRequest) -> Decision | None:
+    """The latest decision not rejected by an approver."""
+    return session.scalar(
+        select(Decision)
+        .where(Decision.request_id == request.id, Decision.rejected.is_(False))
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(1)
+    )
+
+
+def decide(
+    session: Session,
+    clock: Clock,
+    user: StaffUser,
+    request: LawfulRequest,
+    instrument: Instrument,
+    recommendation: Recommendation,
+    *,
+    outcome: DecisionOutcome | str,
+    categories: Iterable[DataCategory | str] | None = None,
+    justification: str | None = None,
+) -> Decision:
+    """Record a reviewer's decision. Deviating from the recommendation needs a written justification."""
+    _ensure_in_review(session, clock, user, request)
+    try:
+        outcome = DecisionOutcome(outcome)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown outcome {outcome!r}; decide comply, partial or refuse (ask with clarify)",
+            field="outcome",
+        ) from None
+    requested = {DataCategory(c) for c in request.data_categories}
+    if categories is None:
+        chosen = set(recommendation.allowed_categories) if outcome is not DecisionOutcome.REFUSE else set()
+    else:
+        try:
+            chosen = {DataCategory(c) for c in categories}
+        except ValueError:
+            raise InvalidInput(f"unknown data category in {list(categories)}", field="categories") from None
+    if not chosen <= requested:
+        extra = ", ".join(sorted(c.value for c in chosen - requested))
+        raise InvalidInput(
+            f"the authority did not request {extra}: nothing beyond the order", field="categories"
+        )
+    if outcome is DecisionOutcome.REFUSE and chosen:
+        raise InvalidInput("a refusal allows no categories", field="categories")
+    disclosing = instrument.kind in DISCLOSING_KINDS
+    if outcome is not DecisionOutcome.REFUSE and disclosing and not chosen:
+        raise InvalidInput(
+            "comply or partial needs at least one category; otherwise refuse", field="categories"
+        )
+    if outcome is DecisionOutcome.COMPLY and chosen != requested:
+        raise InvalidInput("comply means every requested category; use partial", field="outcome")
+    if outcome is DecisionOutcome.PARTIAL and chosen == requested:
+        raise InvalidInput("partial means fewer categories than requested; use comply", field="outcome")
+    deviates = outcome.value != recommendation.outcome.value or chosen != set(
+        recommendation.allowed_categories
+    )
+    note = (justification or "").strip() or None
+    if deviates and note is None:
+        raise InvalidInput(
+            f"the decision ({outcome.value}: {', '.join(sorted(c.value for c in chosen)) or 'nothing'}) "
+            "deviates "
+            f"from the recommendation ({recommendation.outcome.value}: "
+            f"{', '.join(sorted(c.value for c in recommendation.allowed_categories)) or 'nothing'}): "
+            "write a justification",
+            code="justification_required",
+            field="justification",
+        )
+    actor = staff_actor(user)
+    decision = Decision(
+        request_id=request.id,
+        decided_by=user.id,
+        decided_at=clock(),
+        outcome=outcome.value,
+        allowed_categories=sorted(c.value for c in chosen),
+        grounds=[g.value for g in recommendation.grounds],
+        justification=note,
+        deviates=deviates,
+        recommendation=recommendation.as_dict(),
+        policy_version=recommendation.policy_version,
+        rejected=False,
+    )
+    session.add(decision)
+    session.flush()
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.DECISION_RECORD,
+        subject_type="lawful_request",
+        subject_id=request.id,
+        data={
+            "after": {
+                "decision_id": decision.id,
+                "outcome": outcome.value,
+                "categories": decision.allowed_categories,
+                "deviates": deviates,
+                "policy_version": decision.policy_version,
+            }
+        },
+    )
+    transition(session, clock, actor, request, Transition.DECIDE)
+    if outcome is DecisionOutcome.REFUSE:
+        transition(session, clock, actor, request, Transition.REFUSE)
+        reasons = "; ".join(r.sentence for r in recommendation.rules_fired if r.ground is not None)
+        body = "We cannot comply with this order. " + (note or reasons or "See the grounds given.")
+        if note and reasons:
+            body += f" Grounds: {reasons}"
+        correspond(session, clock, actor, request, CorrespondenceKind.CANNOT_COMPLY, body)
+    elif disclosing:
+        transition(session, clock, actor, request, Transition.SUBMIT_FOR_APPROVAL)
+    else:
+        transition(session, clock, actor, request, Transition.CLEAR)
+    return decision
+
+
+def _pending_decision(session: Session, request: LawfulRequest) -> Decision:
+    decision = current_decision(session, request)
+    if request.status is not RequestStatus.AWAITING_APPROVAL or decision is None:
+        raise Conflict(f"{request.tracking_number} is {request.status.value}, not awaiting approval")
+    return decision
+
+
+def approve(
+    session: Session, clock: Clock, user: StaffUser, request: LawfulRequest, note: str | None = None
+) -> Decision:
+    """The second pair of eyes: a different legal approver clears the disclosure."""
+    require(user, Permission.STAFF_REQUEST_APPROVE)
+    decision = _pending_decision(session, request)
+    if decision.decided_by == user.id:
+        raise Forbidden("four eyes: you cannot approve your own decision", code="four_eyes")
+    decision.approved_by, decision.approved_at, decision.approval_note = user.id, clock(), note
+    audit.record(
+        session,
+        clock,
+        staff_actor(user),
+        AuditAction.DECISION_APPROVE,
+        subject_type="lawful_request",
+        subject_id=request.id,
+        data={"after": {"decision_id": decision.id, "approved_by": user.id}},
+    )
+    transition(session, clock, staff_actor(user), request, Transition.APPROVE)
+    return decision
+
+
+def reject(session: Session, clock: Clock, user: StaffUser, request: LawfulRequest, note: str) -> Decision:
+    """The approver sends the decision back to review, saying why."""
+    require(user, Permission.STAFF_REQUEST_APPROVE)
+    if not note.strip():
+        raise InvalidInput("say why the decision goes back to review", field="note")
+    decision = _pending_decision(session, request)
+    if decision.decided_by == user.id:
+        raise Forbidden("four eyes: you cannot review your own decision", code="four_eyes")
+    decision.rejected, decision.approval_note = True, note.strip()
+    audit.record(
+        session,
+        clock,
+        staff_actor(user),
+        AuditAction.DECISION_REJECT,
+        subject_type="lawful_request",
+        subject_id=request.id,
+        data={"after": {"decision_id": decision.id, "rejected_by": user.id}},
+    )
+    transition(session, clock, staff_actor(user), request, Transition.REJECT_APPROVAL)
+    return decision
+
+
+# --- clarification, withdrawal, answer -------------------------------------------------------------
+
+
+def pauses_of(session: Session, request: LawfulRequest) -> list[RequestPause]:
+    return list(
+        session.scalars(
+            select(RequestPause)
+            .where(RequestPause.request_id == request.id)
+            .order_by(RequestPause.started_at)
+        )
+    )
+
+
+def recompute_due(session: Session, request: LawfulRequest, instrument: Instrument) -> None:
+    request.due_at = deadlines.due_at(
+        instrument.deadline,
+        request.received_at,
+        emergency=request.emergency,
+        pauses=[deadlines.Pause(p.started_at, p.ended_at) for p in pauses_of(session, request)],
+        ordered_due_at=request.respond_by,
+    )
+
+
+def clarify(
+    session: Session,
+    clock: Clock,
+    user: StaffUser,
+    request: LawfulRequest,
+    instrument: Instrument,
+    question: str,
+) -> Correspondence:
+    """Ask the authority; the clock stops where the instrument lets a clarification stop it."""
+    _ensure_in_review(session, clock, user, request)
+    actor = staff_actor(user)
+    transition(session, clock, actor, request, Transition.REQUEST_CLARIFICATION)
+    message = correspond(session, clock, actor, request, CorrespondenceKind.CLARIFICATION_QUESTION, question)
+    if instrument.deadline.pause is not PauseRule.NONE:
+        session.add(RequestPause(request_id=request.id, reason="clarification", started_at=clock()))
+        session.flush()
+        recompute_due(session, request, instrument)
+    return message
+
+
+def receive_clarification(
+    session: Session,
+    clock: Clock,
+    officer: Officer,
+    request: LawfulRequest,
+    instrument: Instrument,
+    answer: str,
+) -> Correspondence:
+    """The authority answers; the clock resumes (or restarts, per the instrument)."""
+    actor = officer_actor(officer)
+    transition(session, clock, actor, request, Transition.RECEIVE_CLARIFICATION)
+    message = correspond(session, clock, actor, request, CorrespondenceKind.CLARIFICATION_ANSWER, answer)
+    for pause in pauses_of(session, request):
+        if pause.ended_at is None:
+            pause.ended_at = clock()
+    session.flush()
+    recompute_due(session, request, instrument)
+    return message
+
+
+def officer_writes(
+    session: Session,
+    clock: Clock,
+    officer: Officer,
+    request: LawfulRequest,
+    instrument: Instrument,
+    body: str,
+) -> Correspondence:
+    """A message from the authority: the answer to an open clarification, else a note on the file."""
+    if request.status is RequestStatus.CLARIFICATION_REQUESTED:
+        return receive_clarification(session, clock, officer, request, instrument, body)
+    if request.status not in OPEN_STATUSES and request.status is not RequestStatus.ANSWERED:
+        raise Conflict(f"{request.tracking_number} is {request.status.value}: the file is closed")
+    return correspond(session, clock, officer_actor(officer), request, CorrespondenceKind.NOTE, body)
+
+
+def withdraw(session: Session, clock: Clock, officer: Officer, request: LawfulRequest, reason: str) -> None:
+    """The authority withdraws its request; the answer is no longer due."""
+    actor = officer_actor(officer)
+    transition(session, clock, actor, request, Transition.WITHDRAW)
+    correspond(session, clock, actor, request, CorrespondenceKind.WITHDRAWAL, reason or "Withdrawn.")
+
+
+def close(session: Session, clock: Clock, user: StaffUser, request: LawfulRequest) -> None:
+    require(user, Permission.STAFF_REQUEST_DECIDE)
+    transition(session, clock, staff_actor(user), request, Transition.CLOSE)
+
+
+def consistency(session: Session) -> dict[str, float | int]:
+    """How consistently the desk decides: the share of decisions that deviated from the recommendation."""
+    decisions = session.scalars(select(Decision.deviates)).all()
+    total, deviating = len(decisions), sum(1 for d in decisions if d)
+    return {
+        "decisions": total,
+        "deviating": deviating,
+        "deviation_share": round(deviating / total, 4) if total else 0.0,
+    }

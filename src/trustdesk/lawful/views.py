@@ -1,0 +1,126 @@
+"""JSON-ready views of a request for staff (CLI and staff API) and for its authority (officer API)."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.lawful.catalogue import Catalogue
+from trustdesk.lawful.execution import holds_of, latest_production
+from trustdesk.lawful.models import Decision, LawfulRequest, Removal, UserNotice
+from trustdesk.lawful.review import correspondence_of, current_decision, recommendation_for
+from trustdesk.platform.protocol import PlatformConnector
+from trustdesk.policy.rules import PolicySet
+
+
+def decision_view(decision: Decision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "id": decision.id,
+        "outcome": decision.outcome,
+        "categories": decision.allowed_categories,
+        "grounds": decision.grounds,
+        "justification": decision.justification,
+        "deviates_from_recommendation": decision.deviates,
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at.isoformat(),
+        "approved_by": decision.approved_by,
+        "approved_at": decision.approved_at.isoformat() if decision.approved_at else None,
+        "policy_version": decision.policy_version,
+    }
+
+
+def correspondence_view(session: Session, request: LawfulRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": m.id,
+            "direction": m.direction,
+            "kind": m.kind,
+            "body": m.body,
+            "author": m.author_kind,
+            "at": m.created_at.isoformat(),
+        }
+        for m in correspondence_of(session, request)
+    ]
+
+
+def production_view(session: Session, request: LawfulRequest) -> dict[str, Any] | None:
+    production = latest_production(session, request)
+    if production is None:
+        return None
+    return {
+        "id": production.id,
+        "categories": production.categories,
+        "records": production.records,
+        "size": production.size,
+        "sha256": production.sha256,
+        "signer_key_id": production.signer_key_id,
+        "created_at": production.created_at.isoformat(),
+        "expires_at": production.expires_at.isoformat(),
+        "downloads": production.downloads,
+        "download": f"/api/v1/requests/{request.tracking_number}/production",
+    }
+
+
+def staff_view(
+    session: Session,
+    request: LawfulRequest,
+    catalogue: Catalogue,
+    policy: PolicySet,
+    connector: PlatformConnector,
+) -> dict[str, Any]:
+    """Everything the legal team sees beside the request itself: the recommendation above all."""
+    return {
+        "agency": {"id": request.agency.id, "name": request.agency.name, "country": request.agency.country},
+        "recommendation": recommendation_for(request, catalogue, policy, connector).as_dict(),
+        "decision": decision_view(current_decision(session, request)),
+        "correspondence": correspondence_view(session, request),
+        "production": production_view(session, request),
+        "holds": [
+            {
+                "id": h.id,
+                "account_id": h.account_id,
+                "categories": h.categories,
+                "expires_at": h.expires_at.isoformat(),
+                "extensions": h.extensions,
+                "reason": h.reason,
+                "released_at": h.released_at.isoformat() if h.released_at else None,
+            }
+            for h in holds_of(session, request)
+        ],
+        "removals": [
+            {
+                "locator": r.locator,
+                "action": r.action,
+                "scope": r.scope,
+                "effective_at": r.effective_at.isoformat(),
+            }
+            for r in session.scalars(select(Removal).where(Removal.request_id == request.id))
+        ],
+        "user_notices": [
+            {
+                "account_id": n.account_id,
+                "status": n.status,
+                "due_at": n.due_at.isoformat() if n.due_at else None,
+                "reason": n.reason,
+            }
+            for n in session.scalars(select(UserNotice).where(UserNotice.request_id == request.id))
+        ],
+    }
+
+
+def authority_view(session: Session, request: LawfulRequest) -> dict[str, Any]:
+    """What the submitting agency sees: outcome and grounds once decided, correspondence, its production."""
+    decision = current_decision(session, request)
+    decided = decision is not None and request.status.value not in (
+        "in_review",
+        "awaiting_approval",
+        "decided",
+    )
+    return {
+        "outcome": decision.outcome if decided and decision else None,
+        "grounds": decision.grounds if decided and decision else [],
+        "correspondence": correspondence_view(session, request),
+        "production": production_view(session, request),
+    }

@@ -1,0 +1,124 @@
+"""The legal team's CLI on the demo data: show, decide, approve (four eyes), execute, answer, sla, verify."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from trustdesk.app import build_container
+from trustdesk.cli import app
+from trustdesk.config import Settings
+from trustdesk.web.app import create_app
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "TRUSTDESK_DATABASE_URL": database_url,
+        "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
+        "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",
+    }
+
+
+def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == expect, (result.output, result.stderr)
+    return result
+
+
+def test_an_emergency_epoc_is_decided_approved_executed_and_answered_from_the_cli(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    demo = json.loads(cli(env, "demo", "--users", "40", "--json").stdout)
+    requests = json.loads(cli(env, "request", "list", "--json").stdout)
+    epoc = next(r["tracking_number"] for r in requests if r["instrument"] == "EU_EPOC")
+
+    shown = json.loads(cli(env, "request", "show", epoc, "--json").stdout)
+    assert shown["recommendation"]["outcome"] == "comply"
+    assert [r["rule_id"] for r in shown["recommendation"]["rules_fired"]]
+    assert "recommend  comply" in cli(env, "request", "show", epoc).stdout
+
+    sla = json.loads(cli(env, "sla", "--json").stdout)
+    assert sla[0]["instrument"] == "EU_TCO_REMOVAL"  # least time left first
+
+    decided = json.loads(
+        cli(
+            env,
+            "request",
+            "decide",
+            epoc,
+            "--as",
+            "reviewer@platform.example",
+            "--outcome",
+            "comply",
+            "--json",
+        ).stdout
+    )
+    assert decided["status"] == "awaiting_approval"
+    assert decided["recommendation"]["outcome"] == "comply"
+    refused = cli(env, "request", "approve", epoc, "--as", "reviewer@platform.example", expect=2)
+    assert "staff:request:approve" in refused.stderr
+    cli(env, "request", "approve", epoc, "--as", "approver@platform.example")
+    executed = json.loads(
+        cli(env, "request", "execute", epoc, "--as", "reviewer@platform.example", "--json").stdout
+    )
+    assert executed["production"]
+    cli(env, "request", "answer", epoc, "--as", "reviewer@platform.example")
+    assert json.loads(cli(env, "request", "show", epoc, "--json").stdout)["status"] == "answered"
+
+    officer = next(o for o in demo["officers"] if o["country"] == "FR")
+    container = build_container(Settings(**{k.removeprefix("TRUSTDESK_").lower(): v for k, v in env.items()}))
+    with TestClient(create_app(container)) as client:
+        package = client.get(
+            f"/api/v1/requests/{epoc}/production", headers={"Authorization": f"Bearer {officer['api_key']}"}
+        )
+    container.engine.dispose()
+    assert package.status_code == 200
+    path = tmp_path / "production.tar.age"
+    path.write_bytes(package.content)
+    pem = tmp_path / "platform.pem"
+    pem.write_text(cli(env, "public-key").stdout)
+
+    verified = cli(
+        env,
+        "production",
+        "verify",
+        str(path),
+        "--identity",
+        officer["age_identity_file"],
+        "--public-key",
+        str(pem),
+    )
+    assert "package VERIFIED" in verified.stdout
+    tampered = tmp_path / "tampered.tar.age"
+    tampered.write_bytes(package.content[:-40] + bytes(40))
+    assert (
+        "error:"
+        in cli(
+            env, "production", "verify", str(tampered), "--identity", officer["age_identity_file"], expect=2
+        ).stderr
+    )
+
+
+def test_staff_commands_refuse_unknown_users_and_illegal_steps(env: dict[str, str]) -> None:
+    cli(env, "demo", "--users", "20")
+    epoc = next(
+        r["tracking_number"]
+        for r in json.loads(cli(env, "request", "list", "--json").stdout)
+        if r["instrument"] == "EU_EPOC"
+    )
+    assert (
+        "no active staff user"
+        in cli(
+            env, "request", "decide", epoc, "--as", "ghost@platform.example", "--outcome", "comply", expect=2
+        ).stderr
+    )
+    assert (
+        "only approved requests"
+        in cli(env, "request", "execute", epoc, "--as", "reviewer@platform.example", expect=2).stderr
+    )
+    monitor = cli(env, "monitor", "--once").stdout
+    assert "alert(s)" in monitor

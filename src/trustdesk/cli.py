@@ -464,7 +464,7 @@ def request_approve(
         if reject:
             review.reject(session, c.clock, user, request, note or "")
         else:
-            review.approve(session, c.clock, user, request, note)
+            review.approve(session, c.clock, user, request, c.catalogue.get(request.instrument), note)
         _status_line(request, as_json)
 
 

@@ -317,3 +317,84 @@ def test_nobody_approves_their_own_decision(world: World, sessions: sessionmaker
     response = world.staff(token, "POST", f"/{tracking}/approve", json={})
     assert response.status_code == 403
     assert response.json()["code"] == "four_eyes"
+
+
+def test_traffic_data_under_an_epoc_waits_for_the_enforcing_authority_until_day_10(world: World) -> None:
+    body = emergency_epoc() | {
+        "emergency": False,
+        "emergency_justification": None,
+        "data_categories": ["subscriber", "identification", "traffic"],
+    }
+    tracking = world.submit(body)
+    received = world.clock.now
+    world.act(
+        world.reviewer,
+        tracking,
+        "decide",
+        {
+            "outcome": "comply",
+            "categories": ["subscriber", "identification", "traffic"],
+            "justification": "A court authorised the traffic data in this child-abduction case.",
+        },
+    )
+    assert world.act(world.approver, tracking, "approve")["request"]["status"] == "waiting"
+
+    early = world.staff(world.reviewer, "POST", f"/{tracking}/execute")
+    assert early.status_code == 409
+    assert early.json()["code"] == "delivery_waits"
+    world.clock.now = received + timedelta(days=10)
+    assert world.act(world.reviewer, tracking, "execute")["request"]["status"] == "executing"
+
+
+def test_a_us_subpoena_notifies_the_user_only_when_the_non_disclosure_order_lapses(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    from trustdesk.db import unit_of_work
+    from trustdesk.lawful.execution import send_due_notices
+
+    us_key = officer_key(sessions, world.clock, country="US", kind=IssuerKind.PROSECUTOR, domain="usdoj.gov")
+    body = {
+        "instrument": "US_SUBPOENA",
+        "reference": "GJ-2026-7",
+        "issuing_authority": {"name": "US Attorney", "kind": "prosecutor", "country": "US"},
+        "legal_basis": "18 U.S.C. 2703(c)(2)",
+        "targets": [{"type": "phone", "value": SUSPECT_PHONE}],
+        "data_categories": ["subscriber"],
+        "suspect_confirmed": True,
+        "non_disclosure_until": (world.clock.now + timedelta(days=30)).isoformat(),
+    }
+    tracking = world.submit(body, us_key)
+    with unit_of_work(sessions) as s:
+        from trustdesk.audit.vocabulary import Actor
+        from trustdesk.authorities import service as authorities
+        from trustdesk.authorities.models import AgencyDomain
+        from trustdesk.lawful.package import generate_age_identity
+
+        agency_id = s.get_one(AgencyDomain, "usdoj.gov").agency_id
+        authorities.set_recipient(s, world.clock, Actor.operator(), agency_id, generate_age_identity()[1])
+    world.act(world.reviewer, tracking, "decide", {"outcome": "comply"})
+    world.act(world.approver, tracking, "approve")
+    world.act(world.reviewer, tracking, "execute")
+    world.act(world.reviewer, tracking, "answer")
+
+    (notice,) = world.view(tracking)["review"]["user_notices"]
+    assert notice["status"] == "scheduled"
+    assert datetime.fromisoformat(notice["due_at"]) == world.clock.now + timedelta(days=30)
+    assert world.platform.notices(world.suspect) == []
+    world.clock.advance(timedelta(days=30))
+    with unit_of_work(sessions) as s:
+        assert len(send_due_notices(s, world.clock, world.platform)) == 1
+    assert len(world.platform.notices(world.suspect)) == 1
+    assert world.view(tracking)["review"]["user_notices"][0]["status"] == "sent"
+
+
+def test_an_epoc_never_notifies_the_user(world: World) -> None:
+    tracking = world.submit(emergency_epoc())
+    world.act(world.reviewer, tracking, "decide", {"outcome": "comply"})
+    world.act(world.approver, tracking, "approve")
+    world.act(world.reviewer, tracking, "execute")
+    world.act(world.reviewer, tracking, "answer")
+    (notice,) = world.view(tracking)["review"]["user_notices"]
+    assert notice["status"] == "withheld"
+    assert "issuing authority informs" in notice["reason"]
+    assert world.platform.notices(world.suspect) == []

@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Final, Generic, TypeVar
 
+from trustdesk.tomltable import ErrorFactory, TomlTable, parse_duration
 from trustdesk.vocabulary import (
     DataCategory,
     InstrumentCode,
@@ -371,146 +372,27 @@ class Catalogue:
 
 # ------------------------------------------------------------------------- loading
 
-_DURATION: Final = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
-)
+
+def _instrument_error(code: str) -> ErrorFactory:
+    """Errors of an instrument's tables: they name the instrument and the key's dotted path."""
+
+    def error(_key: str, path: str, problem: str, /) -> CatalogueError:
+        shown = path or "(instrument table)"
+        return CatalogueError(f"instrument {code}: key {shown!r}: {problem}", instrument=code, key=shown)
+
+    return error
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse an ISO 8601 duration of weeks, days, hours, minutes, seconds ("P10D").
-
-    Years and months are refused: their length varies, and a legal period must be
-    exact.
-    """
-    match = _DURATION.fullmatch(text)
-    parts = {} if match is None else match.groupdict()
-    if match is None or text.endswith("T") or all(v is None for v in parts.values()):
-        raise ValueError(
-            f"{text!r} is not a duration like 'P10D' or 'PT8H' "
-            "(ISO 8601 with weeks, days, hours, minutes, seconds only)"
-        )
-    return timedelta(**{name: int(v) for name, v in parts.items() if v is not None})
-
-
-E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
 
 
-class _Table:
-    """A TOML table of one instrument being read.
-
-    Remembers which keys were read so that leftovers (typos) are refused.
-    """
-
-    def __init__(self, instrument: str, raw: object, prefix: str = "") -> None:
-        self.instrument = instrument
-        self.prefix = prefix
-        if not isinstance(raw, dict):
-            raise self.error("", f"must be a table, got {raw!r}")
-        self.raw: dict[str, object] = raw
-        self.used: set[str] = set()
-
-    def error(self, key: str, problem: str) -> CatalogueError:
-        path = f"{self.prefix}{key}".rstrip(".") or "(instrument table)"
-        return CatalogueError(
-            f"instrument {self.instrument}: key {path!r}: {problem}",
-            instrument=self.instrument,
-            key=path,
-        )
-
-    def optional(self, key: str, kind: type[T], what: str) -> T | None:
-        self.used.add(key)
-        if key not in self.raw:
-            return None
-        value = self.raw[key]
-        # bool is an int subclass, but a flag is never a number.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(key, f"must be {what}, got {value!r}")
-        return value
-
-    def required(self, key: str, kind: type[T], what: str) -> T:
-        value = self.optional(key, kind, what)
-        if value is None:
-            raise self.error(key, "missing")
-        return value
-
-    def text(self, key: str) -> str:
-        value = self.required(key, str, "a string")
-        if not value.strip():
-            raise self.error(key, "must not be empty")
-        return value
-
-    def flag(self, key: str, default: bool | None = None) -> bool:
-        if default is None:
-            return self.required(key, bool, "true or false")
-        value = self.optional(key, bool, "true or false")
-        return default if value is None else value
-
-    def day(self, key: str) -> date | None:
-        value = self.optional(key, date, "a date like 2026-08-18")
-        if isinstance(value, datetime):
-            raise self.error(key, f"must be a date without a time, got {value!r}")
-        return value
-
-    def _duration(self, key: str, text: str) -> timedelta:
-        try:
-            return parse_duration(text)
-        except ValueError as exc:
-            raise self.error(key, str(exc)) from None
-
-    def duration(self, key: str) -> timedelta:
-        return self._duration(key, self.required(key, str, "a duration like 'P10D'"))
-
-    def optional_duration(self, key: str) -> timedelta | None:
-        text = self.optional(key, str, "a duration like 'P10D'")
-        return None if text is None else self._duration(key, text)
-
-    def member(self, key: str, kind: type[E], value: str) -> E:
-        try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in kind)
-            raise self.error(key, f"unknown {kind.__name__} {value!r}; allowed: {allowed}") from None
-
-    def enum(self, key: str, kind: type[E]) -> E:
-        return self.member(key, kind, self.required(key, str, "a string"))
-
-    def strings(self, key: str, *, required: bool = True) -> tuple[str, ...]:
-        value = self.optional(key, list, "a list of strings")
-        if value is None:
-            if required:
-                raise self.error(key, "missing")
-            return ()
-        if not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"must be a list of strings, got {value!r}")
-        if len(set(value)) != len(value):
-            raise self.error(key, f"lists a value twice: {value!r}")
-        return tuple(value)
-
-    def enums(self, key: str, kind: type[E], *, required: bool = True) -> frozenset[E]:
-        values = self.strings(key, required=required)
-        return frozenset(self.member(key, kind, v) for v in values)
-
-    def table(self, key: str) -> _Table | None:
-        value = self.optional(key, dict, "a table")
-        if value is None:
-            return None
-        return _Table(self.instrument, value, f"{self.prefix}{key}.")
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.raw) - self.used)
-        if unknown:
-            raise self.error(unknown[0], f"unknown key (unknown: {', '.join(unknown)})")
-
-
-def _non_empty(table: _Table, key: str, values: frozenset[T]) -> frozenset[T]:
+def _non_empty(table: TomlTable, key: str, values: frozenset[T]) -> frozenset[T]:
     if not values:
         raise table.error(key, "must not be empty")
     return values
 
 
-def _checked(table: _Table, key: str, build: Callable[[], T]) -> T:
+def _checked(table: TomlTable, key: str, build: Callable[[], T]) -> T:
     """Build a rule object, turning its own invariant checks into catalogue errors."""
     try:
         return build()
@@ -518,7 +400,7 @@ def _checked(table: _Table, key: str, build: Callable[[], T]) -> T:
         raise table.error(key, str(exc)) from None
 
 
-def _jurisdictions(table: _Table) -> tuple[frozenset[str], bool]:
+def _jurisdictions(table: TomlTable) -> tuple[frozenset[str], bool]:
     entries = table.strings("jurisdictions")
     excluded = table.strings("jurisdictions_except", required=False)
     if not entries:
@@ -550,11 +432,11 @@ def _jurisdictions(table: _Table) -> tuple[frozenset[str], bool]:
     return frozenset(countries), False
 
 
-def _fields(table: _Table, key: str, *, required: bool = True) -> frozenset[str]:
+def _fields(table: TomlTable, key: str, *, required: bool = True) -> frozenset[str]:
     return frozenset(table.enums(key, RequestField, required=required))
 
 
-def _category(table: _Table) -> CategoryRule:
+def _category(table: TomlTable) -> CategoryRule:
     issuers = _non_empty(table, "issuers", table.enums("issuers", IssuerKind))
     min_years = table.optional("min_penalty_years", int, "an integer")
     if min_years is not None and min_years < 1:
@@ -569,7 +451,7 @@ def _category(table: _Table) -> CategoryRule:
     return CategoryRule(issuers, min_years, frozenset(offences))
 
 
-def _deadline(table: _Table) -> DeadlineRule:
+def _deadline(table: TomlTable) -> DeadlineRule:
     standard = table.duration("standard")
     emergency = table.optional_duration("emergency")
     configurable = table.flag("configurable")
@@ -583,7 +465,7 @@ def _deadline(table: _Table) -> DeadlineRule:
     )
 
 
-def _hold(table: _Table) -> HoldRule:
+def _hold(table: TomlTable) -> HoldRule:
     duration = table.duration("duration")
     max_extensions = table.required("max_extensions", int, "an integer")
     extension = table.optional_duration("extension")
@@ -597,22 +479,19 @@ def _hold(table: _Table) -> HoldRule:
     )
 
 
-def _categories(table: _Table | None) -> Mapping[DataCategory, CategoryRule]:
+def _categories(table: TomlTable | None) -> Mapping[DataCategory, CategoryRule]:
     if table is None:
         return FrozenMap()
     rules: dict[DataCategory, CategoryRule] = {}
     for name in list(table.raw):
         category = table.member(name, DataCategory, name)
-        sub = table.table(name)
-        if sub is None:  # pragma: no cover - the key exists
-            raise table.error(name, "missing")
-        rules[category] = _category(sub)
+        rules[category] = _category(table.table(name))
     table.finish()
     return FrozenMap((c, rules[c]) for c in DataCategory if c in rules)
 
 
 def _instrument(code: InstrumentCode, raw: object) -> Instrument:
-    table = _Table(code, raw)
+    table = TomlTable(raw, _instrument_error(code))
     kind = table.enum("kind", InstrumentKind)
     issuers = _non_empty(table, "issuers", table.enums("issuers", IssuerKind))
     jurisdictions, any_jurisdiction = _jurisdictions(table)
@@ -620,13 +499,10 @@ def _instrument(code: InstrumentCode, raw: object) -> Instrument:
     required_fields = _fields(table, "required_fields")
     emergency_fields = _fields(table, "emergency_required_fields", required=False)
     enforcing = table.enums("enforcing_notification", DataCategory, required=False)
-    deadline_table = table.table("deadline")
-    if deadline_table is None:
-        raise table.error("deadline", "missing")
-    deadline = _deadline(deadline_table)
-    hold_table = table.table("hold")
+    deadline = _deadline(table.table("deadline"))
+    hold_table = table.optional_table("hold")
     hold = None if hold_table is None else _hold(hold_table)
-    categories = _categories(table.table("categories"))
+    categories = _categories(table.optional_table("categories"))
     instrument = Instrument(
         code=code,
         title=table.text("title"),
@@ -634,7 +510,7 @@ def _instrument(code: InstrumentCode, raw: object) -> Instrument:
         kind=kind,
         jurisdictions=jurisdictions,
         any_jurisdiction=any_jurisdiction,
-        applies_from=table.day("applies_from"),
+        applies_from=table.optional("applies_from", date, "a date like 2026-08-18"),
         target_types=_non_empty(table, "target_types", targets),
         categories=categories,
         required_fields=required_fields,
@@ -652,7 +528,7 @@ def _instrument(code: InstrumentCode, raw: object) -> Instrument:
     return instrument
 
 
-def _check_consistency(table: _Table, ins: Instrument) -> None:
+def _check_consistency(table: TomlTable, ins: Instrument) -> None:
     """Rules between the parts of an instrument; each is a fact about the law's shape."""
     wrong_targets = ins.target_types - _TARGETS_BY_KIND[ins.kind]
     if wrong_targets:

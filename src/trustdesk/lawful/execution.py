@@ -25,6 +25,7 @@ from trustdesk.lawful.review import (
     CorrespondenceKind,
     correspond,
     current_decision,
+    delivery_not_before,
     look_up_targets,
     officer_actor,
     staff_actor,
@@ -87,11 +88,20 @@ def execute(
     """Carry out the approved decision: produce, preserve or remove, exactly as decided."""
     require(user, Permission.STAFF_REQUEST_DECIDE)
     decision = current_decision(session, request)
+    actor = staff_actor(user)
+    if request.status is RequestStatus.WAITING and decision is not None:
+        deliver = delivery_not_before(request, instrument, decision)
+        if deliver is not None and clock() < deliver:
+            raise Conflict(
+                f"{request.tracking_number} waits for the enforcing authority: delivery not before "
+                f"{deliver.isoformat()} (Reg. 2023/1543 Art. 10(2))",
+                code="delivery_waits",
+            )
+        transition(session, clock, actor, request, Transition.END_WAIT)
     if request.status is not RequestStatus.APPROVED or decision is None:
         raise Conflict(
             f"{request.tracking_number} is {request.status.value}: only approved requests are executed"
         )
-    actor = staff_actor(user)
     transition(session, clock, actor, request, Transition.EXECUTE)
     report = ExecutionReport()
     lookups = look_up_targets(request, connector)

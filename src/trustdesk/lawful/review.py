@@ -6,6 +6,7 @@ changes go through the transition table in ``workflow.py`` and nothing else.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -334,7 +335,12 @@ def _pending_decision(session: Session, request: LawfulRequest) -> Decision:
 
 
 def approve(
-    session: Session, clock: Clock, user: StaffUser, request: LawfulRequest, note: str | None = None
+    session: Session,
+    clock: Clock,
+    user: StaffUser,
+    request: LawfulRequest,
+    instrument: Instrument,
+    note: str | None = None,
 ) -> Decision:
     """The second pair of eyes: a different legal approver clears the disclosure."""
     require(user, Permission.STAFF_REQUEST_APPROVE)
@@ -352,7 +358,20 @@ def approve(
         data={"after": {"decision_id": decision.id, "approved_by": user.id}},
     )
     transition(session, clock, staff_actor(user), request, Transition.APPROVE)
+    if delivery_not_before(request, instrument, decision) is not None:
+        transition(session, clock, staff_actor(user), request, Transition.WAIT)
     return decision
+
+
+def delivery_not_before(
+    request: LawfulRequest, instrument: Instrument, decision: Decision
+) -> datetime | None:
+    """When the enforcing authority must be notified (e-Evidence Art. 8), delivery waits for the end of the
+    standard period unless it is an emergency (Art. 10(2)); None when nothing waits."""
+    notified = instrument.enforcing_notification & {DataCategory(c) for c in decision.allowed_categories}
+    if not notified or request.emergency:
+        return None
+    return request.received_at + instrument.deadline.standard
 
 
 def reject(session: Session, clock: Clock, user: StaffUser, request: LawfulRequest, note: str) -> Decision:

@@ -135,7 +135,9 @@ def approve(
         principal,
         tracking_number,
         Permission.STAFF_REQUEST_APPROVE,
-        lambda s, u, r: review.approve(s, container.clock, u, r, body.note),
+        lambda s, u, r: review.approve(
+            s, container.clock, u, r, container.catalogue.get(r.instrument), body.note
+        ),
     )
 
 

@@ -18,14 +18,15 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 import pycountry
 
 from trustdesk.lawful.catalogue import Catalogue, FrozenMap, load_catalogue
+from trustdesk.tomltable import TomlTable
 from trustdesk.vocabulary import DataCategory, InstrumentCode, IssuerKind
 
 __all__ = [
@@ -256,127 +257,33 @@ def policy_version(jurisdictions: bytes, principles: bytes) -> str:
 
 # ------------------------------------------------------------------------------------------- reading
 
-T = TypeVar("T")
-E = TypeVar("E", bound=StrEnum)
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a table is: its errors name the file, the subject (a jurisdiction, contact or principle)
+    and the jurisdiction."""
 
-class _Table:
-    """A TOML table being read; remembers the keys read, so that leftovers (typos) are refused."""
+    file: str
+    subject: str = ""
+    jurisdiction: str | None = None
 
-    def __init__(
-        self, file: str, raw: object, path: str, *, subject: str = "", jurisdiction: str | None = None
-    ) -> None:
-        self.file = file
-        self.path = path
-        self.subject = subject
-        self.jurisdiction = jurisdiction
-        if not isinstance(raw, dict):
-            raise self.error("", f"must be a table, got {raw!r}")
-        self.raw: dict[str, object] = raw
-        self.used: set[str] = set()
-
-    def error(self, key: str, problem: str) -> PolicyError:
-        key = str(key)  # a StrEnum member shows as its value
-        dotted = ".".join(part for part in (self.path, key) if part)
+    def __call__(self, key: str, path: str, problem: str, /) -> PolicyError:
         where = f"{self.subject}: " if self.subject else ""
         shown = f"key {key!r}: " if key else ""
         return PolicyError(
             f"{self.file}: {where}{shown}{problem}",
             file=self.file,
             jurisdiction=self.jurisdiction,
-            key=dotted or None,
+            key=path or None,
         )
 
-    def optional(self, key: str, kind: type[T], what: str) -> T | None:
-        self.used.add(key)
-        if key not in self.raw:
-            return None
-        value = self.raw[key]
-        # bool is an int subclass, but a flag is never a number; a datetime is a date with a time.
-        if (
-            not isinstance(value, kind)
-            or (kind is int and isinstance(value, bool))
-            or (kind is date and isinstance(value, datetime))
-        ):
-            raise self.error(key, f"must be {what}, got {value!r}")
-        return value
 
-    def required(self, key: str, kind: type[T], what: str) -> T:
-        value = self.optional(key, kind, what)
-        if value is None:
-            raise self.error(key, "missing")
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        value = self.optional(key, str, "a string")
-        if value is None:
-            return None
-        if not value.strip():
-            raise self.error(key, "must not be empty")
-        if "\n" in value:
-            raise self.error(key, "must be one line")
-        return value
-
-    def text(self, key: str) -> str:
-        value = self.optional_text(key)
-        if value is None:
-            raise self.error(key, "missing")
-        return value
-
-    def flag(self, key: str) -> bool:
-        return self.required(key, bool, "true or false")
-
-    def member(self, key: str, kind: type[E], value: str) -> E:
-        try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in kind)
-            raise self.error(key, f"unknown {kind.__name__} {value!r}; allowed: {allowed}") from None
-
-    def enum(self, key: str, kind: type[E]) -> E:
-        return self.member(key, kind, self.required(key, str, "a string"))
-
-    def strings(self, key: str, *, required: bool = True) -> tuple[str, ...]:
-        value = self.optional(key, list, "a list of strings")
-        if value is None:
-            if required:
-                raise self.error(key, "missing")
-            return ()
-        if not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"must be a list of strings, got {value!r}")
-        if len(set(value)) != len(value):
-            duplicates = sorted({v for v in value if value.count(v) > 1})
-            raise self.error(key, f"lists {', '.join(repr(d) for d in duplicates)} twice")
-        return tuple(value)
-
-    def enums(self, key: str, kind: type[E], *, required: bool = True) -> frozenset[E]:
-        return frozenset(self.member(key, kind, v) for v in self.strings(key, required=required))
-
-    def table(self, key: str, *, subject: str | None = None, jurisdiction: str | None = None) -> _Table:
-        value = self.optional(key, dict, "a table")
-        if value is None:
-            raise self.error(key, "missing")
-        path = ".".join(part for part in (self.path, key) if part)
-        return _Table(
-            self.file,
-            value,
-            path,
-            subject=self.subject if subject is None else subject,
-            jurisdiction=self.jurisdiction if jurisdiction is None else jurisdiction,
-        )
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.raw) - self.used)
-        if unknown:
-            raise self.error(unknown[0], f"unknown key (unknown: {', '.join(unknown)})")
-
-
-def _document(file: str, data: bytes, sections: Iterable[str]) -> _Table:
+def _document(file: str, data: bytes, sections: Iterable[str]) -> TomlTable:
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"{file}: not valid TOML: {exc}", file=file) from None
-    document = _Table(file, raw, "")
+    document = TomlTable(raw, _Where(file))
     schema = document.optional("schema_version", int, "an integer")
     if schema != SCHEMA_VERSION:
         raise document.error("schema_version", f"must be {SCHEMA_VERSION}, got {schema!r}")
@@ -388,7 +295,7 @@ def _document(file: str, data: bytes, sections: Iterable[str]) -> _Table:
 # ------------------------------------------------------------------------------------- jurisdictions
 
 
-def _country(table: _Table, code: str) -> str:
+def _country(table: TomlTable, code: str) -> str:
     """``table`` is the jurisdiction's own table: its errors name the code."""
     if not _COUNTRY.fullmatch(code):
         raise table.error(
@@ -401,14 +308,14 @@ def _country(table: _Table, code: str) -> str:
     return code
 
 
-def _contact(table: _Table, contact_id: str) -> Contact:
+def _contact(table: TomlTable, contact_id: str) -> Contact:
     if not _CONTACT_ID.fullmatch(contact_id):
         raise table.error("", "a contact id is lower-case letters, digits, '-' and '_', like 'eu'")
     kind = table.enum("kind", ContactKind)
-    name = table.text("name")
-    address = table.text("address")
-    email = table.text("email")
-    phone = table.text("phone")
+    name = table.text("name", one_line=True)
+    address = table.text("address", one_line=True)
+    email = table.text("email", one_line=True)
+    phone = table.text("phone", one_line=True)
     if not _EMAIL.fullmatch(email):
         raise table.error("email", f"{email!r} is not an e-mail address like 'legal@example.org'")
     digits = sum(ch.isdigit() for ch in phone)
@@ -423,7 +330,7 @@ def _contact(table: _Table, contact_id: str) -> Contact:
 
 
 def _instruments(
-    table: _Table, code: str, catalogue: Catalogue, *, required: bool
+    table: TomlTable, code: str, catalogue: Catalogue, *, required: bool
 ) -> frozenset[InstrumentCode]:
     codes = table.strings("instruments", required=required)
     if required and not codes:
@@ -445,7 +352,7 @@ def _instruments(
     return frozenset(recognised)
 
 
-def _languages(table: _Table, *, required: bool) -> tuple[str, ...]:
+def _languages(table: TomlTable, *, required: bool) -> tuple[str, ...]:
     languages = table.strings("languages", required=required)
     if required and not languages:
         raise table.error("languages", "must not be empty")
@@ -456,12 +363,12 @@ def _languages(table: _Table, *, required: bool) -> tuple[str, ...]:
 
 
 def _jurisdiction(
-    table: _Table, code: str, catalogue: Catalogue, contacts: Mapping[str, Contact]
+    table: TomlTable, code: str, catalogue: Catalogue, contacts: Mapping[str, Contact]
 ) -> Jurisdiction:
-    name = table.text("name")
+    name = table.text("name", one_line=True)
     status = table.enum("status", JurisdictionStatus)
     since = table.optional("since", date, "a date like 2022-03-15")
-    reason = table.optional_text("reason")
+    reason = table.optional_text("reason", one_line=True)
     if status is JurisdictionStatus.ACTIVE:
         for key, value in (("since", since), ("reason", reason)):
             if value is not None:
@@ -494,7 +401,7 @@ def _jurisdictions(data: bytes, catalogue: Catalogue) -> Mapping[str, Jurisdicti
     contacts_table = document.table("contacts")
     contacts = {
         contact_id: _contact(
-            contacts_table.table(contact_id, subject=f"contact {contact_id}"),
+            contacts_table.table(contact_id, _Where(file, f"contact {contact_id}")),
             contact_id,
         )
         for contact_id in list(contacts_table.raw)
@@ -505,14 +412,14 @@ def _jurisdictions(data: bytes, catalogue: Catalogue) -> Mapping[str, Jurisdicti
         raise entries.error("", "must list at least one jurisdiction")
     jurisdictions: dict[str, Jurisdiction] = {}
     for code in list(entries.raw):
-        table = entries.table(code, subject=f"jurisdiction {code}", jurisdiction=code)
+        table = entries.table(code, _Where(file, f"jurisdiction {code}", code))
         _country(table, code)  # first: the other checks assume a real country
         jurisdictions[code] = _jurisdiction(table, code, catalogue, contacts)
     entries.finish()
     used = {j.contact.id for j in jurisdictions.values() if j.contact is not None}
     for contact_id in contacts:
         if contact_id not in used:
-            raise contacts_table.table(contact_id, subject=f"contact {contact_id}").error(
+            raise contacts_table.table(contact_id, _Where(file, f"contact {contact_id}")).error(
                 "", "is not the contact of any jurisdiction (remove it, or refer to it)"
             )
     return FrozenMap(sorted(jurisdictions.items()))
@@ -521,17 +428,17 @@ def _jurisdictions(data: bytes, catalogue: Catalogue) -> Mapping[str, Jurisdicti
 # ---------------------------------------------------------------------------------------- principles
 
 
-def _principle(table: _Table, key: PrincipleKey) -> Principle:
+def _principle(table: TomlTable, key: PrincipleKey) -> Principle:
     principle_id = table.required("id", str, "a string like 'P1'")
     if not _PRINCIPLE_ID.fullmatch(principle_id):
         raise table.error("id", f"{principle_id!r} must be 'P' followed by digits, like 'P1'")
-    statement = table.text("statement").strip()
+    statement = table.text("statement", one_line=True).strip()
     if not statement.endswith(".") or _SECOND_SENTENCE.search(statement[:-1]):
         raise table.error("statement", "must be one sentence, ending with a full stop")
     return Principle(key, principle_id, statement)
 
 
-def _fields(table: _Table, categories: frozenset[DataCategory]) -> Mapping[DataCategory, frozenset[str]]:
+def _fields(table: TomlTable, categories: frozenset[DataCategory]) -> Mapping[DataCategory, frozenset[str]]:
     fields: dict[DataCategory, frozenset[str]] = {}
     for name in list(table.raw):
         category = table.member(name, DataCategory, name)
@@ -555,7 +462,7 @@ def _principles(data: bytes) -> Principles:
     file = PRINCIPLES_FILE
     document = _document(file, data, ("principles",))
     section = document.table("principles")
-    tables = {key: section.table(key, subject=f"principle {key}") for key in PrincipleKey}
+    tables = {key: section.table(key, _Where(file, f"principle {key}")) for key in PrincipleKey}
     section.finish()
     statements = {key: _principle(tables[key], key) for key in PrincipleKey}
     seen: dict[str, PrincipleKey] = {}

@@ -77,7 +77,7 @@ def container(
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container), raise_server_exceptions=False) as c:
+    with TestClient(create_app(container), base_url="https://testserver", raise_server_exceptions=False) as c:
         yield c
 
 

@@ -700,6 +700,19 @@ def user_token(
     emit({"email": email, "token": token}, as_json, f"token {token}  (shown once)")
 
 
+@app.command()
+def totp(
+    secret: Annotated[str, typer.Argument(help="A base32 TOTP secret (e.g. a demo account's).")],
+) -> None:
+    """Print the current 6-digit code of a TOTP secret, as an authenticator app would."""
+    import pyotp
+
+    try:
+        typer.echo(pyotp.TOTP(secret).now())
+    except (ValueError, TypeError) as exc:
+        raise fail(f"not a base32 TOTP secret: {exc}") from None
+
+
 @app.command("public-key")
 @handles_errors
 def public_key() -> None:

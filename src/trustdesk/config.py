@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     alert_webhook_secret: SecretStr | None = None
     monitor_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     production_link_days: Annotated[int, Field(ge=1, le=90)] = 14
+    cookie_secure: bool = Field(
+        default=True,
+        description="Session cookies only over HTTPS (browsers treat http://localhost as secure)",
+    )
     deadline_overrides: dict[str, timedelta] = Field(
         default_factory=dict,
         description="Instrument code -> standard deadline, for instruments whose deadline the law "

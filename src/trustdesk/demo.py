@@ -4,6 +4,7 @@ Loading is idempotent: what exists is kept. Demo credentials are derived from th
 start can print them again; production refuses the demo secret, and `demo` refuses production.
 """
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
+from trustdesk.auth.service import set_credentials
 from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain, ApiKey, Officer
 from trustdesk.config import Environment
@@ -82,6 +84,12 @@ def demo_password(secret: str, email: str) -> str:
     return "demo-" + hmac.new(secret.encode(), f"password:{email}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def demo_totp_secret(secret: str, email: str) -> str:
+    """A base32 TOTP secret derived like the passwords, so every start can print it again."""
+    digest = hmac.new(secret.encode(), f"totp:{email}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:20]).decode()
+
+
 @dataclass
 class DemoData:
     url: str
@@ -100,12 +108,22 @@ class DemoData:
         }
 
     def describe(self) -> str:
-        lines = [f"Trustdesk demo at {self.url}  (API docs: {self.url}/docs)", "", "Officers (API keys):"]
-        lines += [f"  {o['email']:<28} {o['country']}  {o['api_key']}" for o in self.officers]
+        lines = [
+            f"Trustdesk demo at {self.url}: point of contact {self.url}/contact,",
+            f"authority portal {self.url}/portal, staff console {self.url}/console, API docs {self.url}/docs",
+            "",
+            "Officers (portal: e-mail, password, TOTP secret; API key):",
+        ]
+        for o in self.officers:
+            lines.append(f"  {o['email']:<28} {o['password']}  TOTP {o['totp_secret']}")
+            lines.append(f"  {'':<28} API key {o['api_key']}")
         folder = Path(self.officers[0]["age_identity_file"]).parent
         lines.append(f"  (their agencies' age identities, to decrypt productions: {folder}/)")
-        lines += ["", "Staff logins:"]
-        lines += [f"  {s['email']:<28} {s['role']:<15} password {s['password']}" for s in self.staff]
+        lines += ["", "Staff (console: e-mail, role, password, TOTP secret):"]
+        lines += [
+            f"  {s['email']:<28} {s['role']:<15} {s['password']}  TOTP {s['totp_secret']}" for s in self.staff
+        ]
+        lines.append("  The current 6-digit code of a TOTP secret: .venv/bin/trustdesk totp SECRET")
         lines += ["", "Reference platform: " + ", ".join(f"{n} {k}" for k, n in self.platform.items())]
         if self.sample_requests:
             lines.append("Sample requests: " + ", ".join(self.sample_requests))
@@ -163,7 +181,7 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
         key = derived_api_key(secret, f"officer:{spec.officer_email}")
         officer = authorities.find_officer(session, spec.officer_email)
         if officer is None:
-            authorities.add_officer(
+            officer = authorities.add_officer(
                 session,
                 clock,
                 operator,
@@ -171,10 +189,16 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
                 name=spec.officer_name,
                 email=spec.officer_email,
                 api_key=key,
-            )
+            ).officer
         elif session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(key))) is None:
             authorities.issue_api_key(session, clock, operator, officer, key)
         keys[spec.country] = key
+        password, totp = (
+            demo_password(secret, spec.officer_email),
+            demo_totp_secret(secret, spec.officer_email),
+        )
+        if officer.totp_secret != totp:
+            set_credentials(session, clock, operator, officer, password, totp)
         identity_file = identities / f"{spec.domain}.agekey"
         if agency.age_recipient is None or not identity_file.exists():
             identity, recipient = generate_age_identity()
@@ -189,15 +213,24 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
                 "agency": spec.name,
                 "country": spec.country,
                 "api_key": key,
+                "password": password,
+                "totp_secret": totp,
                 "age_identity_file": str(identity_file),
             }
         )
 
     for email, name, role in STAFF:
-        password = demo_password(secret, email)
-        if staff.find_user(session, email) is None:
-            staff.add_user(session, clock, operator, email=email, name=name, roles=[role], password=password)
-        data.staff.append({"email": email, "name": name, "role": role.value, "password": password})
+        password, totp = demo_password(secret, email), demo_totp_secret(secret, email)
+        user = staff.find_user(session, email)
+        if user is None:
+            user = staff.add_user(
+                session, clock, operator, email=email, name=name, roles=[role], password=password
+            ).user
+        if user.totp_secret != totp:
+            set_credentials(session, clock, operator, user, password, totp)
+        data.staff.append(
+            {"email": email, "name": name, "role": role.value, "password": password, "totp_secret": totp}
+        )
 
     if (session.scalar(select(func.count()).select_from(LawfulRequest)) or 0) == 0 and len(phones) >= 2:
         data.sample_requests = _sample_requests(container, session, phones)

@@ -20,6 +20,9 @@ class AuditAction(StrEnum):
     API_KEY_ISSUE = "authorities:api_key:issue"
     API_KEY_REVOKE = "authorities:api_key:revoke"
     STAFF_USER_CREATE = "staff:user:create"
+    CREDENTIALS_SET = "auth:credentials:set"
+    SESSION_LOGIN = "auth:session:login"
+    SESSION_LOGOUT = "auth:session:logout"
     AGENCY_SET_RECIPIENT = "authorities:agency:set_recipient"
     STAFF_TOKEN_ISSUE = "staff:token:issue"  # noqa: S105 - an audit tag, not a secret
     REQUEST_RECEIVE = "lawful:request:receive"

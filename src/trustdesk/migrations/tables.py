@@ -1,6 +1,7 @@
 """Imports every model module, so that ``Base.metadata`` describes the whole schema."""
 
 import trustdesk.audit.models
+import trustdesk.auth.models
 import trustdesk.authorities.models
 import trustdesk.lawful.models
 import trustdesk.staff.models  # noqa: F401

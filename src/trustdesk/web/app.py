@@ -1,6 +1,9 @@
 """The FastAPI app factory."""
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from trustdesk import __version__
@@ -8,6 +11,7 @@ from trustdesk.app import Container
 from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
 from trustdesk.web import problems
+from trustdesk.web.login_routes import router as login_router
 from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
 
 
@@ -24,6 +28,8 @@ def create_app(container: Container) -> FastAPI:
     problems.install(app)
     app.include_router(lawful_router)
     app.include_router(staff_router)
+    app.include_router(login_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from trustdesk.errors import DomainError
@@ -47,6 +47,13 @@ def field_path(loc: Sequence[str | int]) -> str:
     return path or "body"
 
 
+async def _login_required(_: Request, exc: Exception) -> Response:
+    from trustdesk.web.browser import LoginRequired, login_redirect
+
+    assert isinstance(exc, LoginRequired)
+    return login_redirect(exc)
+
+
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -59,14 +66,33 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _domain(_: Request, exc: Exception) -> JSONResponse:
+BROWSER_PREFIXES = ("/portal", "/console", "/contact", "/notice", "/appeal", "/transparency")
+
+
+def for_browser(request: Request) -> bool:
+    path = request.url.path
+    return path == "/" or path.startswith(BROWSER_PREFIXES)
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if for_browser(request):
+        from trustdesk.web.browser import error_page
+
+        return error_page(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return problem(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if for_browser(request):
+        from trustdesk.web.browser import error_page
+
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        error = DomainError(str(exc.detail), code=code)
+        error.status = exc.status_code
+        return error_page(request, error)
     codes = {
         404: "not_found",
         405: "method_not_allowed",
@@ -84,6 +110,9 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    from trustdesk.web.browser import LoginRequired
+
+    app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(HTTPException, _http)

@@ -1,0 +1,1 @@
+"""People logging in to the web faces: passwords, mandatory TOTP, sessions, CSRF tokens, lockout."""

@@ -13,7 +13,9 @@ from trustdesk.app import Container, build_container
 from trustdesk.clock import FrozenClock
 from trustdesk.config import Settings
 from trustdesk.db import make_engine
+from trustdesk.web import login_routes
 from trustdesk.web.app import create_app
+from trustdesk.web.browser import LoginThrottle
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -79,6 +81,12 @@ def container(
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(container), base_url="https://testserver", raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with an empty per-address login throttle (tests log in far more than people)."""
+    monkeypatch.setattr(login_routes, "throttle", LoginThrottle())
 
 
 @pytest.fixture(autouse=True)

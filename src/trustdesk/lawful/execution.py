@@ -59,13 +59,13 @@ class ExecutionReport:
     notices: list[str] = field(default_factory=list)
 
 
-def _period(request: LawfulRequest, policy: ExecutionPolicy) -> Period:
+def production_period(request: LawfulRequest, policy: ExecutionPolicy) -> Period:
     if request.period_start and request.period_end:
         return Period(request.period_start, request.period_end)
     return Period(request.received_at - policy.default_lookback, request.received_at)
 
 
-def _allowed_fields(
+def allowed_fields_of(
     recommendation: Mapping[str, object], categories: Sequence[str]
 ) -> dict[DataCategory, frozenset[str]]:
     """Field-level minimisation from the recommendation, for the decided categories that have it."""
@@ -110,6 +110,7 @@ def execute(
     categories = [DataCategory(c) for c in decision.allowed_categories]
 
     if instrument.kind in (InstrumentKind.PRODUCTION, InstrumentKind.INFORMATION):
+        recipient_of(request)  # refuse before anyone is notified of a production that cannot be built
         notices = schedule_user_notices(
             session, clock, actor, request, instrument, accounts, policy, stage="before"
         )
@@ -125,7 +126,7 @@ def execute(
             connector,
             signer,
             policy,
-            _allowed_fields(decision.recommendation, decision.allowed_categories),
+            allowed_fields_of(decision.recommendation, decision.allowed_categories),
             decision.policy_version,
         ).id
         release_converted_holds(session, clock, actor, request, accounts, connector)
@@ -143,7 +144,7 @@ def execute(
                     connector,
                     account,
                     categories,
-                    _period(request, policy),
+                    production_period(request, policy),
                     expires,
                     hold_id=f"{request.tracking_number}-{n}",
                     reason="order",
@@ -168,14 +169,8 @@ def produce(
     policy_version: str,
 ) -> Production:
     """Export exactly the decided categories and period and package them for the agency only."""
-    recipient = request.agency.age_recipient
-    if not recipient:
-        raise Conflict(
-            f"{request.agency.name} has no registered age recipient: register one "
-            "(trustdesk authority recipient ID age1...) before producing",
-            code="no_recipient",
-        )
-    period = _period(request, policy)
+    recipient = recipient_of(request)
+    period = production_period(request, policy)
     exports: list[Export] = [connector.export(account, categories, period) for account in accounts]
     now = clock()
     meta = PackageMeta(
@@ -222,6 +217,18 @@ def produce(
         },
     )
     return production
+
+
+def recipient_of(request: LawfulRequest) -> str:
+    """The age recipient the agency's productions are encrypted to; none registered refuses the production."""
+    recipient = request.agency.age_recipient
+    if not recipient:
+        raise Conflict(
+            f"{request.agency.name} has no registered age recipient: register one "
+            "(trustdesk authority recipient ID age1...) before producing",
+            code="no_recipient",
+        )
+    return recipient
 
 
 def latest_production(session: Session, request: LawfulRequest) -> Production | None:
@@ -437,7 +444,7 @@ def preserve_on_arrival(
                     connector,
                     lookup.account_id,
                     categories,
-                    _period(request, policy),
+                    production_period(request, policy),
                     expires,
                     hold_id=f"{request.tracking_number}-e{n}",
                     reason="emergency",

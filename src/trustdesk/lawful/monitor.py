@@ -75,7 +75,7 @@ def _seconds(delta: timedelta) -> int:
     return delta // timedelta(seconds=1)
 
 
-def _state(received_at: datetime, due_at: datetime | None, now: datetime) -> SlaState:
+def state_of(received_at: datetime, due_at: datetime | None, now: datetime) -> SlaState:
     if due_at is None:
         return SlaState.PAUSED
     if deadlines.is_overdue(due_at, now):
@@ -85,6 +85,13 @@ def _state(received_at: datetime, due_at: datetime | None, now: datetime) -> Sla
     if deadlines.is_at_risk(received_at, due_at, now):
         return SlaState.AT_RISK
     return SlaState.ON_TIME
+
+
+def deadline_state(request: LawfulRequest, now: datetime) -> SlaState | None:
+    """Where a request stands against its deadline while the clock matters; None once it no longer runs."""
+    if request.status not in OPEN_STATUSES:
+        return None
+    return state_of(request.received_at, request.due_at, now)
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ def _kinds_due(
     received_at: datetime, due_at: datetime | None, emergency: bool, now: datetime
 ) -> list[AlertKind]:
     kinds = [AlertKind.EMERGENCY] if emergency else []
-    state = _state(received_at, due_at, now)
+    state = state_of(received_at, due_at, now)
     if state is SlaState.OVERDUE:
         kinds.append(AlertKind.OVERDUE)
     elif state is SlaState.AT_RISK:
@@ -286,7 +293,7 @@ def sla(session: Session, clock: Clock, *, limit: int = 1000) -> list[SlaRow]:
             received_at=received_at,
             due_at=due_at,
             time_left_seconds=None if due_at is None else _seconds(deadlines.time_left(due_at, now)),
-            state=_state(received_at, due_at, now).value,
+            state=state_of(received_at, due_at, now).value,
         )
         for tracking_number, instrument, status, emergency, received_at, due_at in rows
     ]

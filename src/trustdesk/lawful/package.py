@@ -263,7 +263,7 @@ class _Row:
         }
 
 
-def _minimised(
+def minimised(
     record: ExportRecord, account_id: str, allowed: Mapping[DataCategory, frozenset[str]] | None
 ) -> _Row:
     fields = dict(record.fields)
@@ -305,7 +305,7 @@ def _gather(
                     f"the export of account {export.account_id} holds a {record.kind} record of category "
                     f"{record.category.value}, which was not approved; nothing was produced"
                 )
-            rows[record.category].append(_minimised(record, export.account_id, allowed_fields))
+            rows[record.category].append(minimised(record, export.account_id, allowed_fields))
     for category_rows in rows.values():
         category_rows.sort(key=_Row.sort_key)
     return rows

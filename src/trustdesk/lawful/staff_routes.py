@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -16,11 +16,14 @@ from trustdesk.lawful.routes import request_out
 from trustdesk.lawful.schemas import Strict, Text2000
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
-from trustdesk.staff.service import require
 from trustdesk.vocabulary import DataCategory
-from trustdesk.web.deps import ContainerDep, StaffDep, StaffPrincipal
+from trustdesk.web.deps import ContainerDep, StaffPrincipal, staff_with
 
 router = APIRouter(prefix="/api/v1/staff/requests", tags=["legal team"])
+# Each route declares its permission; it is checked before the body is even read.
+Reader = Annotated[StaffPrincipal, Depends(staff_with(Permission.STAFF_REQUEST_READ))]
+Decider = Annotated[StaffPrincipal, Depends(staff_with(Permission.STAFF_REQUEST_DECIDE))]
+Approver = Annotated[StaffPrincipal, Depends(staff_with(Permission.STAFF_REQUEST_APPROVE))]
 
 
 class DecisionIn(Strict):
@@ -50,11 +53,11 @@ class StaffRequestOut(BaseModel):
 
 @contextmanager
 def acting(
-    container: Container, principal: StaffPrincipal, tracking_number: str, permission: Permission
+    container: Container, principal: StaffPrincipal, tracking_number: str
 ) -> Iterator[tuple[Session, StaffUser, LawfulRequest]]:
+    """The unit of work of one staff action; the route's dependency has already checked the permission."""
     with unit_of_work(container.sessions) as session:
         user = session.get_one(StaffUser, principal.user_id)
-        require(user, permission)
         yield session, user, service.get_by_tracking_number(session, tracking_number)
 
 
@@ -67,23 +70,21 @@ def full_view(container: Container, session: Session, request: LawfulRequest) ->
 
 @router.get("", summary="The queue: open requests by time left (overdue first, paused last)")
 def queue(
-    principal: StaffDep, container: ContainerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    _: Reader, container: ContainerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[dict[str, object]]:
     with unit_of_work(container.sessions) as session:
-        require(session.get_one(StaffUser, principal.user_id), Permission.STAFF_REQUEST_READ)
         return [row.as_dict() for row in monitor.sla(session, container.clock, limit=limit)]
 
 
 @router.get("/consistency", summary="Share of decisions that deviated from the recommendation")
-def consistency(principal: StaffDep, container: ContainerDep) -> dict[str, float | int]:
+def consistency(_: Reader, container: ContainerDep) -> dict[str, float | int]:
     with unit_of_work(container.sessions) as session:
-        require(session.get_one(StaffUser, principal.user_id), Permission.STAFF_REQUEST_READ)
         return review.consistency(session)
 
 
 @router.get("/{tracking_number}", response_model=StaffRequestOut, summary="A request with its recommendation")
-def show(tracking_number: str, principal: StaffDep, container: ContainerDep) -> StaffRequestOut:
-    with acting(container, principal, tracking_number, Permission.STAFF_REQUEST_READ) as (
+def show(tracking_number: str, principal: Reader, container: ContainerDep) -> StaffRequestOut:
+    with acting(container, principal, tracking_number) as (
         session,
         _,
         request,
@@ -95,17 +96,16 @@ def _act(
     container: Container,
     principal: StaffPrincipal,
     tracking_number: str,
-    permission: Permission,
     action: Callable[[Session, StaffUser, LawfulRequest], object],
 ) -> StaffRequestOut:
-    with acting(container, principal, tracking_number, permission) as (session, user, request):
+    with acting(container, principal, tracking_number) as (session, user, request):
         action(session, user, request)
         return full_view(container, session, request)
 
 
 @router.post("/{tracking_number}/decide", response_model=StaffRequestOut, summary="Record the decision")
 def decide(
-    tracking_number: str, body: DecisionIn, principal: StaffDep, container: ContainerDep
+    tracking_number: str, body: DecisionIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
     def action(session: Session, user: StaffUser, request: LawfulRequest) -> object:
         recommendation = review.recommendation_for(
@@ -123,18 +123,17 @@ def decide(
             justification=body.justification,
         )
 
-    return _act(container, principal, tracking_number, Permission.STAFF_REQUEST_DECIDE, action)
+    return _act(container, principal, tracking_number, action)
 
 
 @router.post("/{tracking_number}/approve", response_model=StaffRequestOut, summary="Approve (four eyes)")
 def approve(
-    tracking_number: str, body: NoteIn, principal: StaffDep, container: ContainerDep
+    tracking_number: str, body: NoteIn, principal: Approver, container: ContainerDep
 ) -> StaffRequestOut:
     return _act(
         container,
         principal,
         tracking_number,
-        Permission.STAFF_REQUEST_APPROVE,
         lambda s, u, r: review.approve(
             s, container.clock, u, r, container.catalogue.get(r.instrument), body.note
         ),
@@ -143,26 +142,24 @@ def approve(
 
 @router.post("/{tracking_number}/reject", response_model=StaffRequestOut, summary="Send back to review")
 def reject(
-    tracking_number: str, body: NoteIn, principal: StaffDep, container: ContainerDep
+    tracking_number: str, body: NoteIn, principal: Approver, container: ContainerDep
 ) -> StaffRequestOut:
     return _act(
         container,
         principal,
         tracking_number,
-        Permission.STAFF_REQUEST_APPROVE,
         lambda s, u, r: review.reject(s, container.clock, u, r, body.note or ""),
     )
 
 
 @router.post("/{tracking_number}/clarify", response_model=StaffRequestOut, summary="Ask the authority")
 def clarify(
-    tracking_number: str, body: QuestionIn, principal: StaffDep, container: ContainerDep
+    tracking_number: str, body: QuestionIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
     return _act(
         container,
         principal,
         tracking_number,
-        Permission.STAFF_REQUEST_DECIDE,
         lambda s, u, r: review.clarify(
             s, container.clock, u, r, container.catalogue.get(r.instrument), body.question
         ),
@@ -172,12 +169,11 @@ def clarify(
 @router.post(
     "/{tracking_number}/execute", response_model=StaffRequestOut, summary="Execute through the platform"
 )
-def execute(tracking_number: str, principal: StaffDep, container: ContainerDep) -> StaffRequestOut:
+def execute(tracking_number: str, principal: Decider, container: ContainerDep) -> StaffRequestOut:
     return _act(
         container,
         principal,
         tracking_number,
-        Permission.STAFF_REQUEST_DECIDE,
         lambda s, u, r: execution.execute(
             s,
             container.clock,
@@ -193,13 +189,12 @@ def execute(tracking_number: str, principal: StaffDep, container: ContainerDep) 
 
 @router.post("/{tracking_number}/answer", response_model=StaffRequestOut, summary="Answer the authority")
 def answer(
-    tracking_number: str, body: AnswerIn, principal: StaffDep, container: ContainerDep
+    tracking_number: str, body: AnswerIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
     return _act(
         container,
         principal,
         tracking_number,
-        Permission.STAFF_REQUEST_DECIDE,
         lambda s, u, r: execution.answer(
             s,
             container.clock,
@@ -214,11 +209,10 @@ def answer(
 
 
 @router.post("/{tracking_number}/close", response_model=StaffRequestOut, summary="Close the file")
-def close(tracking_number: str, principal: StaffDep, container: ContainerDep) -> StaffRequestOut:
+def close(tracking_number: str, principal: Decider, container: ContainerDep) -> StaffRequestOut:
     return _act(
         container,
         principal,
         tracking_number,
-        Permission.STAFF_REQUEST_DECIDE,
         lambda s, u, r: review.close(s, container.clock, u, r),
     )

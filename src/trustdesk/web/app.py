@@ -11,8 +11,11 @@ from trustdesk.app import Container
 from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
 from trustdesk.web import problems
+from trustdesk.web.console.routes import router as console_router
 from trustdesk.web.login_routes import router as login_router
 from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
+from trustdesk.web.portal.routes import router as portal_router
+from trustdesk.web.public.routes import router as public_router
 
 
 def create_app(container: Container) -> FastAPI:
@@ -29,6 +32,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(lawful_router)
     app.include_router(staff_router)
     app.include_router(login_router)
+    app.include_router(public_router)
+    app.include_router(portal_router)
+    app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
@@ -38,11 +44,8 @@ def create_app(container: Container) -> FastAPI:
     settings = container.settings
 
     def limit_for(path: str) -> int:
-        return (
-            settings.max_document_bytes + 65_536
-            if path.endswith("/documents")
-            else settings.max_json_body_bytes
-        )
+        uploads = path.endswith("/documents") or path == "/portal/requests"
+        return settings.max_document_bytes + 65_536 if uploads else settings.max_json_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.add_middleware(SecurityHeaders)

@@ -1,5 +1,6 @@
 """FastAPI dependencies: the container and the authenticated caller."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from trustdesk.authorities import service as authorities
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Unauthenticated
 from trustdesk.staff import service as staff
+from trustdesk.staff.roles import Permission
 
 
 def get_container(request: Request) -> Container:
@@ -47,14 +49,18 @@ class StaffPrincipal:
     user_id: str
 
 
-def current_staff(
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> StaffPrincipal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("send a staff API token as 'Authorization: Bearer <token>'")
-    with unit_of_work(container.sessions) as session:
-        return StaffPrincipal(staff.authenticate_token(session, credentials.credentials).id)
+def staff_with(permission: Permission) -> Callable[..., StaffPrincipal]:
+    """A dependency: the authenticated staff caller, refused unless their roles grant ``permission``."""
 
+    def dependency(
+        container: ContainerDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> StaffPrincipal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthenticated("send a staff API token as 'Authorization: Bearer <token>'")
+        with unit_of_work(container.sessions) as session:
+            user = staff.authenticate_token(session, credentials.credentials)
+            staff.require(user, permission)
+            return StaffPrincipal(user.id)
 
-StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]
+    return dependency

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from trustdesk.errors import DomainError
+from trustdesk.platform.protocol import PlatformError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -104,6 +105,13 @@ async def _http(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _platform(request: Request, exc: Exception) -> Response:
+    log.error("the messaging platform failed", exc_info=exc)
+    error = DomainError(f"the messaging platform could not do this: {exc}", code="platform_error")
+    error.status = 502
+    return await _domain(request, error)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error", exc_info=exc)
     return problem(500, "internal_error", "an unexpected error occurred; nothing was changed")
@@ -115,5 +123,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(PlatformError, _platform)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""The staff console: the legal team's pages."""

@@ -1,0 +1,1 @@
+"""The authority portal: the pages officers of authorities use to send and follow requests."""

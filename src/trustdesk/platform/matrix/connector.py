@@ -1,0 +1,842 @@
+"""`PlatformConnector` over a Matrix Synapse homeserver (admin API + client-server API).
+
+The connector holds a server admin's access token. Platform ids are Matrix user ids
+(``@alice:example.org``), chat ids are room ids, content locators are
+``matrix://room/<room_id>/message/<event_id>`` for a message and ``matrix://room/<room_id>`` for a room.
+
+What Synapse cannot do, the connector says with capability flags instead of pretending:
+
+* ``supports_restore`` is False: a redaction strips the event for good and a shut-down room stays
+  shut; `RemovalAction.RESTORE` raises `PlatformError`.
+* ``supports_geo_restriction`` is False: Matrix has no per-country visibility;
+  `RemovalAction.GEO_RESTRICT` checks its arguments, then raises `PlatformError`.
+
+Holds (sealed snapshots) and the reasons of account actions are kept by the connector (in memory, or in
+a JSON file under ``state_dir``): Synapse has no such notion. The content stream is read from the
+Trustdesk Synapse module (`trustdesk.platform.matrix.module`); see ``docs/matrix.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trustdesk.clock import Clock
+from trustdesk.platform.protocol import (
+    Account,
+    AccountAction,
+    AccountNotFound,
+    AccountStatus,
+    ContentEvent,
+    ContentNotFound,
+    ContentState,
+    Export,
+    ExportRecord,
+    FieldValue,
+    Hold,
+    HoldConflict,
+    HoldExpired,
+    HoldNotFound,
+    Period,
+    PlatformError,
+    RemovalAction,
+    RemovalResult,
+    canonical_export,
+    normalise_categories,
+    normalise_country_codes,
+    require_aware,
+    sha256_hex,
+)
+from trustdesk.vocabulary import DataCategory, TargetType
+
+LOCATOR_PREFIX = "matrix://room/"
+_LOCATOR = re.compile(r"matrix://room/(?P<room>![^/\s]+:[^/\s]+)(?:/message/(?P<event>\$[^/\s]+))?")
+_USER_ID = re.compile(r"@(?P<local>[a-z0-9._=\-/+]+):(?P<server>[A-Za-z0-9.\-:\[\]]+)")
+_LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_PHONE_NOISE = re.compile(r"[\s().\-/]")
+_MXC = re.compile(r"mxc://(?P<server>[^/]+)/(?P<media>[A-Za-z0-9_\-]+)")
+_CURSOR = re.compile(r"[0-9]{1,18}")
+_MAX_EVENTS = 1000
+_MAX_HOLD_ID = 128
+_PAGE = 1000
+_CATEGORY_ORDER = {category: index for index, category in enumerate(DataCategory)}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def message_locator(room_id: str, event_id: str) -> str:
+    return f"{LOCATOR_PREFIX}{room_id}/message/{event_id}"
+
+
+def room_locator(room_id: str) -> str:
+    return f"{LOCATOR_PREFIX}{room_id}"
+
+
+def parse_locator(locator: str) -> tuple[str, str | None] | None:
+    """``(room_id, event_id or None)`` of a Matrix locator, None when it is not one."""
+    match = _LOCATOR.fullmatch(locator.strip())
+    if match is None:
+        return None
+    return match.group("room"), match.group("event")
+
+
+def normalise_phone(value: str) -> str | None:
+    """E.164 form of ``value`` (tolerating spaces, dots, dashes, parentheses, ``00``), else None."""
+    compact = _PHONE_NOISE.sub("", value)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if _E164.fullmatch(compact) else None
+
+
+def _from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _to_ms(value: datetime) -> int:
+    return round(require_aware(value, "timestamp").timestamp() * 1000)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _quote(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+class _HttpError(PlatformError):
+    def __init__(self, status: int, errcode: str, message: str) -> None:
+        super().__init__(f"Synapse answered {status} {errcode}: {message}")
+        self.status = status
+        self.errcode = errcode
+
+
+@dataclass
+class _ActionRecord:
+    account_id: str
+    action: AccountAction
+    reason: str
+    at: datetime
+
+
+class MatrixConnector:
+    """A Synapse homeserver as Trustdesk's platform."""
+
+    name: str = "synapse"
+    supports_restore: bool = False
+    """A redaction cannot be undone in Matrix, nor can a shut-down room be reopened as it was."""
+    supports_geo_restriction: bool = False
+    """Matrix has no per-country visibility of events or rooms."""
+
+    def __init__(
+        self,
+        base_url: str,
+        admin_token: str,
+        *,
+        clock: Clock,
+        server_name: str | None = None,
+        module_secret: str | None = None,
+        state_dir: Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if not admin_token:
+            raise ValueError("an admin access token is required")
+        self._base = base_url.rstrip("/")
+        self._token = admin_token
+        self._clock = clock
+        self._module_secret = module_secret
+        self._timeout = timeout
+        self._lock = threading.RLock()
+        self._state_file = None if state_dir is None else Path(state_dir) / "matrix-connector-state.json"
+        self._holds: dict[str, Hold] = {}
+        self._actions: list[_ActionRecord] = []
+        self._txn = 0
+        self._admin_id: str | None = None
+        self._server_name = server_name
+        self._load_state()
+
+    # ------------------------------------------------------------------------------ basics
+
+    def now(self) -> datetime:
+        return require_aware(self._clock(), "clock()")
+
+    @property
+    def admin_user_id(self) -> str:
+        if self._admin_id is None:
+            self._admin_id = str(self._call("GET", "/_matrix/client/v3/account/whoami")["user_id"])
+        return self._admin_id
+
+    @property
+    def server_name(self) -> str:
+        if self._server_name is None:
+            self._server_name = self.admin_user_id.split(":", 1)[1]
+        return self._server_name
+
+    def account_actions(self, account_id: str) -> list[tuple[AccountAction, str, datetime]]:
+        """The actions Trustdesk took on the account with their reasons (Synapse keeps no reasons)."""
+        with self._lock:
+            return [(a.action, a.reason, a.at) for a in self._actions if a.account_id == account_id]
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        query: Mapping[str, str | int] | None = None,
+        token: str | None = None,
+        raw: bool = False,
+    ) -> Any:
+        url = self._base + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) checked
+        request.add_header("Authorization", f"Bearer {token or self._token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode("utf-8", "replace")
+            try:
+                detail = json.loads(text)
+            except ValueError:
+                detail = {}
+            errcode = str(detail.get("errcode", "")) if isinstance(detail, dict) else ""
+            error = str(detail.get("error", text[:200])) if isinstance(detail, dict) else text[:200]
+            raise _HttpError(exc.code, errcode, error) from None
+        except OSError as exc:
+            raise PlatformError(f"Synapse at {self._base} is unreachable: {exc}") from exc
+        if raw:
+            return payload
+        return json.loads(payload) if payload else {}
+
+    def _get_or_none(self, path: str, **kwargs: Any) -> Any:
+        try:
+            return self._call("GET", path, **kwargs)
+        except _HttpError as exc:
+            if exc.status in {400, 403, 404}:
+                return None
+            raise
+
+    # ------------------------------------------------------------------------------ lookup
+
+    def _user(self, user_id: str) -> dict[str, Any] | None:
+        match = _USER_ID.fullmatch(user_id.strip())
+        if match is None or match.group("server") != self.server_name:
+            return None
+        found = self._get_or_none(f"/_synapse/admin/v2/users/{_quote(user_id.strip())}")
+        return found if isinstance(found, dict) else None
+
+    def _require_user(self, account_id: str) -> dict[str, Any]:
+        user = self._user(account_id)
+        if user is None:
+            raise AccountNotFound(account_id)
+        return user
+
+    def lookup_account(self, target_type: TargetType, value: str) -> Account | None:
+        target_type = TargetType(target_type)
+        if target_type is TargetType.USER_ID:
+            user = self._user(value)
+        elif target_type is TargetType.USERNAME:
+            user = self._user(self._user_id_of(value) or "")
+        elif target_type is TargetType.PHONE:
+            phone = normalise_phone(value)
+            user = None if phone is None else self._by_threepid("msisdn", phone.removeprefix("+"))
+        else:
+            author = self._author_of(value)
+            user = None if author is None else self._user(author)
+        return None if user is None else _account(user)
+
+    def _user_id_of(self, username: str) -> str | None:
+        key = username.strip().removeprefix("@").lower()
+        if ":" in key:
+            return "@" + key
+        return f"@{key}:{self.server_name}" if _LOCALPART.fullmatch(key) else None
+
+    def _by_threepid(self, medium: str, address: str) -> dict[str, Any] | None:
+        found = self._get_or_none(f"/_synapse/admin/v1/threepid/{medium}/users/{_quote(address)}")
+        if not isinstance(found, dict) or "user_id" not in found:
+            return None
+        return self._user(str(found["user_id"]))
+
+    def _event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        found = self._get_or_none(
+            f"/_synapse/admin/v1/rooms/{_quote(room_id)}/context/{_quote(event_id)}", query={"limit": 0}
+        )
+        if not isinstance(found, dict) or not isinstance(found.get("event"), dict):
+            return None
+        event: dict[str, Any] = found["event"]
+        return event
+
+    def _room(self, room_id: str) -> dict[str, Any] | None:
+        found = self._get_or_none(f"/_synapse/admin/v1/rooms/{_quote(room_id)}")
+        return found if isinstance(found, dict) else None
+
+    def _author_of(self, locator: str) -> str | None:
+        parsed = parse_locator(locator)
+        if parsed is None:
+            return None
+        room_id, event_id = parsed
+        if event_id is not None:
+            event = self._event(room_id, event_id)
+            return None if event is None else str(event["sender"])
+        room = self._room(room_id)
+        creator = None if room is None else room.get("creator")
+        return str(creator) if creator else None
+
+    # ------------------------------------------------------------------------------ export
+
+    def export(self, account_id: str, categories: Iterable[DataCategory], period: Period) -> Export:
+        wanted = normalise_categories(categories)
+        return self._export(account_id, wanted, period)
+
+    def _export(self, account_id: str, wanted: frozenset[DataCategory], period: Period) -> Export:
+        if not isinstance(period, Period):
+            raise TypeError("period must be a Period")
+        user = self._require_user(account_id)
+        user_id = str(user["name"])
+        records: list[ExportRecord] = []
+        if DataCategory.SUBSCRIBER in wanted:
+            records.append(_subscriber_record(user))
+        if DataCategory.IDENTIFICATION in wanted:
+            records.extend(self._identification_records(user, period))
+        if DataCategory.TRAFFIC in wanted or DataCategory.CONTENT in wanted:
+            rooms = self._rooms_of(user_id)
+            if DataCategory.TRAFFIC in wanted:
+                records.extend(self._traffic_records(user_id, rooms, period))
+            if DataCategory.CONTENT in wanted:
+                records.extend(self._content_records(user_id, rooms, period))
+        records.sort(key=_record_order)
+        return Export(account_id=user_id, period=period, categories=wanted, records=tuple(records))
+
+    def _identification_records(self, user: Mapping[str, Any], period: Period) -> list[ExportRecord]:
+        user_id = str(user["name"])
+        records: list[ExportRecord] = []
+        created = _created_at(user)
+        if period.contains(created):
+            records.append(
+                _record(DataCategory.IDENTIFICATION, "registration", created, ip=None, at=_iso(created))
+            )
+        whois = self._call("GET", f"/_synapse/admin/v1/whois/{_quote(user_id)}")
+        for device_id, device in sorted(whois.get("devices", {}).items()):
+            for session in device.get("sessions", []):
+                for connection in session.get("connections", []):
+                    seen = connection.get("last_seen")
+                    if not isinstance(seen, int):
+                        continue
+                    at = _from_ms(seen)
+                    if period.contains(at):
+                        records.append(
+                            _record(
+                                DataCategory.IDENTIFICATION,
+                                "session",
+                                at,
+                                session_id=device_id or None,
+                                ip=connection.get("ip"),
+                                port=None,  # Synapse does not keep source ports
+                                user_agent=connection.get("user_agent"),
+                                at=_iso(at),
+                            )
+                        )
+        return records
+
+    def _rooms_of(self, user_id: str) -> dict[str, str]:
+        """Room id -> the user's membership, for every room the user is or was in."""
+        found = self._call("GET", f"/_synapse/admin/v1/users/{_quote(user_id)}/memberships")
+        memberships = found.get("memberships", {})
+        return {
+            str(room): str(state) for room, state in memberships.items() if state in {"join", "leave", "ban"}
+        }
+
+    def _members(self, room_id: str) -> list[str]:
+        found = self._get_or_none(f"/_synapse/admin/v1/rooms/{_quote(room_id)}/members")
+        members = [] if not isinstance(found, dict) else found.get("members", [])
+        return [str(member) for member in members if member != self.admin_user_id]
+
+    def _state_event(self, room_id: str, event_type: str, state_key: str) -> dict[str, Any] | None:
+        found = self._get_or_none(f"/_synapse/admin/v1/rooms/{_quote(room_id)}/state")
+        for event in [] if not isinstance(found, dict) else found.get("state", []):
+            if event.get("type") == event_type and event.get("state_key") == state_key:
+                return dict(event)
+        return None
+
+    def _room_blocked(self, room_id: str) -> bool:
+        found = self._get_or_none(f"/_synapse/admin/v1/rooms/{_quote(room_id)}/block")
+        return bool(isinstance(found, dict) and found.get("block"))
+
+    def _messages(self, room_id: str) -> list[dict[str, Any]]:
+        """Every ``m.room.message`` of the room, oldest first (redacted ones included, content empty)."""
+        events: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            query: dict[str, str | int] = {
+                "dir": "f",
+                "limit": _PAGE,
+                "filter": json.dumps({"types": ["m.room.message"]}),
+            }
+            if token is not None:
+                query["from"] = token
+            page = self._call("GET", f"/_synapse/admin/v1/rooms/{_quote(room_id)}/messages", query=query)
+            events.extend(page.get("chunk", []))
+            end = page.get("end")
+            if not page.get("chunk") or not end or end == token:
+                return events
+            token = str(end)
+
+    def _traffic_records(self, user_id: str, rooms: Mapping[str, str], period: Period) -> list[ExportRecord]:
+        records: list[ExportRecord] = []
+        for room_id, membership in sorted(rooms.items()):
+            members = self._members(room_id)
+            others = [member for member in members if member != user_id]
+            private = len(members) <= 2 and len(others) == 1
+            kind = "private" if private else "group"
+            counterpart = others[0] if private else None
+            member_event = self._state_event(room_id, "m.room.member", user_id)
+            since = None if member_event is None else _from_ms(int(member_event["origin_server_ts"]))
+            if since is not None and since < period.end:
+                records.append(
+                    _record(
+                        DataCategory.TRAFFIC,
+                        "membership",
+                        None,
+                        chat_id=room_id,
+                        chat_kind=kind,
+                        membership=membership,
+                        counterpart_id=counterpart,
+                        joined_at=_iso(since),
+                    )
+                )
+            for event in self._messages(room_id):
+                at = _from_ms(int(event["origin_server_ts"]))
+                sent = event.get("sender") == user_id
+                if not period.contains(at) or not (sent or private):
+                    continue
+                records.append(
+                    _record(
+                        DataCategory.TRAFFIC,
+                        "communication",
+                        at,
+                        message_id=str(event["event_id"]),
+                        chat_id=room_id,
+                        chat_kind=kind,
+                        direction="sent" if sent else "received",
+                        counterpart_id=counterpart if sent else str(event.get("sender")),
+                        at=_iso(at),
+                    )
+                )
+        devices = self._get_or_none(f"/_synapse/admin/v2/users/{_quote(user_id)}/devices")
+        for device in [] if not isinstance(devices, dict) else devices.get("devices", []):
+            seen = device.get("last_seen_ts")
+            if isinstance(seen, int) and period.contains(_from_ms(seen)):
+                at = _from_ms(seen)
+                records.append(
+                    _record(
+                        DataCategory.TRAFFIC,
+                        "device",
+                        at,
+                        session_id=str(device.get("device_id")),
+                        device=device.get("display_name"),
+                        at=_iso(at),
+                    )
+                )
+        return records
+
+    def _content_records(self, user_id: str, rooms: Mapping[str, str], period: Period) -> list[ExportRecord]:
+        records: list[ExportRecord] = []
+        for room_id in sorted(rooms):
+            if self._room_blocked(room_id):  # a removed (shut down) room: preserved, not exported
+                continue
+            for event in self._messages(room_id):
+                at = _from_ms(int(event["origin_server_ts"]))
+                if event.get("sender") != user_id or not period.contains(at):
+                    continue
+                if "redacted_because" in event.get("unsigned", {}):
+                    continue  # removed worldwide
+                kind, text, mxc = _message_fields(event.get("content", {}))
+                records.append(
+                    _record(
+                        DataCategory.CONTENT,
+                        "message",
+                        at,
+                        message_id=str(event["event_id"]),
+                        chat_id=room_id,
+                        sent_at=_iso(at),
+                        text=text,
+                        media_sha256=None if mxc is None else self.media_sha256(mxc),
+                        locator=message_locator(room_id, str(event["event_id"])),
+                    )
+                )
+        return records
+
+    def media_sha256(self, mxc: str) -> str | None:
+        """The SHA-256 of a local upload as the Trustdesk module recorded it, else None."""
+        match = _MXC.fullmatch(mxc)
+        if match is None or self._module_secret is None:
+            return None
+        found = self._get_or_none(
+            f"/_trustdesk/v1/media/{_quote(match.group('media'))}", token=self._module_secret
+        )
+        sha = None if not isinstance(found, dict) else found.get("sha256")
+        return str(sha) if sha else None
+
+    # ------------------------------------------------------------------------------ holds
+
+    def place_hold(
+        self,
+        hold_id: str,
+        account_id: str,
+        categories: Iterable[DataCategory],
+        period: Period,
+        expires_at: datetime,
+    ) -> Hold:
+        if not hold_id or len(hold_id) > _MAX_HOLD_ID:
+            raise ValueError(f"hold_id must be a non-empty string of at most {_MAX_HOLD_ID} characters")
+        wanted = normalise_categories(categories)
+        expires_at = require_aware(expires_at, "expires_at")
+        with self._lock:
+            existing = self._holds.get(hold_id)
+            if existing is not None:
+                if (existing.account_id, existing.categories, existing.period) != (
+                    account_id.strip(),
+                    wanted,
+                    period,
+                ):
+                    raise HoldConflict(f"hold {hold_id!r} exists for another account, category set or period")
+                return existing
+            now = self.now()
+            if expires_at <= now:
+                raise ValueError(f"expires_at {expires_at} is not after now ({now})")
+            snapshot = canonical_export(self._export(account_id, wanted, period))
+            hold = Hold(
+                hold_id=hold_id,
+                account_id=account_id.strip(),
+                categories=wanted,
+                period=period,
+                placed_at=now,
+                expires_at=expires_at,
+                snapshot=snapshot,
+                snapshot_sha256=sha256_hex(snapshot),
+            )
+            self._holds[hold_id] = hold
+            self._save_state()
+            return hold
+
+    def extend_hold(self, hold_id: str, expires_at: datetime) -> Hold:
+        expires_at = require_aware(expires_at, "expires_at")
+        with self._lock:
+            hold = self._holds.get(hold_id)
+            if hold is None:
+                raise HoldNotFound(hold_id)
+            if hold.expires_at <= self.now():
+                raise HoldExpired(f"hold {hold_id!r} lapsed at {hold.expires_at}")
+            if expires_at <= hold.expires_at:
+                raise ValueError(
+                    f"an extension must move the expiry later than {hold.expires_at}, got {expires_at}"
+                )
+            extended = Hold(**{**hold.__dict__, "expires_at": expires_at})
+            self._holds[hold_id] = extended
+            self._save_state()
+            return extended
+
+    def release_hold(self, hold_id: str) -> None:
+        with self._lock:
+            if self._holds.pop(hold_id, None) is None:
+                raise HoldNotFound(hold_id)
+            self._save_state()
+
+    # ------------------------------------------------------------------------------ removal
+
+    def remove_content(
+        self, locator: str, action: RemovalAction, scope: Iterable[str] | None = None
+    ) -> RemovalResult:
+        action = RemovalAction(action)
+        if action is RemovalAction.GEO_RESTRICT:
+            if scope is None:
+                raise ValueError("a geo restriction needs a scope of country codes")
+            normalise_country_codes(scope)
+        elif scope is not None:
+            raise ValueError(f"{action.value} applies worldwide; scope must be None")
+        parsed = parse_locator(locator)
+        if parsed is None:
+            raise ContentNotFound(locator)
+        room_id, event_id = parsed
+        event = None if event_id is None else self._event(room_id, event_id)
+        if (event_id is None and self._room(room_id) is None) or (event_id is not None and event is None):
+            raise ContentNotFound(locator)
+        if action is RemovalAction.GEO_RESTRICT:
+            raise PlatformError("Synapse cannot restrict content per country (supports_geo_restriction)")
+        if action is RemovalAction.RESTORE:
+            raise PlatformError("Synapse cannot undo a redaction or a room shutdown (supports_restore)")
+        now = self.now()
+        if event_id is None:
+            self._shut_down_room(room_id)
+            return RemovalResult(room_locator(room_id), action, None, now)
+        assert event is not None
+        self._redact(room_id, event_id, event)
+        return RemovalResult(message_locator(room_id, event_id), action, None, now)
+
+    def _redact(self, room_id: str, event_id: str, event: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._txn += 1
+            txn = f"trustdesk-{time.time_ns()}-{self._txn}"
+        path = f"/_matrix/client/v3/rooms/{_quote(room_id)}/redact/{_quote(event_id)}/{txn}"
+        body = {"reason": "Removed by the platform's trust and safety desk"}
+        try:
+            self._call("PUT", path, body)
+        except _HttpError as exc:
+            if exc.status != 403:
+                raise
+            # the admin must be in the room with power to redact: Synapse's make_room_admin does that
+            self._call("POST", f"/_synapse/admin/v1/rooms/{_quote(room_id)}/make_room_admin", {})
+            self._call("PUT", path, body)
+        _, _, mxc = _message_fields(event.get("content", {}))
+        match = None if mxc is None else _MXC.fullmatch(mxc)
+        if match is not None:
+            self._call(
+                "POST",
+                f"/_synapse/admin/v1/media/quarantine/{_quote(match.group('server'))}/"
+                f"{_quote(match.group('media'))}",
+                {},
+            )
+
+    def _shut_down_room(self, room_id: str) -> None:
+        started = self._call(
+            "DELETE",
+            f"/_synapse/admin/v2/rooms/{_quote(room_id)}",
+            {"block": True, "purge": False, "message": "This room was closed by the platform."},
+        )
+        delete_id = started.get("delete_id")
+        for _ in range(600):
+            status = self._call("GET", f"/_synapse/admin/v2/rooms/delete_status/{_quote(str(delete_id))}")
+            if status.get("status") == "complete":
+                return
+            if status.get("status") == "failed":
+                raise PlatformError(f"Synapse failed to shut down {room_id}: {status.get('error')}")
+            time.sleep(0.05)
+        raise PlatformError(f"Synapse did not finish shutting down {room_id} in time")
+
+    # ------------------------------------------------------------------------------ accounts
+
+    def act_on_account(self, account_id: str, action: AccountAction, reason: str) -> Account:
+        action = AccountAction(action)
+        if not reason.strip():
+            raise ValueError("an account action needs a reason")
+        user = self._require_user(account_id)
+        user_id = quoted = str(user["name"])
+        quoted = _quote(user_id)
+        target = AccountStatus.after(action)
+        # each status is exactly one of Synapse's flags: set it, clear the others
+        locked = target is AccountStatus.TERMINATED
+        suspended = target is AccountStatus.SUSPENDED
+        shadow = target is AccountStatus.RESTRICTED
+        if bool(user.get("locked")) != locked:
+            self._call("PUT", f"/_synapse/admin/v2/users/{quoted}", {"locked": locked})
+        if bool(user.get("suspended")) != suspended:
+            self._call("PUT", f"/_synapse/admin/v1/suspend/{quoted}", {"suspend": suspended})
+        if bool(user.get("shadow_banned")) != shadow:
+            self._call("POST" if shadow else "DELETE", f"/_synapse/admin/v1/users/{quoted}/shadow_ban", {})
+        with self._lock:
+            self._actions.append(_ActionRecord(user_id, action, reason, self.now()))
+            self._save_state()
+        return _account(self._require_user(user_id))
+
+    def send_notice(self, account_id: str, text: str) -> str:
+        if not text.strip():
+            raise ValueError("a notice needs a text")
+        user = self._require_user(account_id)
+        sent = self._call(
+            "POST",
+            "/_synapse/admin/v1/send_server_notice",
+            {"user_id": user["name"], "content": {"msgtype": "m.text", "body": text}},
+        )
+        return str(sent["event_id"])
+
+    # ------------------------------------------------------------------------------ stream
+
+    def content_events(self, after: str | None = None, limit: int = 100) -> Sequence[ContentEvent]:
+        if isinstance(limit, bool) or not 1 <= limit <= _MAX_EVENTS:
+            raise ValueError(f"limit must be between 1 and {_MAX_EVENTS}, got {limit!r}")
+        if after is None:
+            position = 0
+        elif _CURSOR.fullmatch(after):
+            position = int(after)
+        else:
+            raise ValueError(f"not a cursor of this platform: {after!r}")
+        if self._module_secret is None:
+            raise PlatformError("the content stream needs the Trustdesk Synapse module (module_secret)")
+        found = self._call(
+            "GET",
+            "/_trustdesk/v1/events",
+            query={"after": position, "limit": limit},
+            token=self._module_secret,
+        )
+        rows = found.get("events", [])
+        blocked = {room: self._room_blocked(room) for room in {str(row["room_id"]) for row in rows}}
+        return [
+            ContentEvent(
+                cursor=str(row["seq"]),
+                event_id=str(row["event_id"]),
+                kind=str(row["kind"]),
+                account_id=str(row["sender"]),
+                chat_id=str(row["room_id"]),
+                at=_from_ms(int(row["ts"])),
+                text=row.get("text"),
+                media_sha256=row.get("media_sha256"),
+                locator=message_locator(str(row["room_id"]), str(row["event_id"])),
+                state=ContentState.REMOVED
+                if row.get("redacted") or blocked[str(row["room_id"])]
+                else ContentState.VISIBLE,
+            )
+            for row in rows
+        ]
+
+    # ------------------------------------------------------------------------------ state
+
+    def _save_state(self) -> None:
+        if self._state_file is None:
+            return
+        document = {
+            "holds": [
+                {
+                    "hold_id": hold.hold_id,
+                    "account_id": hold.account_id,
+                    "categories": sorted(hold.categories),
+                    "start": _iso(hold.period.start),
+                    "end": _iso(hold.period.end),
+                    "placed_at": _iso(hold.placed_at),
+                    "expires_at": _iso(hold.expires_at),
+                    "snapshot": hold.snapshot.decode("utf-8"),
+                    "snapshot_sha256": hold.snapshot_sha256,
+                }
+                for hold in self._holds.values()
+            ],
+            "actions": [
+                {"account_id": a.account_id, "action": a.action.value, "reason": a.reason, "at": _iso(a.at)}
+                for a in self._actions
+            ],
+        }
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
+        temporary.replace(self._state_file)
+
+    def _load_state(self) -> None:
+        if self._state_file is None or not self._state_file.exists():
+            return
+        document = json.loads(self._state_file.read_text(encoding="utf-8"))
+        for item in document.get("holds", []):
+            self._holds[item["hold_id"]] = Hold(
+                hold_id=item["hold_id"],
+                account_id=item["account_id"],
+                categories=frozenset(DataCategory(c) for c in item["categories"]),
+                period=Period(datetime.fromisoformat(item["start"]), datetime.fromisoformat(item["end"])),
+                placed_at=datetime.fromisoformat(item["placed_at"]),
+                expires_at=datetime.fromisoformat(item["expires_at"]),
+                snapshot=item["snapshot"].encode("utf-8"),
+                snapshot_sha256=item["snapshot_sha256"],
+            )
+        self._actions = [
+            _ActionRecord(
+                a["account_id"], AccountAction(a["action"]), a["reason"], datetime.fromisoformat(a["at"])
+            )
+            for a in document.get("actions", [])
+        ]
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _message_fields(content: Any) -> tuple[str, str | None, str | None]:
+    """``(kind, text, mxc url)`` of a message content; media carries text only as a caption."""
+    if not isinstance(content, Mapping):
+        return "message", None, None
+    body = content.get("body")
+    text = body if isinstance(body, str) else None
+    url = content.get("url")
+    if not isinstance(url, str) or not _MXC.fullmatch(url):
+        return "message", text, None
+    filename = content.get("filename")
+    caption = text if isinstance(filename, str) and text is not None and text != filename else None
+    return "media", caption, url
+
+
+def _created_at(user: Mapping[str, Any]) -> datetime:
+    value = int(user.get("creation_ts") or 0)
+    return _from_ms(value if value > 100_000_000_000 else value * 1000)  # seconds in older Synapse
+
+
+def _status(user: Mapping[str, Any]) -> AccountStatus:
+    if user.get("deactivated") or user.get("locked"):
+        return AccountStatus.TERMINATED
+    if user.get("suspended"):
+        return AccountStatus.SUSPENDED
+    if user.get("shadow_banned"):
+        return AccountStatus.RESTRICTED
+    return AccountStatus.ACTIVE
+
+
+def _threepid(user: Mapping[str, Any], medium: str) -> str | None:
+    for item in user.get("threepids") or []:
+        if item.get("medium") == medium:
+            address = str(item.get("address"))
+            return "+" + address.lstrip("+") if medium == "msisdn" else address
+    return None
+
+
+def _account(user: Mapping[str, Any]) -> Account:
+    user_id = str(user["name"])
+    return Account(
+        platform_id=user_id,
+        username=user_id[1:].split(":", 1)[0],
+        phone=_threepid(user, "msisdn"),
+        display_name=user.get("displayname"),
+        created_at=_created_at(user),
+        status=_status(user),
+    )
+
+
+def _record(
+    category: DataCategory, kind: str, moment: datetime | None, /, **fields: FieldValue
+) -> ExportRecord:
+    return ExportRecord(category=category, kind=kind, fields=fields, at=moment)
+
+
+def _subscriber_record(user: Mapping[str, Any]) -> ExportRecord:
+    account = _account(user)
+    return _record(
+        DataCategory.SUBSCRIBER,
+        "account",
+        None,
+        platform_id=account.platform_id,
+        username=account.username,
+        phone=account.phone,
+        email=_threepid(user, "email"),
+        display_name=account.display_name,
+        registered_at=_iso(account.created_at),
+        status=account.status.value,
+    )
+
+
+def _record_order(record: ExportRecord) -> tuple[int, bool, datetime, str, str]:
+    return (
+        _CATEGORY_ORDER[record.category],
+        record.at is not None,
+        record.at or _EARLIEST,
+        record.kind,
+        json.dumps(dict(record.fields), sort_keys=True),
+    )

@@ -1,10 +1,12 @@
 """Shared fixtures: real SQLite and PostgreSQL built by the migrations, a frozen clock, the app."""
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +18,11 @@ from trustdesk.db import make_engine
 from trustdesk.web import login_routes
 from trustdesk.web.app import create_app
 from trustdesk.web.browser import LoginThrottle
+
+# CI runs the same examples every time (a failure there must be reproducible); laptops explore anew.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -467,7 +467,7 @@ class MatrixConnector:
                     continue
                 if "redacted_because" in event.get("unsigned", {}):
                     continue  # removed worldwide
-                kind, text, mxc = _message_fields(event.get("content", {}))
+                _, text, mxc = _message_fields(event.get("content", {}))
                 records.append(
                     _record(
                         DataCategory.CONTENT,
@@ -637,7 +637,7 @@ class MatrixConnector:
         if not reason.strip():
             raise ValueError("an account action needs a reason")
         user = self._require_user(account_id)
-        user_id = quoted = str(user["name"])
+        user_id = str(user["name"])
         quoted = _quote(user_id)
         target = AccountStatus.after(action)
         # each status is exactly one of Synapse's flags: set it, clear the others

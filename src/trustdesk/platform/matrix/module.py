@@ -33,11 +33,9 @@ import re
 import sqlite3
 import threading
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover - only for type checkers that have Synapse
-    from synapse.module_api import ModuleApi
+from typing import Any
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _MXC = re.compile(r"mxc://(?P<server>[^/]+)/(?P<media>[A-Za-z0-9_\-]+)")
@@ -125,7 +123,8 @@ class EventLog:
         sha = None if media_id is None else self.media_sha256(media_id)
         with self._lock:
             self._conn.execute(
-                "INSERT OR IGNORE INTO events (event_id, room_id, sender, ts, kind, text, media_id, media_sha256)"
+                "INSERT OR IGNORE INTO events"
+                " (event_id, room_id, sender, ts, kind, text, media_id, media_sha256)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (event_id, room_id, sender, ts, kind, text, media_id, sha),
             )
@@ -186,7 +185,8 @@ class _Config:
 class TrustdeskModule:
     """The Synapse module (see the module docstring for its configuration)."""
 
-    def __init__(self, config: _Config, api: ModuleApi) -> None:
+    def __init__(self, config: _Config, api: Any) -> None:
+        """``api`` is Synapse's ``ModuleApi`` (typed loosely so that Synapse stays optional)."""
         self._api = api
         self._secret = config.shared_secret.encode()
         self.log = EventLog(config.database_path)
@@ -218,13 +218,12 @@ class TrustdeskModule:
                 self.log.record_redaction(target)
 
     async def check_media_file_for_spam(self, file_wrapper: Any, file_info: Any) -> Any:
-        from synapse.module_api.errors import Codes
-
+        codes = import_module("synapse.module_api.errors").Codes
         digest = hashlib.sha256()
         await file_wrapper.write_chunks_to(digest.update)
         sha = digest.hexdigest()
         if sha in self.blocklist:
-            return Codes.FORBIDDEN
+            return codes.FORBIDDEN
         if getattr(file_info, "server_name", None) is None:  # a local upload (remote media is cached)
             self.log.record_media(str(file_info.file_id), sha)
         return "NOT_SPAM"
@@ -238,32 +237,38 @@ class TrustdeskModule:
 
 
 def _resource(module: TrustdeskModule) -> Any:
-    from twisted.web.resource import Resource
+    resource_class: Any = import_module("twisted.web.resource").Resource
 
-    class _Api(Resource):
-        isLeaf = True  # noqa: N815 - Twisted's attribute name
+    def render_get(request: Any) -> bytes:
+        request.setHeader(b"Content-Type", b"application/json")
+        if not module.authorised(request.getHeader(b"Authorization")):
+            request.setResponseCode(401)
+            return b'{"errcode":"M_UNAUTHORIZED","error":"Trustdesk shared secret required"}'
+        path = [part.decode() for part in request.postpath if part]
+        try:
+            if path == ["events"]:
+                after = int(request.args.get(b"after", [b"0"])[0])
+                limit = int(request.args.get(b"limit", [b"100"])[0])
+                if after < 0 or not 1 <= limit <= _MAX_LIMIT:
+                    raise ValueError("after >= 0 and 1 <= limit <= 1000")
+                body: Any = {"events": module.log.events(after, limit)}
+            elif len(path) == 2 and path[0] == "media":
+                body = {"media_id": path[1], "sha256": module.log.media_sha256(path[1])}
+            else:
+                request.setResponseCode(404)
+                return b'{"errcode":"M_NOT_FOUND","error":"no such Trustdesk resource"}'
+        except ValueError as exc:
+            request.setResponseCode(400)
+            return json.dumps({"errcode": "M_INVALID_PARAM", "error": str(exc)}).encode()
+        return json.dumps(body).encode()
 
-        def render_GET(self, request: Any) -> bytes:  # noqa: N802 - Twisted's method name
-            request.setHeader(b"Content-Type", b"application/json")
-            if not module.authorised(request.getHeader(b"Authorization")):
-                request.setResponseCode(401)
-                return b'{"errcode":"M_UNAUTHORIZED","error":"Trustdesk shared secret required"}'
-            path = [part.decode() for part in request.postpath if part]
-            try:
-                if path == ["events"]:
-                    after = int(request.args.get(b"after", [b"0"])[0])
-                    limit = int(request.args.get(b"limit", [b"100"])[0])
-                    if after < 0 or not 1 <= limit <= _MAX_LIMIT:
-                        raise ValueError("after >= 0 and 1 <= limit <= 1000")
-                    body: Any = {"events": module.log.events(after, limit)}
-                elif len(path) == 2 and path[0] == "media":
-                    body = {"media_id": path[1], "sha256": module.log.media_sha256(path[1])}
-                else:
-                    request.setResponseCode(404)
-                    return b'{"errcode":"M_NOT_FOUND","error":"no such Trustdesk resource"}'
-            except ValueError as exc:
-                request.setResponseCode(400)
-                return json.dumps({"errcode": "M_INVALID_PARAM", "error": str(exc)}).encode()
-            return json.dumps(body).encode()
+    def render(request: Any) -> bytes:
+        if request.method != b"GET":
+            request.setResponseCode(405)
+            return b'{"errcode":"M_UNRECOGNIZED","error":"GET only"}'
+        return render_get(request)
 
-    return _Api()
+    resource = resource_class()
+    resource.isLeaf = True
+    resource.render = render
+    return resource

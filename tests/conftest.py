@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.databases import TemplateDatabase

@@ -41,11 +41,22 @@ class Container:
     @cached_property
     def connector(self) -> PlatformConnector:
         """The messaging platform, connected on first use."""
-        if self.settings.platform is PlatformKind.REFERENCE:
-            platform = ReferencePlatform(self.settings.reference_platform_url, clock=self.clock)
-            platform.create_schema()
-            return platform
-        raise SettingsError(f"unknown platform {self.settings.platform}")  # pragma: no cover
+        s = self.settings
+        if s.platform is PlatformKind.MATRIX and s.matrix_base_url and s.matrix_admin_token:
+            from trustdesk.platform.matrix.connector import MatrixConnector
+
+            secret = s.matrix_module_secret.get_secret_value() if s.matrix_module_secret else None
+            return MatrixConnector(
+                s.matrix_base_url,
+                s.matrix_admin_token.get_secret_value(),
+                clock=self.clock,
+                server_name=s.matrix_server_name,
+                module_secret=secret,
+                state_dir=s.matrix_state_dir,
+            )
+        platform = ReferencePlatform(s.reference_platform_url, clock=self.clock)
+        platform.create_schema()
+        return platform
 
     @cached_property
     def signer(self) -> Signer:

@@ -18,6 +18,7 @@ class Environment(StrEnum):
 
 class PlatformKind(StrEnum):
     REFERENCE = "reference"
+    MATRIX = "matrix"
 
 
 class SettingsError(ValueError):
@@ -32,6 +33,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
     platform: PlatformKind = PlatformKind.REFERENCE
     reference_platform_url: str = "sqlite:///var/reference-platform.db"
+    matrix_base_url: str | None = Field(
+        default=None, description="The Synapse homeserver, e.g. https://matrix.example.org"
+    )
+    matrix_admin_token: SecretStr | None = None
+    matrix_server_name: str | None = None
+    matrix_module_secret: SecretStr | None = None
+    matrix_state_dir: Path = Path("var/matrix")
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     max_json_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
@@ -64,6 +72,14 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql+psycopg://")):
             raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
         return value
+
+    @model_validator(mode="after")
+    def _platform_is_configured(self) -> Self:
+        if self.platform is PlatformKind.MATRIX and not (self.matrix_base_url and self.matrix_admin_token):
+            raise ValueError(
+                "TRUSTDESK_PLATFORM=matrix needs TRUSTDESK_MATRIX_BASE_URL and TRUSTDESK_MATRIX_ADMIN_TOKEN"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> Self:

@@ -60,7 +60,7 @@ from trustdesk.platform.protocol import (
 from trustdesk.vocabulary import DataCategory, TargetType
 
 LOCATOR_PREFIX = "matrix://room/"
-_LOCATOR = re.compile(r"matrix://room/(?P<room>![^/\s]+:[^/\s]+)(?:/message/(?P<event>\$[^/\s]+))?")
+_LOCATOR = re.compile(r"matrix://room/(?P<room>![^/\s]+)(?:/message/(?P<event>\$[^/\s]+))?")
 _USER_ID = re.compile(r"@(?P<local>[a-z0-9._=\-/+]+):(?P<server>[A-Za-z0-9.\-:\[\]]+)")
 _LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -602,7 +602,9 @@ class MatrixConnector:
             if exc.status != 403:
                 raise
             # the admin must be in the room with power to redact: Synapse's make_room_admin does that
+            # (it invites the admin to a private room; the join follows)
             self._call("POST", f"/_synapse/admin/v1/rooms/{_quote(room_id)}/make_room_admin", {})
+            self._call("POST", f"/_matrix/client/v3/rooms/{_quote(room_id)}/join", {})
             self._call("PUT", path, body)
         _, _, mxc = _message_fields(event.get("content", {}))
         match = None if mxc is None else _MXC.fullmatch(mxc)

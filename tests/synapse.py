@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -93,14 +94,26 @@ BLOCKED_MEDIA = b"trustdesk test media on the block-list"
 """Bytes whose SHA-256 the shared homeserver's Trustdesk module refuses."""
 
 _shared: Homeserver | None = None
+_unavailable: str | None = None
 
 
 def shared_homeserver() -> Homeserver:
-    """The one homeserver of this test session (started on first use, stopped at exit)."""
-    global _shared  # noqa: PLW0603 - one homeserver per test session
+    """The one homeserver of this test session (started on first use, stopped at exit).
+
+    A failed start is remembered: later callers skip (or fail) at once instead of installing again.
+    """
+    global _shared, _unavailable  # noqa: PLW0603 - one homeserver per test session
+    if _unavailable is not None:
+        if os.environ.get("TRUSTDESK_REQUIRE_SYNAPSE") == "1":
+            pytest.fail(_unavailable)
+        pytest.skip(_unavailable)
     if _shared is None:
         directory = Path(tempfile.mkdtemp(prefix="trustdesk-synapse-"))
-        server = synapse_or_skip(directory, blocked_media=[hashlib.sha256(BLOCKED_MEDIA).hexdigest()])
+        try:
+            server = synapse_or_skip(directory, blocked_media=[hashlib.sha256(BLOCKED_MEDIA).hexdigest()])
+        except (pytest.skip.Exception, pytest.fail.Exception) as exc:
+            _unavailable = str(exc)
+            raise
         atexit.register(server.stop)
         _shared = server
     return _shared
@@ -357,3 +370,76 @@ class Homeserver:
             query=query,
         )
         return str(done["content_uri"])
+
+    # ------------------------------------------------------------------------------ clean slates
+
+    def _database(self, path: Path) -> sqlite3.Connection:
+        return sqlite3.connect(path, timeout=30, isolation_level=None)
+
+    def seed_sessions(self, user_id: str, sessions: list[tuple[str, str, int]]) -> None:
+        """Replace the user's client-IP history by ``(ip, user_agent, last_seen_ms)`` rows.
+
+        A test-seeding step only: Synapse stamps ``user_ips`` with the real time of a request, so
+        back-dated sessions are written into its SQLite ``user_ips`` table directly (Synapse reads that
+        table afresh for every whois). Never do this to a production homeserver.
+        """
+        connection = self._database(self.database)
+        try:
+            connection.execute("DELETE FROM user_ips WHERE user_id = ?", (user_id,))
+            connection.executemany(
+                "INSERT INTO user_ips (user_id, access_token, device_id, ip, user_agent, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (user_id, f"seeded-token-{index}", "SEEDED", ip, agent, last_seen)
+                    for index, (ip, agent, last_seen) in enumerate(sessions)
+                ],
+            )
+        finally:
+            connection.close()
+
+    def purge_room(self, room_id: str) -> None:
+        """Shut the room down and purge it from the database (synchronous admin API v1)."""
+        self.admin(
+            "DELETE",
+            f"/_synapse/admin/v1/rooms/{urllib.parse.quote(room_id, safe='')}",
+            {"block": False, "purge": True, "force_purge": True},
+        )
+
+    def forget_module_events(self, room_ids: list[str]) -> None:
+        """Drop purged rooms' events from the Trustdesk module's log (sequence numbers keep rising)."""
+        if not room_ids or not self.module_database.exists():
+            return
+        connection = self._database(self.module_database)
+        try:
+            marks = ", ".join("?" for _ in room_ids)
+            connection.execute(f"DELETE FROM events WHERE room_id IN ({marks})", room_ids)
+        finally:
+            connection.close()
+
+    def reset_account(self, user_id: str) -> None:
+        """Clear every account flag Trustdesk sets: lock, suspension, shadow-ban."""
+        quoted = urllib.parse.quote(user_id, safe="")
+        user = self.admin("GET", f"/_synapse/admin/v2/users/{quoted}")
+        if user.get("locked"):
+            self.admin("PUT", f"/_synapse/admin/v2/users/{quoted}", {"locked": False})
+        if user.get("suspended"):
+            self.admin("PUT", f"/_synapse/admin/v1/suspend/{quoted}", {"suspend": False})
+        if user.get("shadow_banned"):
+            self.admin("DELETE", f"/_synapse/admin/v1/users/{quoted}/shadow_ban", {})
+
+    def memberships(self, user_id: str) -> dict[str, str]:
+        quoted = urllib.parse.quote(user_id, safe="")
+        found = self.admin("GET", f"/_synapse/admin/v1/users/{quoted}/memberships")
+        return {str(room): str(state) for room, state in found.get("memberships", {}).items()}
+
+    def room_messages(self, room_id: str, *, sender: str | None = None) -> list[dict[str, Any]]:
+        """The room's ``m.room.message`` events, oldest first (admin API)."""
+        event_filter: dict[str, Any] = {"types": ["m.room.message"]}
+        if sender is not None:
+            event_filter["senders"] = [sender]
+        found = self.admin(
+            "GET",
+            f"/_synapse/admin/v1/rooms/{urllib.parse.quote(room_id, safe='')}/messages",
+            query={"dir": "f", "limit": 1000, "filter": json.dumps(event_filter)},
+        )
+        return list(found.get("chunk", []))

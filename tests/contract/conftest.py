@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import pytest
 
+from tests.synapse import MODULE_SECRET, NOTICES, Homeserver, MatrixError, shared_homeserver
 from trustdesk.clock import FrozenClock
+from trustdesk.platform.matrix.connector import MatrixConnector, message_locator
 from trustdesk.platform.protocol import Period, PlatformConnector
 from trustdesk.platform.reference import ReferencePlatform
 
@@ -173,11 +175,137 @@ def reference_world() -> Iterator[ContractWorld]:
         world.platform.close()
 
 
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+class SynapseWorld:
+    """The Matrix connector over the session's one Synapse homeserver (`tests.synapse`).
+
+    The contract users are registered once per session (Synapse keeps user ids for good), so each world
+    starts from a clean slate: the rooms earlier worlds created are purged (and their events dropped from
+    the Trustdesk module's log), account flags are cleared, threepids rebound and the client-IP history
+    replaced. The connector's clock is frozen at the real time the world was made, whole seconds, so the
+    times Synapse stamps (registration, notices) and the back-dated ones (messages through the seeding
+    application service's ``ts``, sessions written into ``user_ips``) share one time line.
+    Matrix localparts are lower case: ``seed(username="Alice_Contract")`` creates ``alice_contract``.
+    """
+
+    rooms: list[str] = []  # noqa: RUF012 - every room any world created this session, to purge
+    registered: set[str] = set()  # noqa: RUF012 - Synapse user ids are never freed
+
+    def __init__(self, server: Homeserver) -> None:
+        self.server = server
+        self.clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+        self.started_ms = _ms(datetime.now(UTC))
+        self.matrix = MatrixConnector(
+            server.base_url, server.admin_token, clock=self.clock, module_secret=MODULE_SECRET
+        )
+
+    @property
+    def connector(self) -> PlatformConnector:
+        return self.matrix
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+
+    def _user(self, localpart: str, *, phone: str, email: str | None, displayname: str) -> str:
+        user_id = self.server.user_id(localpart)
+        if user_id not in self.registered:
+            self.server.register(localpart)
+            self.registered.add(user_id)
+        self.server.reset_account(user_id)
+        self.server.set_profile(user_id, phone=phone, email=email, displayname=displayname)
+        return user_id
+
+    def _clean_slate(self) -> None:
+        stale = list(SynapseWorld.rooms)
+        for room_id in stale:
+            self.server.purge_room(room_id)
+        self.server.forget_module_events(stale)
+        SynapseWorld.rooms.clear()
+
+    def seed(self, *, phone: str = "+4915550000001", username: str = "Alice_Contract") -> Seeded:
+        server = self.server
+        self._clean_slate()
+        localpart = username.lower()
+        account = self._user(localpart, phone=phone, email="alice@example.org", displayname="Alice Contract")
+        other = self._user("bob_contract", phone="+33655500002", email=None, displayname="Bob Contract")
+        t0 = self.clock() - timedelta(days=30)
+        first = SeededSession("198.51.100.7", 41000, t0 + timedelta(days=1))
+        second = SeededSession("2001:db8::7", 52000, t0 + timedelta(days=20))
+        server.seed_sessions(account, [(s.ip, "Contract phone", _ms(s.at)) for s in (first, second)])
+        server.seed_sessions(other, [])
+        chat = server.create_private_room(account, other)
+        SynapseWorld.rooms.append(chat)
+        media = server.upload(b"contract-suite media", user_id=account)
+        image = {"msgtype": "m.image", "body": "contract.png", "url": media}
+        plan: list[tuple[str, timedelta, str | None, dict[str, Any]]] = [
+            (account, timedelta(days=2), "hello bob, this is the first message", {}),
+            (other, timedelta(days=3), "hi alice, bob answering", {}),
+            (account, timedelta(days=4), None, image),
+            (account, timedelta(days=21), "a late message after the early period", {}),
+        ]
+        posted = []
+        for sender, offset, text, content in plan:
+            at = t0 + offset
+            body = content or {"msgtype": "m.text", "body": text}
+            event_id = server.send(chat, sender, body, ts_ms=_ms(at))
+            posted.append(
+                SeededMessage(
+                    message_locator(chat, event_id), sender, at, text, MEDIA_SHA256 if content else None
+                )
+            )
+        m1, m2, m3, m4 = posted
+        return Seeded(
+            account_id=account,
+            phone=phone,
+            username=localpart,
+            other_id=other,
+            chat_id=chat,
+            t0=t0,
+            sessions=(first, second),
+            messages=(m1, m2, m3, m4),
+            early=Period(t0 + timedelta(hours=12), t0 + timedelta(days=10)),
+            everything=Period(t0 - timedelta(days=1), self.clock() + timedelta(days=1)),
+        )
+
+    def post(self, chat_id: str, sender_id: str, text: str) -> str:
+        content = {"msgtype": "m.text", "body": text}
+        event_id = self.server.send(chat_id, sender_id, content, ts_ms=_ms(self.clock()))
+        return message_locator(chat_id, event_id)
+
+    def notice_texts(self, account_id: str) -> list[str]:
+        """Server notices to the account since this world began (the notice room outlives worlds)."""
+        try:
+            rooms = self.server.memberships(account_id)
+        except MatrixError:
+            return []
+        notices = self.server.user_id(NOTICES)
+        found = [
+            event
+            for room_id in sorted(set(rooms) - set(SynapseWorld.rooms))
+            for event in self.server.room_messages(room_id, sender=notices)
+            if int(event["origin_server_ts"]) >= self.started_ms
+        ]
+        found.sort(key=lambda event: int(event["origin_server_ts"]))
+        return [str(event["content"].get("body")) for event in found]
+
+
+@contextmanager
+def synapse_world() -> Iterator[ContractWorld]:
+    yield SynapseWorld(shared_homeserver())
+
+
 WorldFactory = Callable[[], AbstractContextManager[ContractWorld]]
 
 FACTORIES: list[Any] = [
     pytest.param(reference_world, id="reference"),
-    # The Synapse connector joins here with its own factory (a homeserver on loopback, its own marker).
+    # a real homeserver on loopback; skips without Synapse, fails under TRUSTDESK_REQUIRE_SYNAPSE=1
+    pytest.param(synapse_world, id="synapse", marks=pytest.mark.slow),
 ]
 """One `pytest.param` per implementation: a callable returning a context manager that yields a world."""
 

@@ -58,6 +58,16 @@ def all_events(connector: PlatformConnector, page: int = 1000) -> list[ContentEv
     raise AssertionError("the event stream does not end")
 
 
+def require_capability(connector: PlatformConnector, flag: str, reason: str) -> None:
+    """Skip, naming the capability, when the connector declares it lacks it (``flag = False``).
+
+    An explicit capability, not a silent skip: a connector without the flag has the capability, so the
+    reference platform runs every test.
+    """
+    if not getattr(connector, flag, True):
+        pytest.skip(f"{connector.name}: {flag} is False ({reason})")
+
+
 def event_at(connector: PlatformConnector, locator: str) -> ContentEvent:
     matches = [event for event in all_events(connector) if event.locator == locator]
     assert len(matches) == 1, matches
@@ -404,6 +414,7 @@ def test_remove_then_restore(connector: PlatformConnector, world: ContractWorld,
     traffic_after = connector.export(seeded.account_id, [DataCategory.TRAFFIC], seeded.everything)
     assert canonical_export(traffic_after) == canonical_export(traffic_before)
     assert connector.lookup_account(TargetType.CONTENT_URL, target.locator) is not None
+    require_capability(connector, "supports_restore", "removal checked above; it cannot be undone")
 
     restored = connector.remove_content(target.locator, RemovalAction.RESTORE)
 
@@ -416,6 +427,7 @@ def test_remove_then_restore(connector: PlatformConnector, world: ContractWorld,
 
 
 def test_geo_restrict_keeps_its_scope(connector: PlatformConnector, seeded: Seeded) -> None:
+    require_capability(connector, "supports_geo_restriction", "no per-country visibility")
     target = seeded.messages[2]
 
     result = connector.remove_content(target.locator, RemovalAction.GEO_RESTRICT, ["de", "FR"])
@@ -443,6 +455,7 @@ def test_removing_a_whole_chat_hides_its_messages(connector: PlatformConnector, 
     assert {event_at(connector, message.locator).state for message in seeded.messages} == {
         ContentState.REMOVED
     }
+    require_capability(connector, "supports_restore", "removal checked above; a removed chat stays removed")
     connector.remove_content(chat_locator, RemovalAction.RESTORE)
     assert locators(connector.export(seeded.account_id, [DataCategory.CONTENT], seeded.everything))
 

@@ -4,12 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv lint typecheck format lock clean
+.PHONY: run run-matrix test venv lint typecheck format lock clean
 
 run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data
 	$(BIN)/trustdesk db upgrade
 	$(BIN)/trustdesk demo
 	$(BIN)/trustdesk serve
+
+run-matrix: venv ## the same against a local Synapse (code in .venv-synapse, data in var/synapse; stays up)
+	$(BIN)/trustdesk db upgrade
+	$(BIN)/trustdesk demo --platform matrix
+	set -a; . var/matrix.env; set +a; $(BIN)/trustdesk serve
 
 test: venv ## lint, type-check and run the whole test suite
 	$(BIN)/ruff check src tests bench

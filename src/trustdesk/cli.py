@@ -15,9 +15,9 @@ from trustdesk.app import Container, build_container
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
-from trustdesk.config import SettingsError, load_settings
+from trustdesk.config import Environment, PlatformKind, SettingsError, load_settings
 from trustdesk.db import unit_of_work
-from trustdesk.errors import DomainError, NotFound
+from trustdesk.errors import DomainError, Forbidden, NotFound
 from trustdesk.lawful import execution, review, views
 from trustdesk.lawful import service as lawful
 from trustdesk.lawful.models import LawfulRequest, PreservationHold
@@ -158,19 +158,119 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @app.command()
 @handles_errors
 def demo(
-    users: Annotated[int, typer.Option(min=1, max=1_000_000, help="Users on the reference platform.")] = 200,
+    users: Annotated[
+        int | None,
+        typer.Option(min=1, max=1_000_000, help="Users on the platform (reference: 200, matrix: 20)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated platform data.")] = 7,
+    platform: Annotated[
+        PlatformKind | None,
+        typer.Option(
+            help="matrix: first install, start and seed a local Synapse (docs/matrix.md); "
+            "default: the reference platform, or the configured platform."
+        ),
+    ] = None,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="With --platform matrix: stop the local Synapse and exit.")
+    ] = False,
+    var_dir: Annotated[
+        Path, typer.Option(help="With --platform matrix: holds synapse/ (its data) and matrix.env.")
+    ] = Path("var"),
+    synapse_venv: Annotated[
+        Path, typer.Option(help="With --platform matrix: Synapse's own virtualenv (made on first use).")
+    ] = Path(".venv-synapse"),
     as_json: JsonFlag = False,
 ) -> None:
     """Load the demo agencies, officers, staff and platform data (once); print their credentials."""
     from trustdesk import demo as demo_data
 
+    if platform is PlatformKind.MATRIX:
+        matrix_demo(users or 20, seed, stop=stop, var_dir=var_dir, synapse_venv=synapse_venv, as_json=as_json)
+        return
+    if stop:
+        raise fail("--stop stops the local Synapse: give --platform matrix")
     with work() as (c, session):
-        loaded = demo_data.load(c, session, users=users, seed=seed)
+        loaded = demo_data.load(c, session, users=users or 200, seed=seed)
     if as_json:
         emit(loaded.as_dict(), True, "")
     else:
         typer.echo(loaded.describe())
+
+
+def matrix_demo(
+    users: int, seed: int, *, stop: bool, var_dir: Path, synapse_venv: Path, as_json: bool
+) -> None:
+    """`demo --platform matrix`: a local Synapse (left running) seeded with demo users, var/matrix.env, and
+    the Trustdesk demo data against it."""
+    import subprocess
+
+    from trustdesk import demo as demo_data
+    from trustdesk.platform.matrix import devserver
+
+    settings = load_settings()
+    if settings.environment is Environment.PRODUCTION:
+        raise Forbidden("demo data is never loaded in production", code="demo_in_production")
+    data_dir = var_dir / "synapse"
+    if stop:
+        stopped = (data_dir / devserver.STATE_FILE).exists() and devserver.DevServer(
+            synapse_venv / "bin" / "python", data_dir
+        ).stop()
+        emit({"stopped": stopped}, as_json, f"local Synapse {'stopped' if stopped else 'was not running'}")
+        return
+    typer.echo(
+        f"starting the local Synapse ({data_dir}; installs into {synapse_venv} on first use)", err=True
+    )
+    try:
+        server = devserver.DevServer(devserver.ensure_synapse(synapse_venv.resolve()), data_dir)
+        server.start()
+        seeded = server.seed_demo(users, seed=seed)
+    except (devserver.SynapseUnavailable, devserver.MatrixError, OSError, subprocess.SubprocessError) as exc:
+        raise fail(f"the local Synapse did not come up: {exc}") from None
+    env = server.env()
+    env_file = var_dir / "matrix.env"
+    env_file.touch(mode=0o600)
+    env_file.write_text(
+        "# Trustdesk against the local Synapse of `trustdesk demo --platform matrix` (demo only)\n"
+        + "".join(f"{key}={value}\n" for key, value in env.items())
+    )
+    c = build_container(
+        load_settings(
+            platform=PlatformKind.MATRIX,
+            matrix_base_url=server.base_url,
+            matrix_admin_token=server.admin_token,
+            matrix_server_name=server.server_name,
+            matrix_module_secret=server.module_secret,
+        )
+    )
+    try:
+        with unit_of_work(c.sessions) as session:
+            loaded = demo_data.load(c, session, users=users, seed=seed)
+    finally:
+        c.engine.dispose()
+    loaded.platform, loaded.platform_name = seeded.counts(), f"Matrix homeserver {server.server_name}"
+    user_ids = [server.user_id(devserver.demo_localpart(i)) for i in range(1, seeded.users + 1)]
+    matrix = {
+        "base_url": server.base_url,
+        "server_name": server.server_name,
+        "data_dir": str(data_dir),
+        "pid": server.running_pid(),
+        "env_file": str(env_file),
+        "users": user_ids,
+        "phones": seeded.phones,
+    }
+    if as_json:
+        emit({**loaded.as_dict(), "matrix": matrix}, True, "")
+        return
+    typer.echo(loaded.describe())
+    typer.echo(
+        f"""
+Local Synapse at {server.base_url} (server name {server.server_name}, pid {matrix["pid"]}),
+data in {data_dir}/, demo users {user_ids[0]}... with phones {seeded.phones[0]}...
+It keeps running. Settings in {env_file}; serve Trustdesk against it:
+  set -a; . {env_file}; set +a; .venv/bin/trustdesk serve
+Stop it:
+  .venv/bin/trustdesk demo --platform matrix --stop"""
+    )
 
 
 @authority_app.command("add")

@@ -1,4 +1,4 @@
-"""Demo data for `make run`: agencies, officers, staff, a populated reference platform and a few requests.
+"""Demo data for `make run`: agencies, officers, staff, a populated platform and a few requests.
 
 Loading is idempotent: what exists is kept. Demo credentials are derived from the secret key, so every
 start can print them again; production refuses the demo secret, and `demo` refuses production.
@@ -20,7 +20,7 @@ from trustdesk.audit.vocabulary import Actor
 from trustdesk.auth.service import set_credentials
 from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain, ApiKey, Officer
-from trustdesk.config import Environment
+from trustdesk.config import Environment, PlatformKind
 from trustdesk.credentials import derived_api_key, hash_api_key
 from trustdesk.errors import Forbidden
 from trustdesk.lawful import service as lawful
@@ -97,6 +97,7 @@ class DemoData:
     staff: list[dict[str, str]] = field(default_factory=list)
     platform: dict[str, int] = field(default_factory=dict)
     sample_requests: list[str] = field(default_factory=list)
+    platform_name: str = "Reference platform"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -124,7 +125,7 @@ class DemoData:
             f"  {s['email']:<28} {s['role']:<15} {s['password']}  TOTP {s['totp_secret']}" for s in self.staff
         ]
         lines.append("  The current 6-digit code of a TOTP secret: .venv/bin/trustdesk totp SECRET")
-        lines += ["", "Reference platform: " + ", ".join(f"{n} {k}" for k, n in self.platform.items())]
+        lines += ["", f"{self.platform_name}: " + ", ".join(f"{n} {k}" for k, n in self.platform.items())]
         if self.sample_requests:
             lines.append("Sample requests: " + ", ".join(self.sample_requests))
         lines += [
@@ -143,22 +144,8 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
     clock, operator = container.clock, Actor.operator()
     data = DemoData(url=f"http://{settings.host}:{settings.port}")
 
-    platform = ReferencePlatform(settings.reference_platform_url, clock=clock)
-    try:
-        platform.create_schema()
-        if platform.counts().get("users", 0) == 0:
-            now = clock()
-            platform.generate(users, seed, now - timedelta(days=180), now)
-        data.platform = {
-            k: v for k, v in platform.counts().items() if k in {"users", "sessions", "chats", "messages"}
-        }
-        phones = [
-            a.phone
-            for i in (1, 2, 3)
-            if (a := platform.lookup_account(TargetType.USER_ID, str(i))) and a.phone
-        ]
-    finally:
-        platform.close()
+    seeded = seed_platform(container, users=users, seed=seed)
+    data.platform, data.platform_name = seeded.counts, seeded.name
 
     keys: dict[str, str] = {}
     identities = settings.signing_key_path.parent / "demo-identities"
@@ -232,12 +219,73 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
             {"email": email, "name": name, "role": role.value, "password": password, "totp_secret": totp}
         )
 
-    if (session.scalar(select(func.count()).select_from(LawfulRequest)) or 0) == 0 and len(phones) >= 2:
-        data.sample_requests = _sample_requests(container, session, phones)
+    if (session.scalar(select(func.count()).select_from(LawfulRequest)) or 0) == 0 and seeded.usable:
+        data.sample_requests = _sample_requests(container, session, seeded)
     return data
 
 
-def _sample_requests(container: Container, session: Session, phones: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class SeededPlatform:
+    """What the demo's platform holds: counts to print, and targets for the sample requests."""
+
+    name: str
+    counts: dict[str, int]
+    phones: list[str]
+    """Phones of accounts the connector in use finds (the sample requests target the first two)."""
+    content_locator: str | None
+    """A message on the platform (the sample removal order's target)."""
+
+    @property
+    def usable(self) -> bool:
+        return len(self.phones) >= 2 and self.content_locator is not None
+
+
+def seed_platform(container: Container, *, users: int, seed: int) -> SeededPlatform:
+    """Populate the platform in use (the reference platform is generated here; a Matrix homeserver is
+    seeded beforehand by `trustdesk demo --platform matrix`) and find demo targets through its connector."""
+    if container.settings.platform is PlatformKind.MATRIX:
+        return _matrix_platform(container)
+    return _reference_platform(container, users=users, seed=seed)
+
+
+def _reference_platform(container: Container, *, users: int, seed: int) -> SeededPlatform:
+    clock = container.clock
+    platform = ReferencePlatform(container.settings.reference_platform_url, clock=clock)
+    try:
+        platform.create_schema()
+        if platform.counts().get("users", 0) == 0:
+            now = clock()
+            platform.generate(users, seed, now - timedelta(days=180), now)
+        counts = {
+            k: v for k, v in platform.counts().items() if k in {"users", "sessions", "chats", "messages"}
+        }
+        phones = [
+            a.phone
+            for i in (1, 2, 3)
+            if (a := platform.lookup_account(TargetType.USER_ID, str(i))) and a.phone
+        ]
+    finally:
+        platform.close()
+    return SeededPlatform("Reference platform", counts, phones, message_locator(1, 1))
+
+
+def _matrix_platform(container: Container) -> SeededPlatform:
+    from trustdesk.platform.matrix.devserver import demo_phone
+
+    connector = container.connector
+    phones = [
+        a.phone
+        for i in (1, 2, 3)
+        if (a := connector.lookup_account(TargetType.PHONE, demo_phone(i))) and a.phone
+    ]
+    first = connector.content_events(limit=1)
+    return SeededPlatform(
+        "Matrix homeserver", {"demo users found": len(phones)}, phones, first[0].locator if first else None
+    )
+
+
+def _sample_requests(container: Container, session: Session, seeded: SeededPlatform) -> list[str]:
+    phones = seeded.phones
     samples = [
         (
             "justice.fr",
@@ -267,7 +315,7 @@ def _sample_requests(container: Container, session: Session, phones: list[str]) 
                 "legal_basis": "Regulation (EU) 2021/784, Art. 3",
                 "statement_of_reasons": "The post glorifies a terrorist attack and incites further attacks.",
                 "redress_information": "Action before the Verwaltungsgericht Wiesbaden within one month.",
-                "targets": [{"type": "content_url", "value": message_locator(1, 1)}],
+                "targets": [{"type": "content_url", "value": seeded.content_locator}],
             },
         ),
         (

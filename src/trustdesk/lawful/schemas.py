@@ -29,8 +29,8 @@ _TARGET_PATTERNS: dict[TargetType, tuple[re.Pattern[str], str]] = {
     TargetType.USERNAME: (re.compile(r"^@?[A-Za-z0-9_]{3,64}$"), "a username of 3-64 letters, digits or _"),
     TargetType.USER_ID: (re.compile(r"^[A-Za-z0-9@:._=/+-]{1,255}$"), "a platform user id"),
     TargetType.CONTENT_URL: (
-        re.compile(r"^(https?|ref)://[^\s<>\"']{1,490}$"),
-        "an http(s):// URL or a platform locator (ref://...)",
+        re.compile(r"^(https?|ref|matrix)://[^\s<>\"']{1,490}$"),
+        "an http(s):// URL or a platform locator (ref://... or matrix://...)",
     ),
 }
 

@@ -1,0 +1,91 @@
+"""An EPOC for a phone number, answered from a real Synapse: the package holds the homeserver's real session
+IP addresses and no message text."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.factories import PDF, bearer, epoc, officer_key
+from tests.synapse import MODULE_SECRET, Homeserver, shared_homeserver
+from trustdesk.app import Container
+from trustdesk.audit.vocabulary import Actor
+from trustdesk.authorities import service as authorities
+from trustdesk.authorities.models import AgencyDomain
+from trustdesk.clock import FrozenClock, system_clock
+from trustdesk.db import unit_of_work
+from trustdesk.lawful.package import generate_age_identity, open_package, read_records, verify_package
+from trustdesk.platform.matrix.connector import MatrixConnector
+from trustdesk.staff import service as staff
+
+pytestmark = pytest.mark.slow
+PHONE = "+4915550000779"
+TEXT = "meet me behind the old station at nine"
+
+
+@pytest.fixture(scope="module")
+def erin() -> str:
+    server: Homeserver = shared_homeserver()
+    user = server.user_id("lawful_erin")
+    server.register("lawful_erin")
+    server.register("lawful_frank")
+    server.set_profile(user, phone=PHONE, email="erin@example.org", displayname="Erin")
+    server.login("lawful_erin")  # a real session: Synapse records the client's IP
+    room = server.create_private_room(user, server.user_id("lawful_frank"))
+    server.send(room, user, {"msgtype": "m.text", "body": TEXT})
+    return user
+
+
+def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
+    client: TestClient, container: Container, sessions: sessionmaker[Session], clock: FrozenClock, erin: str
+) -> None:
+    server = shared_homeserver()
+    container.__dict__["connector"] = MatrixConnector(
+        server.base_url, server.admin_token, clock=system_clock, module_secret=MODULE_SECRET
+    )
+    key = officer_key(sessions, clock)
+    identity, recipient = generate_age_identity()
+    with unit_of_work(sessions) as s:
+        agency_id = s.scalars(select(AgencyDomain.agency_id).where(AgencyDomain.domain == "justice.fr")).one()
+        authorities.set_recipient(s, clock, Actor.operator(), agency_id, recipient)
+        tokens = {}
+        for role in ("legal_reviewer", "legal_approver"):
+            user = staff.add_user(
+                s, clock, Actor.operator(), email=f"{role}@platform.example", roles=[role]
+            ).user
+            tokens[role] = staff.issue_token(s, clock, Actor.operator(), user)
+
+    now = datetime.now(UTC)
+    period = {"from": (now - timedelta(days=2)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+    body = epoc(targets=[{"type": "phone", "value": PHONE}], suspect_confirmed=True, period=period)
+    tracking = client.post("/api/v1/requests", json=body, headers=bearer(key)).json()["tracking_number"]
+    client.post(
+        f"/api/v1/requests/{tracking}/documents",
+        files={"file": ("o.pdf", PDF, "application/pdf")},
+        headers=bearer(key),
+    )
+    staff_url = f"/api/v1/staff/requests/{tracking}"
+    shown = client.get(staff_url, headers=bearer(tokens["legal_reviewer"])).json()
+    assert shown["review"]["recommendation"]["outcome"] == "comply", shown["review"]["recommendation"]
+    for token, action in [
+        ("legal_reviewer", "decide"),
+        ("legal_approver", "approve"),
+        ("legal_reviewer", "execute"),
+    ]:
+        payload = {"outcome": "comply"} if action == "decide" else {}
+        response = client.post(f"{staff_url}/{action}", json=payload, headers=bearer(tokens[token]))
+        assert response.status_code == 200, response.text
+
+    package = client.get(f"/api/v1/requests/{tracking}/production", headers=bearer(key))
+    assert package.status_code == 200, package.text
+    tar = open_package(package.content, identity)
+    assert verify_package(tar, container.signer.public_key_bytes()).ok
+    records = read_records(tar)
+    sessions_found = [r for r in records["identification"] if r["kind"] == "session"]
+    assert sessions_found, records
+    assert {r["fields"]["ip"] for r in sessions_found} == {"127.0.0.1"}
+    assert [r["fields"]["phone"] for r in records["subscriber"]] == [PHONE]
+    assert TEXT.encode() not in tar
+    assert erin.encode() in tar  # the account the authority asked about, by its platform id

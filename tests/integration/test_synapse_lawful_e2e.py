@@ -1,6 +1,9 @@
-"""An EPOC for a phone number, answered from a real Synapse: the package holds the homeserver's real session
-IP addresses and no message text."""
+"""Lawful requests answered from a real Synapse.
 
+An EPOC for a phone yields the homeserver's real session IP addresses and no message text; a TCO removal
+order redacts the real event, which the other user then sees redacted."""
+
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import PDF, bearer, epoc, officer_key
+from tests.factories import PDF, bearer, epoc, officer_key, tco
 from tests.synapse import MODULE_SECRET, Homeserver, shared_homeserver
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
@@ -17,8 +20,9 @@ from trustdesk.authorities.models import AgencyDomain
 from trustdesk.clock import FrozenClock, system_clock
 from trustdesk.db import unit_of_work
 from trustdesk.lawful.package import generate_age_identity, open_package, read_records, verify_package
-from trustdesk.platform.matrix.connector import MatrixConnector
+from trustdesk.platform.matrix.connector import MatrixConnector, message_locator
 from trustdesk.staff import service as staff
+from trustdesk.vocabulary import IssuerKind
 
 pytestmark = pytest.mark.slow
 PHONE = "+4915550000779"
@@ -26,25 +30,49 @@ TEXT = "meet me behind the old station at nine"
 
 
 @pytest.fixture(scope="module")
-def erin() -> str:
+def chat() -> dict[str, str]:
+    """Erin (with a phone, really logged in) and Frank in a private room; Erin's message in it."""
     server: Homeserver = shared_homeserver()
     user = server.user_id("lawful_erin")
     server.register("lawful_erin")
     server.register("lawful_frank")
     server.set_profile(user, phone=PHONE, email="erin@example.org", displayname="Erin")
     server.login("lawful_erin")  # a real session: Synapse records the client's IP
+    frank_token = server.login("lawful_frank")
     room = server.create_private_room(user, server.user_id("lawful_frank"))
-    server.send(room, user, {"msgtype": "m.text", "body": TEXT})
-    return user
+    event = server.send(room, user, {"msgtype": "m.text", "body": TEXT})
+    return {"erin": user, "room": room, "event": event, "frank_token": frank_token}
+
+
+@pytest.fixture
+def matrix(container: Container) -> MatrixConnector:
+    server = shared_homeserver()
+    connector = MatrixConnector(
+        server.base_url, server.admin_token, clock=system_clock, module_secret=MODULE_SECRET
+    )
+    container.__dict__["connector"] = connector  # the container's platform is this homeserver
+    return connector
+
+
+def staff_tokens(sessions: sessionmaker[Session], clock: FrozenClock) -> dict[str, str]:
+    tokens = {}
+    with unit_of_work(sessions) as s:
+        for role in ("legal_reviewer", "legal_approver"):
+            user = staff.add_user(
+                s, clock, Actor.operator(), email=f"{role}@platform.example", roles=[role]
+            ).user
+            tokens[role] = staff.issue_token(s, clock, Actor.operator(), user)
+    return tokens
 
 
 def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
-    client: TestClient, container: Container, sessions: sessionmaker[Session], clock: FrozenClock, erin: str
+    client: TestClient,
+    container: Container,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    chat: dict[str, str],
+    matrix: MatrixConnector,
 ) -> None:
-    server = shared_homeserver()
-    container.__dict__["connector"] = MatrixConnector(
-        server.base_url, server.admin_token, clock=system_clock, module_secret=MODULE_SECRET
-    )
     key = officer_key(sessions, clock)
     identity, recipient = generate_age_identity()
     with unit_of_work(sessions) as s:
@@ -88,4 +116,37 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
     assert {r["fields"]["ip"] for r in sessions_found} == {"127.0.0.1"}
     assert [r["fields"]["phone"] for r in records["subscriber"]] == [PHONE]
     assert TEXT.encode() not in tar
-    assert erin.encode() in tar  # the account the authority asked about, by its platform id
+    assert chat["erin"].encode() in tar  # the account the authority asked about, by its platform id
+
+
+def test_a_tco_removal_order_redacts_the_real_event_for_everyone(
+    client: TestClient,
+    container: Container,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
+    chat: dict[str, str],
+    matrix: MatrixConnector,
+) -> None:
+    key = officer_key(sessions, clock, country="DE", kind=IssuerKind.POLICE, domain="bka.bund.de")
+    tokens = staff_tokens(sessions, clock)
+    locator = message_locator(chat["room"], chat["event"])
+    tracking = client.post(
+        "/api/v1/requests", json=tco(targets=[{"type": "content_url", "value": locator}]), headers=bearer(key)
+    ).json()["tracking_number"]
+    staff_url = f"/api/v1/staff/requests/{tracking}"
+    for action in ("decide", "execute", "answer"):
+        clock.advance(timedelta(minutes=5))
+        payload = {"outcome": "comply"} if action == "decide" else {}
+        response = client.post(
+            f"{staff_url}/{action}", json=payload, headers=bearer(tokens["legal_reviewer"])
+        )
+        assert response.status_code == 200, response.text
+
+    server = shared_homeserver()
+    room, event = (urllib.parse.quote(chat[k]) for k in ("room", "event"))
+    seen = server.call("GET", f"/_matrix/client/v3/rooms/{room}/event/{event}", token=chat["frank_token"])
+    assert seen["content"] == {}
+    assert "redacted_because" in seen["unsigned"]
+    answered = client.get(f"/api/v1/requests/{tracking}", headers=bearer(key)).json()
+    assert answered["status"] == "answered"
+    assert [m["kind"] for m in answered["correspondence"]] == ["effect_given", "answer"]

@@ -3,6 +3,7 @@
 An EPOC for a phone yields the homeserver's real session IP addresses and no message text; a TCO removal
 order redacts the real event, which the other user then sees redacted."""
 
+import secrets
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 
@@ -25,23 +26,28 @@ from trustdesk.staff import service as staff
 from trustdesk.vocabulary import IssuerKind
 
 pytestmark = pytest.mark.slow
-PHONE = "+4915550000779"
 TEXT = "meet me behind the old station at nine"
 
 
 @pytest.fixture(scope="module")
 def chat() -> dict[str, str]:
-    """Erin (with a phone, really logged in) and Frank in a private room; Erin's message in it."""
+    """Erin (with a phone, really logged in) and Frank in a private room; Erin's message in it.
+
+    The homeserver is shared by the whole run and never forgets a user, so every set-up gets new names.
+    """
     server: Homeserver = shared_homeserver()
-    user = server.user_id("lawful_erin")
-    server.register("lawful_erin")
-    server.register("lawful_frank")
-    server.set_profile(user, phone=PHONE, email="erin@example.org", displayname="Erin")
-    server.login("lawful_erin")  # a real session: Synapse records the client's IP
-    frank_token = server.login("lawful_frank")
-    room = server.create_private_room(user, server.user_id("lawful_frank"))
+    suffix = secrets.token_hex(3)
+    erin, frank = f"lawful_erin_{suffix}", f"lawful_frank_{suffix}"
+    phone = "+49155" + str(secrets.randbelow(9_000_000) + 1_000_000)
+    user = server.user_id(erin)
+    server.register(erin)
+    server.register(frank)
+    server.set_profile(user, phone=phone, email=f"{erin}@example.org", displayname="Erin")
+    server.login(erin)  # a real session: Synapse records the client's IP
+    frank_token = server.login(frank)
+    room = server.create_private_room(user, server.user_id(frank))
     event = server.send(room, user, {"msgtype": "m.text", "body": TEXT})
-    return {"erin": user, "room": room, "event": event, "frank_token": frank_token}
+    return {"erin": user, "phone": phone, "room": room, "event": event, "frank_token": frank_token}
 
 
 @pytest.fixture
@@ -87,7 +93,7 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
 
     now = datetime.now(UTC)
     period = {"from": (now - timedelta(days=2)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
-    body = epoc(targets=[{"type": "phone", "value": PHONE}], suspect_confirmed=True, period=period)
+    body = epoc(targets=[{"type": "phone", "value": chat["phone"]}], suspect_confirmed=True, period=period)
     tracking = client.post("/api/v1/requests", json=body, headers=bearer(key)).json()["tracking_number"]
     client.post(
         f"/api/v1/requests/{tracking}/documents",
@@ -114,7 +120,7 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
     sessions_found = [r for r in records["identification"] if r["kind"] == "session"]
     assert sessions_found, records
     assert {r["fields"]["ip"] for r in sessions_found} == {"127.0.0.1"}
-    assert [r["fields"]["phone"] for r in records["subscriber"]] == [PHONE]
+    assert [r["fields"]["phone"] for r in records["subscriber"]] == [chat["phone"]]
     assert TEXT.encode() not in tar
     assert chat["erin"].encode() in tar  # the account the authority asked about, by its platform id
 

@@ -13,12 +13,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import StatementError
 
 from trustdesk.clock import FrozenClock
-from trustdesk.platform.protocol import Period, canonical_export
+from trustdesk.platform.protocol import Period, canonical_export, normalise_phone
 from trustdesk.platform.reference import (
     ReferencePlatform,
     chat_locator,
     message_locator,
-    normalise_phone,
     parse_locator,
 )
 from trustdesk.platform.reference.store import chats, holds, members, messages, sessions, users

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,6 +58,8 @@ __all__ = [
     "canonical_export",
     "normalise_categories",
     "normalise_country_codes",
+    "normalise_phone",
+    "record_order",
     "require_aware",
     "sha256_hex",
 ]
@@ -159,6 +162,18 @@ def require_aware(value: datetime, name: str) -> datetime:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_PHONE_NOISE = re.compile(r"[\s().\-/]")
+
+
+def normalise_phone(value: str) -> str | None:
+    """E.164 form of ``value`` (tolerating spaces, dots, dashes, parentheses, ``00``), else None."""
+    compact = _PHONE_NOISE.sub("", value)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if _E164.fullmatch(compact) else None
 
 
 def normalise_categories(categories: Iterable[DataCategory | str]) -> frozenset[DataCategory]:
@@ -311,6 +326,21 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return require_aware(value, "timestamp").isoformat()
     raise TypeError(f"not serialisable in an export: {type(value).__name__}")
+
+
+_CATEGORY_ORDER = {category: index for index, category in enumerate(DataCategory)}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def record_order(record: ExportRecord) -> tuple[int, bool, datetime, str, str]:
+    """The one order of export records: by category, timeless facts first, then by time, kind and fields."""
+    return (
+        _CATEGORY_ORDER[record.category],
+        record.at is not None,
+        record.at or _EARLIEST,
+        record.kind,
+        json.dumps(dict(record.fields), sort_keys=True),
+    )
 
 
 def canonical_export(export: Export) -> bytes:

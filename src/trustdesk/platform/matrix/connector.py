@@ -54,6 +54,8 @@ from trustdesk.platform.protocol import (
     canonical_export,
     normalise_categories,
     normalise_country_codes,
+    normalise_phone,
+    record_order,
     require_aware,
     sha256_hex,
 )
@@ -63,15 +65,11 @@ LOCATOR_PREFIX = "matrix://room/"
 _LOCATOR = re.compile(r"matrix://room/(?P<room>![^/\s]+)(?:/message/(?P<event>\$[^/\s]+))?")
 _USER_ID = re.compile(r"@(?P<local>[a-z0-9._=\-/+]+):(?P<server>[A-Za-z0-9.\-:\[\]]+)")
 _LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_PHONE_NOISE = re.compile(r"[\s().\-/]")
 _MXC = re.compile(r"mxc://(?P<server>[^/]+)/(?P<media>[A-Za-z0-9_\-]+)")
 _CURSOR = re.compile(r"[0-9]{1,18}")
 _MAX_EVENTS = 1000
 _MAX_HOLD_ID = 128
 _PAGE = 1000
-_CATEGORY_ORDER = {category: index for index, category in enumerate(DataCategory)}
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def message_locator(room_id: str, event_id: str) -> str:
@@ -88,14 +86,6 @@ def parse_locator(locator: str) -> tuple[str, str | None] | None:
     if match is None:
         return None
     return match.group("room"), match.group("event")
-
-
-def normalise_phone(value: str) -> str | None:
-    """E.164 form of ``value`` (tolerating spaces, dots, dashes, parentheses, ``00``), else None."""
-    compact = _PHONE_NOISE.sub("", value)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    return compact if _E164.fullmatch(compact) else None
 
 
 def _from_ms(value: int) -> datetime:
@@ -321,7 +311,7 @@ class MatrixConnector:
                 records.extend(self._traffic_records(user_id, rooms, period))
             if DataCategory.CONTENT in wanted:
                 records.extend(self._content_records(user_id, rooms, period))
-        records.sort(key=_record_order)
+        records.sort(key=record_order)
         return Export(account_id=user_id, period=period, categories=wanted, records=tuple(records))
 
     def _identification_records(self, user: Mapping[str, Any], period: Period) -> list[ExportRecord]:
@@ -831,14 +821,4 @@ def _subscriber_record(user: Mapping[str, Any]) -> ExportRecord:
         display_name=account.display_name,
         registered_at=_iso(account.created_at),
         status=account.status.value,
-    )
-
-
-def _record_order(record: ExportRecord) -> tuple[int, bool, datetime, str, str]:
-    return (
-        _CATEGORY_ORDER[record.category],
-        record.at is not None,
-        record.at or _EARLIEST,
-        record.kind,
-        json.dumps(dict(record.fields), sort_keys=True),
     )

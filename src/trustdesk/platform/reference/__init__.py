@@ -5,7 +5,6 @@ from trustdesk.platform.reference.connector import (
     ReferencePlatform,
     chat_locator,
     message_locator,
-    normalise_phone,
     parse_locator,
 )
 from trustdesk.platform.reference.generate import GenerationSummary
@@ -18,6 +17,5 @@ __all__ = [
     "RetentionReport",
     "chat_locator",
     "message_locator",
-    "normalise_phone",
     "parse_locator",
 ]

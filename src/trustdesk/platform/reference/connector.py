@@ -47,6 +47,8 @@ from trustdesk.platform.protocol import (
     canonical_export,
     normalise_categories,
     normalise_country_codes,
+    normalise_phone,
+    record_order,
     require_aware,
     sha256_hex,
 )
@@ -70,16 +72,12 @@ from trustdesk.vocabulary import DataCategory, TargetType
 
 LOCATOR_PREFIX = "ref://chat/"
 _LOCATOR = re.compile(r"ref://chat/(?P<chat>[1-9][0-9]{0,17})(?:/message/(?P<msg>[1-9][0-9]{0,17}))?")
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_PHONE_NOISE = re.compile(r"[\s().\-/]")
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DECIMAL_ID = re.compile(r"[1-9][0-9]{0,17}")
 _CURSOR = re.compile(r"[0-9]{1,18}")
 _MAX_EVENTS = 1000
 _MAX_HOLD_ID = 128
-_CATEGORY_ORDER = {category: index for index, category in enumerate(DataCategory)}
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def message_locator(chat_id: str | int, message_id: str | int) -> str:
@@ -97,14 +95,6 @@ def parse_locator(locator: str) -> tuple[int, int | None] | None:
         return None
     message = match.group("msg")
     return int(match.group("chat")), int(message) if message is not None else None
-
-
-def normalise_phone(value: str) -> str | None:
-    """E.164 form of ``value`` (tolerating spaces, dots, dashes, parentheses, ``00``), else None."""
-    compact = _PHONE_NOISE.sub("", value)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    return compact if _E164.fullmatch(compact) else None
 
 
 def _parse_id(value: str) -> int | None:
@@ -662,7 +652,7 @@ class ReferencePlatform:
             records.extend(_traffic_records(conn, user_id, period))
         if DataCategory.CONTENT in wanted:
             records.extend(_content_records(conn, user_id, period))
-        records.sort(key=_record_order)
+        records.sort(key=record_order)
         return Export(account_id=str(user_id), period=period, categories=wanted, records=tuple(records))
 
 
@@ -845,16 +835,6 @@ def _content_records(conn: Connection, user_id: int, period: Period) -> list[Exp
 
 def _str_or_none(value: int | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _record_order(record: ExportRecord) -> tuple[int, bool, datetime, str, str]:
-    return (
-        _CATEGORY_ORDER[record.category],
-        record.at is not None,
-        record.at or _EARLIEST,
-        record.kind,
-        json.dumps(dict(record.fields), sort_keys=True),
-    )
 
 
 def _digest_default(value: object) -> str:

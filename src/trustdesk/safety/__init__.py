@@ -1,0 +1,1 @@
+"""Content safety: detection (banks, the PDQ index, hashing, text rules, classifiers, the scanner)."""

@@ -41,6 +41,13 @@ class AuditAction(StrEnum):
     NOTICE_SCHEDULE = "lawful:notice:schedule"
     NOTICE_SEND = "lawful:notice:send"
     DEADLINE_ALERT = "lawful:deadline:alert"
+    BANK_CREATE = "safety:bank:create"
+    BANK_IMPORT = "safety:bank:import"
+    BANK_ENTRY_REMOVE = "safety:bank_entry:remove"
+    CONTENT_AUTO_REMOVE = "safety:content:auto_remove"
+    CASE_OPEN = "safety:case:open"
+    NCMEC_REPORT_QUEUE = "safety:ncmec_report:queue"
+    PLATFORM_TOKEN_ISSUE = "safety:platform_token:issue"  # noqa: S105 - an audit tag, not a secret
 
 
 @dataclass(frozen=True)

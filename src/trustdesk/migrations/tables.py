@@ -4,4 +4,5 @@ import trustdesk.audit.models
 import trustdesk.auth.models
 import trustdesk.authorities.models
 import trustdesk.lawful.models
+import trustdesk.safety.models
 import trustdesk.staff.models  # noqa: F401

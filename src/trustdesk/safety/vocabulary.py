@@ -126,3 +126,9 @@ class ContentKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     FILE = "file"
+
+
+class CaseStatus(StrEnum):
+    """Where a review case stands; the review queue's transition table builds on it."""
+
+    OPEN = "open"

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-matrix test venv lint typecheck format lock clean
+.PHONY: run run-matrix test venv extras lint typecheck format lock clean
 
 run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data
 	$(BIN)/trustdesk db upgrade
@@ -16,7 +16,7 @@ run-matrix: venv ## the same against a local Synapse (code in .venv-synapse, dat
 	$(BIN)/trustdesk demo --platform matrix
 	set -a; . var/matrix.env; set +a; $(BIN)/trustdesk serve
 
-test: venv ## lint, type-check and run the whole test suite
+test: venv extras ## lint, type-check and run the whole test suite
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -31,6 +31,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The optional extras (classifiers: NudeNet, AGPL model files; video: vpdq, built against FFmpeg's
+# development libraries). Each is tried on every `make test` until it installs; without one, its tests skip
+# with a message (CI requires both).
+extras: $(VENV)/.extra-classifiers $(VENV)/.extra-video
+
+$(VENV)/.extra-%: requirements-%.lock $(STAMP)
+	@if $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $< ; then \
+		touch $@; \
+	else \
+		echo "warning: the optional extra '$*' did not install; its tests skip (see README: Optional extras)"; \
+	fi
+
 format: venv
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
@@ -39,6 +51,10 @@ lock: ## re-resolve requirements.lock from pyproject.toml (needs the package reg
 	$(PYTHON) -m venv /tmp/trustdesk-lock && /tmp/trustdesk-lock/bin/pip install --quiet pip-tools
 	/tmp/trustdesk-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
 		-o requirements.lock pyproject.toml
+	for extra in classifiers video; do \
+		/tmp/trustdesk-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra $$extra \
+			-c requirements.lock -o requirements-$$extra.lock pyproject.toml; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -4,9 +4,11 @@ Nothing connects at import time; every entry point calls ``build_container`` onc
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from trustdesk.bus.memory import InProcessBus
 from trustdesk.bus.protocol import EventBus, Payload, Subject
 from trustdesk.clock import Clock, system_clock
-from trustdesk.config import PlatformKind, Settings, SettingsError
+from trustdesk.config import BusKind, PlatformKind, Settings, SettingsError
 from trustdesk.db import make_engine, make_session_factory, unit_of_work
 from trustdesk.lawful.catalogue import Catalogue, CatalogueError, load_catalogue
 from trustdesk.lawful.execution import ExecutionPolicy
@@ -24,6 +26,14 @@ from trustdesk.platform.reference.connector import ReferencePlatform
 from trustdesk.policy.rules import PolicyError, PolicySet, load_policies
 from trustdesk.signing.ed25519 import load_or_create
 from trustdesk.signing.protocol import Signer
+
+if TYPE_CHECKING:
+    from trustdesk.safety.classifiers import Classifier
+    from trustdesk.safety.events import ContentItem
+    from trustdesk.safety.matcher import LiveMatcher
+    from trustdesk.safety.rules import RuleSet
+    from trustdesk.safety.scanner import Scanner
+    from trustdesk.safety.tokens import TokenCache
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +84,52 @@ class Container:
     def execution(self) -> ExecutionPolicy:
         return ExecutionPolicy(production_link_ttl=timedelta(days=self.settings.production_link_days))
 
+    # ------------------------------------------------------------------ content safety
+
+    @cached_property
+    def matcher(self) -> "LiveMatcher":
+        """The banks in memory (memory-mapped PDQ index), loaded on first use, refreshed as they change."""
+        from trustdesk.safety.matcher import LiveMatcher
+
+        return LiveMatcher(self.sessions, self.settings.index_dir, self.settings.matcher_refresh_seconds)
+
+    @cached_property
+    def rules(self) -> "RuleSet":
+        from trustdesk.safety.rules import RuleFileError, load_rules
+
+        try:
+            return load_rules(self.settings.rules_paths or None)
+        except RuleFileError as exc:
+            raise SettingsError(f"invalid rule files: {exc}") from exc
+
+    @cached_property
+    def classifiers(self) -> "Sequence[Classifier]":
+        from trustdesk.safety.classifiers import load_classifiers
+
+        return load_classifiers()
+
+    @cached_property
+    def platform_tokens(self) -> "TokenCache":
+        from trustdesk.safety.tokens import TokenCache
+
+        return TokenCache(self.sessions)
+
+    @cached_property
+    def scanner(self) -> "Scanner":
+        from trustdesk.safety.detectors import Detectors
+        from trustdesk.safety.scanner import Scanner
+
+        detectors = Detectors(self.matcher, self.rules, self.classifiers)
+        return Scanner(detectors, self.sessions, self.clock, self.connector, self.bus)
+
+    def publish_content(self, item: "ContentItem") -> None:
+        """Hand a content event to the scanner through the bus (at once, in-process)."""
+        self.bus.publish(Subject.CONTENT_POSTED, item.to_payload(), msg_id=item.key)
+
+    def banks_changed(self) -> None:
+        """After a bank change committed: every matcher (this process's at once) catches up."""
+        self.bus.publish(Subject.BANKS_CHANGED, {})
+
 
 def on_request_received(container: Container) -> None:
     """What happens at once when a request arrives, after its acknowledgement committed."""
@@ -92,6 +148,26 @@ def on_request_received(container: Container) -> None:
     container.bus.subscribe(Subject.REQUEST_RECEIVED, handle)
 
 
+def on_content_posted(container: Container) -> None:
+    """The one-machine setup: the scanner consumes content events inside the serving process."""
+    from trustdesk.safety.events import ContentItem
+
+    def scan(_: str, payload: Payload) -> None:
+        container.scanner.scan([ContentItem.from_payload(payload)])
+
+    container.bus.subscribe(Subject.CONTENT_POSTED, scan, group="scanner")
+
+
+def on_banks_changed(container: Container) -> None:
+    """Every process catches up with the banks at once when told they changed (polling is the backstop)."""
+
+    def refresh(_: str, __: Payload) -> None:
+        if "matcher" in container.__dict__:  # only a matcher this process has loaded
+            container.matcher.refresh()
+
+    container.bus.subscribe(Subject.BANKS_CHANGED, refresh)
+
+
 def build_container(
     settings: Settings,
     *,
@@ -107,6 +183,17 @@ def build_container(
     except PolicyError as exc:
         raise SettingsError(f"invalid policy files: {exc}") from exc
     engine = make_engine(settings.database_url)
+    bus: EventBus = InProcessBus(max_deliver=settings.bus_max_deliver)
+    if settings.bus is BusKind.NATS:
+        from trustdesk.bus.jetstream import JetStreamBus
+
+        bus = JetStreamBus(
+            settings.nats_url,
+            prefix=settings.nats_stream_prefix,
+            max_deliver=settings.bus_max_deliver,
+            ack_wait=settings.bus_ack_wait_seconds,
+            max_in_flight=settings.bus_max_in_flight,
+        )
     container = Container(
         settings=settings,
         engine=engine,
@@ -114,6 +201,10 @@ def build_container(
         clock=clock,
         catalogue=catalogue,
         policy=policy,
+        bus=bus,
     )
     on_request_received(container)
+    on_banks_changed(container)
+    if settings.bus is BusKind.MEMORY:
+        on_content_posted(container)
     return container

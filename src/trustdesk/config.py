@@ -21,6 +21,11 @@ class PlatformKind(StrEnum):
     MATRIX = "matrix"
 
 
+class BusKind(StrEnum):
+    MEMORY = "memory"
+    NATS = "nats"
+
+
 class SettingsError(ValueError):
     """Settings that cannot run Trustdesk; the message says which and why."""
 
@@ -65,6 +70,30 @@ class Settings(BaseSettings):
         description="Instrument code -> standard deadline, for instruments whose deadline the law "
         'leaves to the platform (\'without undue delay\'); e.g. {"EU_DSA_ART9": "PT24H"}',
     )
+
+    bus: BusKind = Field(
+        default=BusKind.MEMORY,
+        description="memory: in-process (one machine, the scanner runs inside serve); nats: NATS JetStream",
+    )
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Prefix of the stream names (one NATS, many Trustdesks)",
+    )
+    index_dir: Path = Field(
+        default=Path("var/index"),
+        description="Folder of the memory-mapped PDQ index, shared by every process of the machine",
+    )
+    rules_paths: list[Path] = Field(
+        default_factory=list,
+        description="Text rule files or folders (default: the shipped starter rules)",
+    )
+    bus_max_deliver: Annotated[int, Field(ge=1, le=100)] = 5
+    bus_ack_wait_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    bus_max_in_flight: Annotated[int, Field(ge=1, le=100_000)] = 256
+    matcher_refresh_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    max_media_bytes: Annotated[int, Field(ge=1024, le=256 * 1_048_576)] = 20 * 1_048_576
 
     @field_validator("database_url")
     @classmethod

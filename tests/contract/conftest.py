@@ -6,6 +6,7 @@ a world for it.
 """
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pytest
+from PIL import Image, ImageDraw
 
 from tests.synapse import MODULE_SECRET, NOTICES, Homeserver, MatrixError, shared_homeserver
 from trustdesk.clock import FrozenClock
@@ -23,7 +25,23 @@ from trustdesk.platform.reference import ReferencePlatform
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 """Where every world's clock starts."""
 
-MEDIA_SHA256 = hashlib.sha256(b"contract-suite media").hexdigest()
+
+def _contract_image() -> bytes:
+    """A small PNG with some structure (so that its PDQ hash has a fair quality)."""
+    image = Image.new("RGB", (96, 64), (30, 90, 160))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((10, 8, 50, 48), fill=(240, 200, 40))
+    draw.rectangle((56, 20, 90, 60), fill=(200, 40, 60))
+    draw.line((0, 63, 95, 0), fill=(250, 250, 250), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+MEDIA = _contract_image()
+"""The seeded image (message 3): a PNG under 1 MiB, so connectors that inline images carry its bytes."""
+MEDIA_SHA256 = hashlib.sha256(MEDIA).hexdigest()
+MEDIA_MD5 = hashlib.md5(MEDIA, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -47,8 +65,9 @@ class Seeded:
     """What `ContractWorld.seed` created, with the periods the tests use.
 
     The account registers at ``t0`` and has one session inside ``early`` and one after it. It shares a
-    private chat with ``other_id``; of the four messages the first three (two by the account, one of
-    them media, one by the other) lie inside ``early``, the last (by the account) after it.
+    private chat with ``other_id`` (nobody else is in it); of the four messages the first three (two by
+    the account, one of them the image `MEDIA` without caption, one by the other) lie inside ``early``,
+    the last (by the account) after it.
     """
 
     account_id: str
@@ -135,16 +154,17 @@ class ReferenceWorld:
         for session in (first, second):
             p.add_session(account, ip=session.ip, port=session.port, at=session.at, device="Contract phone")
         chat = p.create_chat("private", [account, other], created_at=t0 + timedelta(hours=1))
-        plan: list[tuple[str, timedelta, str | None, str | None]] = [
+        plan: list[tuple[str, timedelta, str | None, bytes | None]] = [
             (account, timedelta(days=2), "hello bob, this is the first message", None),
             (other, timedelta(days=3), "hi alice, bob answering", None),
-            (account, timedelta(days=4), None, MEDIA_SHA256),
+            (account, timedelta(days=4), None, MEDIA),
             (account, timedelta(days=21), "a late message after the early period", None),
         ]
         posted = []
         for sender, offset, text, media in plan:
-            locator = p.post_message(chat, sender, text=text, media_sha256=media, sent_at=t0 + offset)
-            posted.append(SeededMessage(locator, sender, t0 + offset, text, media))
+            locator = p.post_message(chat, sender, text=text, media=media, sent_at=t0 + offset)
+            sha = None if media is None else MEDIA_SHA256
+            posted.append(SeededMessage(locator, sender, t0 + offset, text, sha))
         m1, m2, m3, m4 = posted
         return Seeded(
             account_id=account,
@@ -241,7 +261,7 @@ class SynapseWorld:
         server.seed_sessions(other, [])
         chat = server.create_private_room(account, other)
         SynapseWorld.rooms.append(chat)
-        media = server.upload(b"contract-suite media", user_id=account)
+        media = server.upload(MEDIA, user_id=account, content_type="image/png")
         image = {"msgtype": "m.image", "body": "contract.png", "url": media}
         plan: list[tuple[str, timedelta, str | None, dict[str, Any]]] = [
             (account, timedelta(days=2), "hello bob, this is the first message", {}),

@@ -5,12 +5,17 @@ any connector.
 """
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.contract.conftest import ContractWorld, Seeded
+from tests.contract.conftest import MEDIA, MEDIA_MD5, ContractWorld, Seeded
 from trustdesk.platform.protocol import (
+    CHAT_TYPES,
+    CONTENT_EVENT_DETAILS,
+    INLINE_MEDIA_LIMIT,
+    MEDIA_KINDS,
     Account,
     AccountAction,
     AccountNotFound,
@@ -586,6 +591,53 @@ def test_content_events_resume_without_loss_or_duplicates(
     assert [event.text for event in rest] == ["and another one"]
 
 
+def declared_details(connector: PlatformConnector) -> frozenset[str]:
+    """The `ContentEvent` details the connector says it fills; skip when it declares none."""
+    declared = frozenset(getattr(connector, "content_event_details", frozenset()))
+    assert declared <= CONTENT_EVENT_DETAILS, f"unknown details declared: {declared - CONTENT_EVENT_DETAILS}"
+    if not declared:
+        pytest.skip(f"{connector.name}: declares no content event details")
+    return declared
+
+
+def test_content_events_carry_the_declared_details(connector: PlatformConnector, seeded: Seeded) -> None:
+    declared = declared_details(connector)
+    by_locator = {event.locator: event for event in all_events(connector)}
+
+    for message in seeded.messages:
+        event = by_locator[message.locator]
+        is_media = message.media_sha256 is not None
+        # values, when present, are always well-formed
+        assert event.chat_type is None or event.chat_type in CHAT_TYPES
+        assert event.media_kind is None or event.media_kind in MEDIA_KINDS
+        assert all(re.fullmatch(r"[0-9a-f]{64}", h) and 0 <= q <= 100 for h, q in event.media_pdq)
+        assert event.media_data is None or len(event.media_data) <= INLINE_MEDIA_LIMIT
+        if not is_media:
+            assert (event.media_kind, event.media_md5, event.media_pdq, event.media_data) == (
+                None,
+                None,
+                (),
+                None,
+            )
+        if "chat_type" in declared:
+            assert event.chat_type == "private"  # the seeded chat is a one-to-one chat
+        if "audience" in declared:
+            assert event.audience == 2
+        if "account_created_at" in declared:
+            author = connector.lookup_account(TargetType.USER_ID, message.sender_id)
+            assert author is not None
+            assert event.account_created_at is not None
+            assert abs(event.account_created_at - author.created_at) < timedelta(seconds=1)
+        if is_media and "media_kind" in declared:
+            assert event.media_kind == "image"
+        if is_media and "media_md5" in declared:
+            assert event.media_md5 == MEDIA_MD5
+        if is_media and "media_pdq" in declared:
+            assert event.media_pdq, "an image carries its PDQ hash"
+        if is_media and "media_data" in declared:
+            assert event.media_data == MEDIA
+
+
 def test_content_events_check_their_arguments(connector: PlatformConnector, seeded: Seeded) -> None:
     for limit in (0, -1, 1001):
         with pytest.raises(ValueError, match="limit"):
@@ -618,6 +670,30 @@ def test_export_record_fields_are_read_only() -> None:
     assert record.fields["ip"] == "192.0.2.1"
     with pytest.raises(TypeError):
         record.fields["ip"] = "x"  # type: ignore[index]
+
+
+def test_content_event_details_default_to_unknown_and_are_checked() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    plain = ContentEvent("1", "1", "message", "a", "c", at, "hi", None, "ref://chat/1/message/1")
+
+    assert (plain.chat_type, plain.audience, plain.account_created_at) == (None, None, None)
+    assert (plain.media_kind, plain.media_md5, plain.media_pdq, plain.media_data) == (None, None, (), None)
+    detailed = ContentEvent(
+        "1", "1", "media", "a", "c", at, None, "0" * 64, "ref://chat/1/message/1",
+        chat_type="public", audience=120, account_created_at=at, media_kind="image",
+        media_md5="0" * 32, media_pdq=[("f" * 64, 90)], media_data=b"png",
+    )  # fmt: skip
+    assert detailed.media_pdq == (("f" * 64, 90),)
+    with pytest.raises(ValueError, match="chat_type"):
+        ContentEvent("1", "1", "message", "a", "c", at, "hi", None, "x", chat_type="channel")
+    with pytest.raises(ValueError, match="media_kind"):
+        ContentEvent("1", "1", "media", "a", "c", at, None, None, "x", media_kind="audio")
+    with pytest.raises(ValueError, match="audience"):
+        ContentEvent("1", "1", "message", "a", "c", at, "hi", None, "x", audience=-1)
+    with pytest.raises(ValueError, match="aware"):
+        ContentEvent(
+            "1", "1", "message", "a", "c", at, "hi", None, "x", account_created_at=at.replace(tzinfo=None)
+        )
 
 
 def test_account_status_follows_each_action() -> None:

@@ -20,6 +20,7 @@ from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
+from trustdesk.safety import tokens
 from trustdesk.staff import service as staff
 from trustdesk.web.app import create_app
 
@@ -52,6 +53,8 @@ def area(path: str) -> str:
         return "staff_api"
     if path.startswith("/api/v1/requests"):
         return "officer_api"
+    if path in ("/api/v1/match", "/api/v1/content-events"):
+        return "platform_api"
     if path in PUBLIC or path.startswith(("/static", "/contact")):
         return "public"
     if path.startswith("/portal"):
@@ -90,11 +93,14 @@ def concrete(path: str) -> str:
 @pytest.fixture
 def callers(sessions: sessionmaker[Session], clock: FrozenClock) -> list[Caller]:
     officer = officer_key(sessions, clock)
+    with unit_of_work(sessions) as s:
+        platform_token = tokens.issue(s, clock, Actor.operator(), "synapse")
     portal_secret = give_officer_login(sessions, clock, "officer@justice.fr")
     found = [
         Caller("anonymous", {}),
         Caller("officer_key", bearer(officer)),
         Caller("portal", {}, "portal", "officer@justice.fr", portal_secret),
+        Caller("platform_token", bearer(platform_token)),
     ]
     for role in ROLES:
         email = f"{role}@platform.example"
@@ -116,6 +122,7 @@ def verdict(caller: Caller, where: str, path: str, status: int, location: str) -
         where == "public"
         or (where == "officer_api" and caller.name == "officer_key")
         or (where == "staff_api" and caller.name.startswith("token_"))
+        or (where == "platform_api" and caller.name == "platform_token")
         or where == caller.face
     )
     refused = status in (401, 403, 404) or (status == 303 and location.startswith(f"/{where}/login"))

@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     CASE_OPEN = "safety:case:open"
     NCMEC_REPORT_QUEUE = "safety:ncmec_report:queue"
     PLATFORM_TOKEN_ISSUE = "safety:platform_token:issue"  # noqa: S105 - an audit tag, not a secret
+    PLATFORM_TOKEN_REVOKE = "safety:platform_token:revoke"  # noqa: S105 - an audit tag, not a secret
 
 
 @dataclass(frozen=True)

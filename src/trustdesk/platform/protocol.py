@@ -19,6 +19,11 @@ Conventions every implementation keeps:
   are states (``at`` is None) reported when they began before the end of the period.
 * Removed content is flagged, never deleted, so that a later `RemovalAction.RESTORE` works and the
   removed material stays available for the legally required preservation time.
+* The content stream (`PlatformConnector.content_events`) carries what detection needs besides the text
+  and the media hash: the chat's type and audience, the author's registration time, the media's kind,
+  MD5 and PDQ hashes and, for small images, the bytes (`ContentEvent`). These details are optional: a
+  connector declares the ones it fills with ``content_event_details`` (a subset of
+  `CONTENT_EVENT_DETAILS`; absent means none), and the contract suite checks exactly those.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ from typing import Any, Protocol, runtime_checkable
 from trustdesk.vocabulary import DataCategory, TargetType
 
 __all__ = [
+    "CHAT_TYPES",
+    "CONTENT_EVENT_DETAILS",
+    "INLINE_MEDIA_LIMIT",
+    "MEDIA_KINDS",
     "Account",
     "AccountAction",
     "AccountNotFound",
@@ -302,12 +311,36 @@ class RemovalResult:
     effective_at: datetime
 
 
+CHAT_TYPES = ("public", "group", "private")
+"""`ContentEvent.chat_type` values: a public channel or room anyone can find and read, a private group,
+a one-to-one chat."""
+MEDIA_KINDS = ("image", "video", "file")
+"""`ContentEvent.media_kind` values."""
+CONTENT_EVENT_DETAILS = frozenset(
+    {"chat_type", "audience", "account_created_at", "media_kind", "media_md5", "media_pdq", "media_data"}
+)
+"""The optional detail fields of `ContentEvent`. A connector names the ones it always fills (where they
+apply) in ``content_event_details``; the contract suite checks those."""
+INLINE_MEDIA_LIMIT = 1_048_576
+"""`ContentEvent.media_data` carries the bytes of images up to this size (1 MiB), never more."""
+
+
 @dataclass(frozen=True)
 class ContentEvent:
     """One piece of content in the platform's stream, as it is now.
 
     ``kind`` is ``"message"`` (text only) or ``"media"`` (carries ``media_sha256``, maybe a caption).
     Removed content stays in the stream with its text and hash preserved and ``state`` REMOVED.
+
+    The detail fields feed detection (conditions on chat type, audience and account age; media hashes
+    and, for small images, the bytes to hash and classify). Each is optional: None (or empty) means the
+    platform does not know it. A connector lists the ones it fills in ``content_event_details``.
+
+    * ``chat_type``: one of `CHAT_TYPES`; ``audience``: how many members or subscribers can see it.
+    * ``account_created_at``: when the author's account was registered (aware UTC).
+    * ``media_kind``: one of `MEDIA_KINDS`, for ``kind == "media"`` only; ``media_md5``: 32 hex.
+    * ``media_pdq``: an image's PDQ hashes as ``(64 hex, quality 0-100)``, the image's own first.
+    * ``media_data``: the bytes of an image of at most `INLINE_MEDIA_LIMIT` bytes.
     """
 
     cursor: str
@@ -320,6 +353,26 @@ class ContentEvent:
     media_sha256: str | None
     locator: str
     state: ContentState = ContentState.VISIBLE
+    chat_type: str | None = None
+    audience: int | None = None
+    account_created_at: datetime | None = None
+    media_kind: str | None = None
+    media_md5: str | None = None
+    media_pdq: tuple[tuple[str, int], ...] = ()
+    media_data: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.chat_type is not None and self.chat_type not in CHAT_TYPES:
+            raise ValueError(f"chat_type must be one of {CHAT_TYPES}, got {self.chat_type!r}")
+        if self.media_kind is not None and self.media_kind not in MEDIA_KINDS:
+            raise ValueError(f"media_kind must be one of {MEDIA_KINDS}, got {self.media_kind!r}")
+        if self.audience is not None and self.audience < 0:
+            raise ValueError(f"audience must not be negative, got {self.audience}")
+        if self.account_created_at is not None:
+            object.__setattr__(
+                self, "account_created_at", require_aware(self.account_created_at, "account_created_at")
+            )
+        object.__setattr__(self, "media_pdq", tuple((str(h), int(q)) for h, q in self.media_pdq))
 
 
 def _json_default(value: object) -> str:
@@ -459,6 +512,7 @@ class PlatformConnector(Protocol):
 
         Ordered; cursors are opaque strings and ``events[-1].cursor`` resumes after the last event seen.
         Delivery is at least once: a consumer must tolerate seeing an event again. A malformed cursor or
-        a ``limit`` outside 1..1000 raises `ValueError`.
+        a ``limit`` outside 1..1000 raises `ValueError`. The detail fields named in the connector's
+        ``content_event_details`` are filled wherever they apply (see `ContentEvent`).
         """
         ...

@@ -212,3 +212,14 @@ class PlatformToken(Base):
 
 
 Index("ix_safety_bank_entries_bank_removed", BankEntry.bank_id, BankEntry.removed_at)
+
+
+class IngestCursor(Base):
+    """How far the ingest loop has read a platform's content stream (advanced once per batch)."""
+
+    __tablename__ = "safety_ingest_cursors"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(200))
+    events: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,12 +10,21 @@ from trustdesk import __version__
 from trustdesk.app import Container
 from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
+from trustdesk.safety.routes import router as safety_router
 from trustdesk.web import problems
 from trustdesk.web.console.routes import router as console_router
 from trustdesk.web.login_routes import router as login_router
 from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
 from trustdesk.web.portal.routes import router as portal_router
 from trustdesk.web.public.routes import router as public_router
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one ``serve --workers N`` process: its own container from the environment."""
+    from trustdesk.app import build_container
+    from trustdesk.config import load_settings
+
+    return create_app(build_container(load_settings()))
 
 
 def create_app(container: Container) -> FastAPI:
@@ -35,6 +44,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(public_router)
     app.include_router(portal_router)
     app.include_router(console_router)
+    app.include_router(safety_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
@@ -45,6 +55,8 @@ def create_app(container: Container) -> FastAPI:
 
     def limit_for(path: str) -> int:
         uploads = path.endswith("/documents") or path == "/portal/requests"
+        if path in ("/api/v1/match", "/api/v1/content-events"):  # an image, or events carrying images
+            return settings.max_media_bytes + 65_536
         return settings.max_document_bytes + 65_536 if uploads else settings.max_json_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)

@@ -1,8 +1,8 @@
-"""safety: banks, entries, imports, signals, cases, enforcements, evidence, NCMEC reports, platform tokens
+"""safety: banks, entries, imports, signals, cases, enforcements, evidence, NCMEC reports, platform tokens, ingest cursors
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-02 04:46:41.382325
+Create Date: 2026-12-02 04:54:12.362877
 """
 
 from collections.abc import Sequence
@@ -291,6 +291,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_safety_cases_priority"), ["priority"], unique=False)
         batch_op.create_index(batch_op.f("ix_safety_cases_status"), ["status"], unique=False)
 
+    op.create_table(
+        "safety_ingest_cursors",
+        sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("cursor", sa.String(length=200), nullable=False),
+        sa.Column("events", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("platform", name=op.f("pk_safety_ingest_cursors")),
+    )
     op.create_table(
         "safety_sequence",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -722,6 +730,7 @@ def downgrade() -> None:
 
     op.drop_table("safety_bank_imports")
     op.drop_table("safety_sequence")
+    op.drop_table("safety_ingest_cursors")
     with op.batch_alter_table("safety_cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_safety_cases_status"))
         batch_op.drop_index(batch_op.f("ix_safety_cases_priority"))

@@ -27,22 +27,36 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from trustdesk.clock import Clock
+from trustdesk.platform.matrix.records import account_of, created_at, record, subscriber_record
+from trustdesk.platform.matrix.stream import (
+    CONTENT_EVENT_DETAILS,
+    LOCATOR_PREFIX,
+    MXC,
+    event_from_row,
+    from_ms,
+    inline_media,
+    iso,
+    message_fields,
+    message_locator,
+    parse_cursor,
+    parse_locator,
+    room_locator,
+)
 from trustdesk.platform.protocol import (
+    INLINE_MEDIA_LIMIT,
     Account,
     AccountAction,
     AccountNotFound,
     AccountStatus,
     ContentEvent,
     ContentNotFound,
-    ContentState,
     Export,
     ExportRecord,
-    FieldValue,
     Hold,
     HoldConflict,
     HoldExpired,
@@ -61,43 +75,12 @@ from trustdesk.platform.protocol import (
 )
 from trustdesk.vocabulary import DataCategory, TargetType
 
-LOCATOR_PREFIX = "matrix://room/"
-_LOCATOR = re.compile(r"matrix://room/(?P<room>![^/\s]+)(?:/message/(?P<event>\$[^/\s]+))?")
+__all__ = ["LOCATOR_PREFIX", "MatrixConnector", "message_locator", "parse_locator", "room_locator"]
+
 _USER_ID = re.compile(r"@(?P<local>[a-z0-9._=\-/+]+):(?P<server>[A-Za-z0-9.\-:\[\]]+)")
 _LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
-_MXC = re.compile(r"mxc://(?P<server>[^/]+)/(?P<media>[A-Za-z0-9_\-]+)")
-_CURSOR = re.compile(r"[0-9]{1,18}")
-_MAX_EVENTS = 1000
 _MAX_HOLD_ID = 128
 _PAGE = 1000
-
-
-def message_locator(room_id: str, event_id: str) -> str:
-    return f"{LOCATOR_PREFIX}{room_id}/message/{event_id}"
-
-
-def room_locator(room_id: str) -> str:
-    return f"{LOCATOR_PREFIX}{room_id}"
-
-
-def parse_locator(locator: str) -> tuple[str, str | None] | None:
-    """``(room_id, event_id or None)`` of a Matrix locator, None when it is not one."""
-    match = _LOCATOR.fullmatch(locator.strip())
-    if match is None:
-        return None
-    return match.group("room"), match.group("event")
-
-
-def _from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
-
-
-def _to_ms(value: datetime) -> int:
-    return round(require_aware(value, "timestamp").timestamp() * 1000)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
 
 
 def _quote(value: str) -> str:
@@ -127,6 +110,8 @@ class MatrixConnector:
     """A redaction cannot be undone in Matrix, nor can a shut-down room be reopened as it was."""
     supports_geo_restriction: bool = False
     """Matrix has no per-country visibility of events or rooms."""
+    content_event_details: frozenset[str] = CONTENT_EVENT_DETAILS
+    """Filled from the Trustdesk module's log; ``media_pdq`` too when the module asks Trustdesk."""
 
     def __init__(
         self,
@@ -250,7 +235,7 @@ class MatrixConnector:
         else:
             author = self._author_of(value)
             user = None if author is None else self._user(author)
-        return None if user is None else _account(user)
+        return None if user is None else account_of(user)
 
     def _user_id_of(self, username: str) -> str | None:
         key = username.strip().removeprefix("@").lower()
@@ -302,7 +287,7 @@ class MatrixConnector:
         user_id = str(user["name"])
         records: list[ExportRecord] = []
         if DataCategory.SUBSCRIBER in wanted:
-            records.append(_subscriber_record(user))
+            records.append(subscriber_record(user))
         if DataCategory.IDENTIFICATION in wanted:
             records.extend(self._identification_records(user, period))
         if DataCategory.TRAFFIC in wanted or DataCategory.CONTENT in wanted:
@@ -317,10 +302,10 @@ class MatrixConnector:
     def _identification_records(self, user: Mapping[str, Any], period: Period) -> list[ExportRecord]:
         user_id = str(user["name"])
         records: list[ExportRecord] = []
-        created = _created_at(user)
+        created = created_at(user)
         if period.contains(created):
             records.append(
-                _record(DataCategory.IDENTIFICATION, "registration", created, ip=None, at=_iso(created))
+                record(DataCategory.IDENTIFICATION, "registration", created, ip=None, at=iso(created))
             )
         whois = self._call("GET", f"/_synapse/admin/v1/whois/{_quote(user_id)}")
         for device_id, device in sorted(whois.get("devices", {}).items()):
@@ -329,10 +314,10 @@ class MatrixConnector:
                     seen = connection.get("last_seen")
                     if not isinstance(seen, int):
                         continue
-                    at = _from_ms(seen)
+                    at = from_ms(seen)
                     if period.contains(at):
                         records.append(
-                            _record(
+                            record(
                                 DataCategory.IDENTIFICATION,
                                 "session",
                                 at,
@@ -340,7 +325,7 @@ class MatrixConnector:
                                 ip=connection.get("ip"),
                                 port=None,  # Synapse does not keep source ports
                                 user_agent=connection.get("user_agent"),
-                                at=_iso(at),
+                                at=iso(at),
                             )
                         )
         return records
@@ -397,10 +382,10 @@ class MatrixConnector:
             kind = "private" if private else "group"
             counterpart = others[0] if private else None
             member_event = self._state_event(room_id, "m.room.member", user_id)
-            since = None if member_event is None else _from_ms(int(member_event["origin_server_ts"]))
+            since = None if member_event is None else from_ms(int(member_event["origin_server_ts"]))
             if since is not None and since < period.end:
                 records.append(
-                    _record(
+                    record(
                         DataCategory.TRAFFIC,
                         "membership",
                         None,
@@ -408,16 +393,16 @@ class MatrixConnector:
                         chat_kind=kind,
                         membership=membership,
                         counterpart_id=counterpart,
-                        joined_at=_iso(since),
+                        joined_at=iso(since),
                     )
                 )
             for event in self._messages(room_id):
-                at = _from_ms(int(event["origin_server_ts"]))
+                at = from_ms(int(event["origin_server_ts"]))
                 sent = event.get("sender") == user_id
                 if not period.contains(at) or not (sent or private):
                     continue
                 records.append(
-                    _record(
+                    record(
                         DataCategory.TRAFFIC,
                         "communication",
                         at,
@@ -426,22 +411,22 @@ class MatrixConnector:
                         chat_kind=kind,
                         direction="sent" if sent else "received",
                         counterpart_id=counterpart if sent else str(event.get("sender")),
-                        at=_iso(at),
+                        at=iso(at),
                     )
                 )
         devices = self._get_or_none(f"/_synapse/admin/v2/users/{_quote(user_id)}/devices")
         for device in [] if not isinstance(devices, dict) else devices.get("devices", []):
             seen = device.get("last_seen_ts")
-            if isinstance(seen, int) and period.contains(_from_ms(seen)):
-                at = _from_ms(seen)
+            if isinstance(seen, int) and period.contains(from_ms(seen)):
+                at = from_ms(seen)
                 records.append(
-                    _record(
+                    record(
                         DataCategory.TRAFFIC,
                         "device",
                         at,
                         session_id=str(device.get("device_id")),
                         device=device.get("display_name"),
-                        at=_iso(at),
+                        at=iso(at),
                     )
                 )
         return records
@@ -452,20 +437,20 @@ class MatrixConnector:
             if self._room_blocked(room_id):  # a removed (shut down) room: preserved, not exported
                 continue
             for event in self._messages(room_id):
-                at = _from_ms(int(event["origin_server_ts"]))
+                at = from_ms(int(event["origin_server_ts"]))
                 if event.get("sender") != user_id or not period.contains(at):
                     continue
                 if "redacted_because" in event.get("unsigned", {}):
                     continue  # removed worldwide
-                _, text, mxc = _message_fields(event.get("content", {}))
+                _, text, mxc = message_fields(event.get("content", {}))
                 records.append(
-                    _record(
+                    record(
                         DataCategory.CONTENT,
                         "message",
                         at,
                         message_id=str(event["event_id"]),
                         chat_id=room_id,
-                        sent_at=_iso(at),
+                        sent_at=iso(at),
                         text=text,
                         media_sha256=None if mxc is None else self.media_sha256(mxc),
                         locator=message_locator(room_id, str(event["event_id"])),
@@ -475,7 +460,7 @@ class MatrixConnector:
 
     def media_sha256(self, mxc: str) -> str | None:
         """The SHA-256 of a local upload as the Trustdesk module recorded it, else None."""
-        match = _MXC.fullmatch(mxc)
+        match = MXC.fullmatch(mxc)
         if match is None or self._module_secret is None:
             return None
         found = self._get_or_none(
@@ -596,8 +581,8 @@ class MatrixConnector:
             self._call("POST", f"/_synapse/admin/v1/rooms/{_quote(room_id)}/make_room_admin", {})
             self._call("POST", f"/_matrix/client/v3/rooms/{_quote(room_id)}/join", {})
             self._call("PUT", path, body)
-        _, _, mxc = _message_fields(event.get("content", {}))
-        match = None if mxc is None else _MXC.fullmatch(mxc)
+        _, _, mxc = message_fields(event.get("content", {}))
+        match = None if mxc is None else MXC.fullmatch(mxc)
         if match is not None:
             self._call(
                 "POST",
@@ -645,7 +630,7 @@ class MatrixConnector:
         with self._lock:
             self._actions.append(_ActionRecord(user_id, action, reason, self.now()))
             self._save_state()
-        return _account(self._require_user(user_id))
+        return account_of(self._require_user(user_id))
 
     def send_notice(self, account_id: str, text: str) -> str:
         if not text.strip():
@@ -661,14 +646,7 @@ class MatrixConnector:
     # ------------------------------------------------------------------------------ stream
 
     def content_events(self, after: str | None = None, limit: int = 100) -> Sequence[ContentEvent]:
-        if isinstance(limit, bool) or not 1 <= limit <= _MAX_EVENTS:
-            raise ValueError(f"limit must be between 1 and {_MAX_EVENTS}, got {limit!r}")
-        if after is None:
-            position = 0
-        elif _CURSOR.fullmatch(after):
-            position = int(after)
-        else:
-            raise ValueError(f"not a cursor of this platform: {after!r}")
+        position = parse_cursor(after, limit)
         if self._module_secret is None:
             raise PlatformError("the content stream needs the Trustdesk Synapse module (module_secret)")
         found = self._call(
@@ -680,22 +658,27 @@ class MatrixConnector:
         rows = found.get("events", [])
         blocked = {room: self._room_blocked(room) for room in {str(row["room_id"]) for row in rows}}
         return [
-            ContentEvent(
-                cursor=str(row["seq"]),
-                event_id=str(row["event_id"]),
-                kind=str(row["kind"]),
-                account_id=str(row["sender"]),
-                chat_id=str(row["room_id"]),
-                at=_from_ms(int(row["ts"])),
-                text=row.get("text"),
-                media_sha256=row.get("media_sha256"),
-                locator=message_locator(str(row["room_id"]), str(row["event_id"])),
-                state=ContentState.REMOVED
-                if row.get("redacted") or blocked[str(row["room_id"])]
-                else ContentState.VISIBLE,
+            event_from_row(
+                row,
+                removed=bool(row.get("redacted")) or blocked[str(row["room_id"])],
+                media_data=self._inline_media(row),
             )
             for row in rows
         ]
+
+    def _inline_media(self, row: Mapping[str, Any]) -> bytes | None:
+        """The bytes of a logged image of at most 1 MiB (downloaded as the admin), else None."""
+        wanted = inline_media(row)
+        if wanted is None:
+            return None
+        server, media_id = wanted
+        try:
+            data = self._call(
+                "GET", f"/_matrix/client/v1/media/download/{_quote(server)}/{_quote(media_id)}", raw=True
+            )
+        except PlatformError:  # quarantined (removed) or gone: the hashes stay in the event
+            return None
+        return bytes(data) if len(data) <= INLINE_MEDIA_LIMIT else None
 
     # ------------------------------------------------------------------------------ state
 
@@ -708,17 +691,17 @@ class MatrixConnector:
                     "hold_id": hold.hold_id,
                     "account_id": hold.account_id,
                     "categories": sorted(hold.categories),
-                    "start": _iso(hold.period.start),
-                    "end": _iso(hold.period.end),
-                    "placed_at": _iso(hold.placed_at),
-                    "expires_at": _iso(hold.expires_at),
+                    "start": iso(hold.period.start),
+                    "end": iso(hold.period.end),
+                    "placed_at": iso(hold.placed_at),
+                    "expires_at": iso(hold.expires_at),
                     "snapshot": hold.snapshot.decode("utf-8"),
                     "snapshot_sha256": hold.snapshot_sha256,
                 }
                 for hold in self._holds.values()
             ],
             "actions": [
-                {"account_id": a.account_id, "action": a.action.value, "reason": a.reason, "at": _iso(a.at)}
+                {"account_id": a.account_id, "action": a.action.value, "reason": a.reason, "at": iso(a.at)}
                 for a in self._actions
             ],
         }
@@ -748,77 +731,3 @@ class MatrixConnector:
             )
             for a in document.get("actions", [])
         ]
-
-
-# ---------------------------------------------------------------------------------- helpers
-
-
-def _message_fields(content: Any) -> tuple[str, str | None, str | None]:
-    """``(kind, text, mxc url)`` of a message content; media carries text only as a caption."""
-    if not isinstance(content, Mapping):
-        return "message", None, None
-    body = content.get("body")
-    text = body if isinstance(body, str) else None
-    url = content.get("url")
-    if not isinstance(url, str) or not _MXC.fullmatch(url):
-        return "message", text, None
-    filename = content.get("filename")
-    caption = text if isinstance(filename, str) and text is not None and text != filename else None
-    return "media", caption, url
-
-
-def _created_at(user: Mapping[str, Any]) -> datetime:
-    value = int(user.get("creation_ts") or 0)
-    return _from_ms(value if value > 100_000_000_000 else value * 1000)  # seconds in older Synapse
-
-
-def _status(user: Mapping[str, Any]) -> AccountStatus:
-    if user.get("deactivated") or user.get("locked"):
-        return AccountStatus.TERMINATED
-    if user.get("suspended"):
-        return AccountStatus.SUSPENDED
-    if user.get("shadow_banned"):
-        return AccountStatus.RESTRICTED
-    return AccountStatus.ACTIVE
-
-
-def _threepid(user: Mapping[str, Any], medium: str) -> str | None:
-    for item in user.get("threepids") or []:
-        if item.get("medium") == medium:
-            address = str(item.get("address"))
-            return "+" + address.lstrip("+") if medium == "msisdn" else address
-    return None
-
-
-def _account(user: Mapping[str, Any]) -> Account:
-    user_id = str(user["name"])
-    return Account(
-        platform_id=user_id,
-        username=user_id[1:].split(":", 1)[0],
-        phone=_threepid(user, "msisdn"),
-        display_name=user.get("displayname"),
-        created_at=_created_at(user),
-        status=_status(user),
-    )
-
-
-def _record(
-    category: DataCategory, kind: str, moment: datetime | None, /, **fields: FieldValue
-) -> ExportRecord:
-    return ExportRecord(category=category, kind=kind, fields=fields, at=moment)
-
-
-def _subscriber_record(user: Mapping[str, Any]) -> ExportRecord:
-    account = _account(user)
-    return _record(
-        DataCategory.SUBSCRIBER,
-        "account",
-        None,
-        platform_id=account.platform_id,
-        username=account.username,
-        phone=account.phone,
-        email=_threepid(user, "email"),
-        display_name=account.display_name,
-        registered_at=_iso(account.created_at),
-        status=account.status.value,
-    )

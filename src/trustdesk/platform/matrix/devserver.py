@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,9 @@ class DevServer:
         blocked_media: Sequence[str] = (),
         module_secret: str | None = None,
         server_name: str = SERVER_NAME,
+        module_config: Mapping[str, Any] | None = None,
     ) -> None:
+        """``module_config`` adds to the Trustdesk module's config (e.g. ``trustdesk_url``)."""
         self.python = python
         self.directory = directory.resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -195,6 +197,7 @@ class DevServer:
             **state,
         }
         self.blocked_media = list(blocked_media)
+        self.module_config = dict(module_config or {})
         self.server_name = str(self.state["server_name"])
         self.port = int(self.state["port"])
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -274,6 +277,7 @@ class DevServer:
                         "database_path": str(self.module_database),
                         "shared_secret": self.module_secret,
                         "blocked_media_sha256": self.blocked_media,
+                        **self.module_config,
                     },
                 }
             ],
@@ -493,14 +497,21 @@ class DevServer:
         )
         return str(sent["event_id"])
 
-    def upload(self, data: bytes, *, token: str | None = None, user_id: str | None = None) -> str:
+    def upload(
+        self,
+        data: bytes,
+        *,
+        token: str | None = None,
+        user_id: str | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> str:
         query: dict[str, str | int] | None = None if user_id is None else {"user_id": user_id}
         done = self.call(
             "POST",
             "/_matrix/media/v3/upload",
             token=token or self.as_token,
             raw=data,
-            content_type="application/octet-stream",
+            content_type=content_type,
             query=query,
         )
         return str(done["content_uri"])
@@ -531,13 +542,25 @@ class DevServer:
         finally:
             connection.close()
 
-    def purge_room(self, room_id: str) -> None:
-        """Shut the room down and purge it from the database (synchronous admin API v1)."""
-        self.admin(
-            "DELETE",
-            f"/_synapse/admin/v1/rooms/{urllib.parse.quote(room_id, safe='')}",
-            {"block": False, "purge": True, "force_purge": True},
-        )
+    def purge_room(self, room_id: str, *, attempts: int = 4) -> None:
+        """Shut the room down and purge it from the database (synchronous admin API v1).
+
+        The shutdown's own leave events are persisted while the purge starts; on SQLite the purge then
+        sometimes hits a foreign key of Synapse's sliding-sync tables (500). Purging again succeeds.
+        """
+        for attempt in range(attempts):
+            try:
+                self.admin(
+                    "DELETE",
+                    f"/_synapse/admin/v1/rooms/{urllib.parse.quote(room_id, safe='')}",
+                    {"block": False, "purge": True, "force_purge": True},
+                )
+            except MatrixError as exc:
+                if exc.status != 500 or attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+            else:
+                return
 
     def forget_module_events(self, room_ids: list[str]) -> None:
         """Drop purged rooms' events from the Trustdesk module's log (sequence numbers keep rising)."""

@@ -1,7 +1,9 @@
 """The reference platform: a small demo messenger that implements `PlatformConnector` over SQL.
 
 Users with phones, usernames and registration IPs; login sessions; private chats, groups and channels;
-messages with optional media hashes; account statuses, notices, removal flags and preservation holds.
+messages with optional media (uploads stored with their hashes, `reference.media`, or a bare hash); the
+content stream with chat type, audience and media details (`reference.stream`); account statuses,
+notices, removal flags and preservation holds.
 Besides the protocol it has helpers to build known data (`add_user`, `add_session`, `create_chat`,
 `post_message`), to read notices back, to fill itself deterministically (`generate`) and to run its
 retention job (`run_retention`).
@@ -18,15 +20,17 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, delete, func, insert, inspect, select, update
+from sqlalchemy import text as sql_text
 
 from trustdesk.clock import Clock
 from trustdesk.db import make_engine
 from trustdesk.platform.protocol import (
+    CONTENT_EVENT_DETAILS,
     Account,
     AccountAction,
     AccountNotFound,
@@ -35,8 +39,6 @@ from trustdesk.platform.protocol import (
     ContentNotFound,
     ContentState,
     Export,
-    ExportRecord,
-    FieldValue,
     Hold,
     HoldConflict,
     HoldExpired,
@@ -48,12 +50,24 @@ from trustdesk.platform.protocol import (
     normalise_categories,
     normalise_country_codes,
     normalise_phone,
-    record_order,
     require_aware,
     sha256_hex,
 )
 from trustdesk.platform.reference import generate as _generate
+from trustdesk.platform.reference import media as _media
 from trustdesk.platform.reference import retention as _retention
+from trustdesk.platform.reference import stream as _stream
+from trustdesk.platform.reference.export import (
+    LOCATOR_PREFIX,
+    build_export,
+    chat_locator,
+    join_scope,
+    message_locator,
+    next_removal_state,
+    parse_id,
+    parse_locator,
+    split_scope,
+)
 from trustdesk.platform.reference.store import (
     ALL_TABLES,
     account_actions,
@@ -70,57 +84,18 @@ from trustdesk.platform.reference.store import (
 )
 from trustdesk.vocabulary import DataCategory, TargetType
 
-LOCATOR_PREFIX = "ref://chat/"
-_LOCATOR = re.compile(r"ref://chat/(?P<chat>[1-9][0-9]{0,17})(?:/message/(?P<msg>[1-9][0-9]{0,17}))?")
+__all__ = [
+    "LOCATOR_PREFIX",
+    "Notice",
+    "ReferencePlatform",
+    "chat_locator",
+    "message_locator",
+    "parse_locator",
+]
+
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_DECIMAL_ID = re.compile(r"[1-9][0-9]{0,17}")
-_CURSOR = re.compile(r"[0-9]{1,18}")
-_MAX_EVENTS = 1000
 _MAX_HOLD_ID = 128
-
-
-def message_locator(chat_id: str | int, message_id: str | int) -> str:
-    return f"{LOCATOR_PREFIX}{chat_id}/message/{message_id}"
-
-
-def chat_locator(chat_id: str | int) -> str:
-    return f"{LOCATOR_PREFIX}{chat_id}"
-
-
-def parse_locator(locator: str) -> tuple[int, int | None] | None:
-    """``(chat_id, message_id or None)`` of a reference locator, None when it is not one."""
-    match = _LOCATOR.fullmatch(locator.strip())
-    if match is None:
-        return None
-    message = match.group("msg")
-    return int(match.group("chat")), int(message) if message is not None else None
-
-
-def _parse_id(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if _DECIMAL_ID.fullmatch(value) else None
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def _join_scope(scope: frozenset[str] | None) -> str | None:
-    return ",".join(sorted(scope)) if scope else None
-
-
-def _split_scope(scope: str | None) -> frozenset[str]:
-    return frozenset(scope.split(",")) if scope else frozenset()
-
-
-def _effective_state(own: str, chat: str) -> ContentState:
-    states = {ContentState(own), ContentState(chat)}
-    if ContentState.REMOVED in states:
-        return ContentState.REMOVED
-    if ContentState.RESTRICTED in states:
-        return ContentState.RESTRICTED
-    return ContentState.VISIBLE
 
 
 @dataclass(frozen=True)
@@ -137,6 +112,8 @@ class ReferencePlatform:
     """The built-in demo messenger, on any SQLAlchemy URL (default: a private in-memory SQLite)."""
 
     name: str = "reference"
+    content_event_details: frozenset[str] = CONTENT_EVENT_DETAILS
+    """Every detail of `ContentEvent` is filled (media details for stored uploads)."""
 
     def __init__(self, url: str = "sqlite://", *, clock: Clock) -> None:
         self._engine = make_engine(url)
@@ -149,7 +126,13 @@ class ReferencePlatform:
         return self._engine
 
     def create_schema(self) -> None:
+        """Create the tables; a store made before uploads existed gains ``messages.media_id``."""
         metadata.create_all(self._engine)
+        with self._engine.begin() as conn:
+            if "media_id" not in {column["name"] for column in inspect(conn).get_columns("messages")}:
+                conn.execute(
+                    sql_text("ALTER TABLE messages ADD COLUMN media_id INTEGER REFERENCES media (id)")
+                )
 
     def close(self) -> None:
         self._engine.dispose()
@@ -184,7 +167,7 @@ class ReferencePlatform:
                     return None
                 row = conn.execute(select(users).where(users.c.username_key == key)).first()
             elif target_type is TargetType.USER_ID:
-                user_id = _parse_id(value)
+                user_id = parse_id(value)
                 if user_id is None:
                     return None
                 row = conn.execute(select(users).where(users.c.id == user_id)).first()
@@ -301,20 +284,20 @@ class ReferencePlatform:
             row = conn.execute(query).first()
             if row is None:
                 raise ContentNotFound(locator)
-            state, result_scope = self._next_removal_state(
-                ContentState(row.state), _split_scope(row.scope), action, countries
+            state, result_scope = next_removal_state(
+                ContentState(row.state), split_scope(row.scope), action, countries
             )
             conn.execute(
                 update(table)
                 .where(table.c.id == key)
-                .values(state=state.value, scope=_join_scope(result_scope))
+                .values(state=state.value, scope=join_scope(result_scope))
             )
             conn.execute(
                 insert(removals).values(
                     id=self._next_id(conn, removals),
                     locator=canonical,
                     action=action.value,
-                    scope=_join_scope(countries),
+                    scope=join_scope(countries),
                     at=now,
                 )
             )
@@ -353,38 +336,9 @@ class ReferencePlatform:
         return str(notice_id)
 
     def content_events(self, after: str | None = None, limit: int = 100) -> Sequence[ContentEvent]:
-        if isinstance(limit, bool) or not 1 <= limit <= _MAX_EVENTS:
-            raise ValueError(f"limit must be between 1 and {_MAX_EVENTS}, got {limit!r}")
-        if after is None:
-            position = 0
-        elif _CURSOR.fullmatch(after):
-            position = int(after)
-        else:
-            raise ValueError(f"not a cursor of this platform: {after!r}")
-        query = (
-            select(messages, chats.c.state.label("chat_state"))
-            .join(chats, chats.c.id == messages.c.chat_id)
-            .where(messages.c.id > position)
-            .order_by(messages.c.id)
-            .limit(limit)
-        )
+        position = _stream.parse_cursor(after, limit)
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            ContentEvent(
-                cursor=str(row.id),
-                event_id=str(row.id),
-                kind="media" if row.media_sha256 else "message",
-                account_id=str(row.sender_id),
-                chat_id=str(row.chat_id),
-                at=row.sent_at,
-                text=row.text,
-                media_sha256=row.media_sha256,
-                locator=message_locator(row.chat_id, row.id),
-                state=_effective_state(row.state, row.chat_state),
-            )
-            for row in rows
-        ]
+            return _stream.read_events(conn, position, limit)
 
     # ------------------------------------------------------------------------------ demo and tests
 
@@ -499,15 +453,24 @@ class ReferencePlatform:
         *,
         text: str | None = None,
         media_sha256: str | None = None,
+        media: bytes | None = None,
+        media_type: str | None = None,
         sent_at: datetime | None = None,
     ) -> str:
-        """Post a message; returns its locator. The sender must be a member (of a channel: owner)."""
-        if text is None and media_sha256 is None:
+        """Post a message; returns its locator. The sender must be a member (of a channel: owner).
+
+        ``media`` uploads bytes (stored once per SHA-256 with MD5, MIME type — ``media_type`` or sniffed
+        — and, for an image, its PDQ hash); ``media_sha256`` names media by hash alone (nothing stored).
+        """
+        if media is not None and media_sha256 is not None:
+            raise ValueError("give the media bytes or a media hash, not both")
+        if text is None and media_sha256 is None and media is None:
             raise ValueError("a message needs a text or a media hash")
         if media_sha256 is not None and not _SHA256.fullmatch(media_sha256):
             raise ValueError(f"not a lower-case hex SHA-256: {media_sha256!r}")
+        facts = None if media is None else _media.describe(media, media_type)
         at = self.now() if sent_at is None else require_aware(sent_at, "sent_at")
-        chat = _parse_id(chat_id)
+        chat = parse_id(chat_id)
         if chat is None:
             raise ValueError(f"not a chat id of this platform: {chat_id!r}")
         with self._engine.begin() as conn:
@@ -521,6 +484,10 @@ class ReferencePlatform:
                 raise ValueError(f"user {sender_id} is not a member of chat {chat_id}")
             if membership.kind == "channel" and membership.role == "member":
                 raise ValueError("only the owner or an admin posts in a channel")
+            media_id = None
+            if media is not None and facts is not None:
+                media_id, _ = _media.store_media(conn, media, facts.mime)
+                media_sha256 = facts.sha256
             message_id = self._next_id(conn, messages)
             conn.execute(
                 insert(messages).values(
@@ -530,6 +497,7 @@ class ReferencePlatform:
                     sent_at=at,
                     text=text,
                     media_sha256=media_sha256,
+                    media_id=media_id,
                     state="visible",
                 )
             )
@@ -537,7 +505,7 @@ class ReferencePlatform:
 
     def notices(self, account_id: str) -> list[Notice]:
         """Notices delivered to the account, oldest first."""
-        user_id = _parse_id(account_id)
+        user_id = parse_id(account_id)
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(notices).where(notices.c.user_id == user_id).order_by(notices.c.id)
@@ -581,7 +549,7 @@ class ReferencePlatform:
 
     @staticmethod
     def _require_user(conn: Connection, account_id: str) -> int:
-        user_id = _parse_id(account_id)
+        user_id = parse_id(account_id)
         if user_id is None or conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
             raise AccountNotFound(account_id)
         return user_id
@@ -599,21 +567,6 @@ class ReferencePlatform:
         return conn.execute(
             select(members.c.user_id).where(members.c.chat_id == chat_id, members.c.role == "owner")
         ).scalar_one_or_none()
-
-    @staticmethod
-    def _next_removal_state(
-        state: ContentState,
-        scope: frozenset[str],
-        action: RemovalAction,
-        countries: frozenset[str] | None,
-    ) -> tuple[ContentState, frozenset[str] | None]:
-        if action is RemovalAction.REMOVE:
-            return ContentState.REMOVED, None
-        if action is RemovalAction.RESTORE:
-            return ContentState.VISIBLE, None
-        if state is ContentState.REMOVED:  # already gone worldwide, which covers any country
-            return ContentState.REMOVED, None
-        return ContentState.RESTRICTED, scope | (countries or frozenset())
 
     @staticmethod
     def _load_hold(conn: Connection, hold_id: str) -> Hold | None:
@@ -637,26 +590,10 @@ class ReferencePlatform:
     def _export(
         self, conn: Connection, account_id: str, wanted: frozenset[DataCategory], period: Period
     ) -> Export:
-        if not isinstance(period, Period):
-            raise TypeError("period must be a Period")
-        user_id = _parse_id(account_id)
-        user = None if user_id is None else conn.execute(select(users).where(users.c.id == user_id)).first()
-        if user_id is None or user is None:
-            raise AccountNotFound(account_id)
-        records: list[ExportRecord] = []
-        if DataCategory.SUBSCRIBER in wanted:
-            records.append(_subscriber_record(user))
-        if DataCategory.IDENTIFICATION in wanted:
-            records.extend(_identification_records(conn, user, period))
-        if DataCategory.TRAFFIC in wanted:
-            records.extend(_traffic_records(conn, user_id, period))
-        if DataCategory.CONTENT in wanted:
-            records.extend(_content_records(conn, user_id, period))
-        records.sort(key=record_order)
-        return Export(account_id=str(user_id), period=period, categories=wanted, records=tuple(records))
+        return build_export(conn, account_id, wanted, period)
 
 
-# ---------------------------------------------------------------------------------- export parts
+# ---------------------------------------------------------------------------------- helpers
 
 
 def _account(row: Row[Any]) -> Account:
@@ -668,173 +605,6 @@ def _account(row: Row[Any]) -> Account:
         created_at=row.registered_at,
         status=AccountStatus(row.status),
     )
-
-
-def _record(
-    category: DataCategory, kind: str, moment: datetime | None, /, **fields: FieldValue
-) -> ExportRecord:
-    return ExportRecord(category=category, kind=kind, fields=fields, at=moment)
-
-
-def _subscriber_record(user: Row[Any]) -> ExportRecord:
-    return _record(
-        DataCategory.SUBSCRIBER,
-        "account",
-        None,
-        platform_id=str(user.id),
-        username=user.username,
-        phone=user.phone,
-        email=user.email,
-        display_name=user.display_name,
-        registered_at=_iso(user.registered_at),
-        status=user.status,
-    )
-
-
-def _identification_records(conn: Connection, user: Row[Any], period: Period) -> list[ExportRecord]:
-    records: list[ExportRecord] = []
-    if period.contains(user.registered_at):
-        records.append(
-            _record(
-                DataCategory.IDENTIFICATION,
-                "registration",
-                user.registered_at,
-                ip=user.registration_ip,
-                at=_iso(user.registered_at),
-            )
-        )
-    rows = conn.execute(
-        select(sessions).where(
-            sessions.c.user_id == user.id,
-            sessions.c.at >= period.start,
-            sessions.c.at < period.end,
-        )
-    )
-    records.extend(
-        _record(
-            DataCategory.IDENTIFICATION,
-            "session",
-            row.at,
-            session_id=str(row.id),
-            ip=row.ip,
-            port=row.port,
-            at=_iso(row.at),
-        )
-        for row in rows
-    )
-    return records
-
-
-def _traffic_records(conn: Connection, user_id: int, period: Period) -> list[ExportRecord]:
-    records: list[ExportRecord] = []
-    counterparts: dict[int, int] = {}
-    memberships = conn.execute(
-        select(members.c.chat_id, members.c.role, members.c.joined_at, chats.c.kind)
-        .join(chats, chats.c.id == members.c.chat_id)
-        .where(members.c.user_id == user_id, members.c.joined_at < period.end)
-    ).all()
-    private = [row.chat_id for row in memberships if row.kind == "private"]
-    if private:
-        other = members.alias("other")
-        counterparts = {
-            row.chat_id: row.user_id
-            for row in conn.execute(
-                select(other.c.chat_id, other.c.user_id).where(
-                    other.c.chat_id.in_(private), other.c.user_id != user_id
-                )
-            )
-        }
-    records.extend(
-        _record(
-            DataCategory.TRAFFIC,
-            "membership",
-            None,
-            chat_id=str(row.chat_id),
-            chat_kind=row.kind,
-            role=row.role,
-            counterpart_id=_str_or_none(counterparts.get(row.chat_id)),
-            joined_at=_iso(row.joined_at),
-        )
-        for row in memberships
-    )
-    devices = conn.execute(
-        select(sessions.c.id, sessions.c.device, sessions.c.at).where(
-            sessions.c.user_id == user_id,
-            sessions.c.device.is_not(None),
-            sessions.c.at >= period.start,
-            sessions.c.at < period.end,
-        )
-    )
-    records.extend(
-        _record(
-            DataCategory.TRAFFIC,
-            "device",
-            device.at,
-            session_id=str(device.id),
-            device=device.device,
-            at=_iso(device.at),
-        )
-        for device in devices
-    )
-    in_period = and_(messages.c.sent_at >= period.start, messages.c.sent_at < period.end)
-    communications = conn.execute(
-        select(messages.c.id, messages.c.chat_id, messages.c.sender_id, messages.c.sent_at)
-        .where(
-            in_period,
-            (messages.c.sender_id == user_id)
-            | (messages.c.chat_id.in_(private) & (messages.c.sender_id != user_id)),
-        )
-        .order_by(messages.c.id)
-    )
-    kinds = {row.chat_id: row.kind for row in memberships}
-    for row in communications:
-        sent = row.sender_id == user_id
-        records.append(
-            _record(
-                DataCategory.TRAFFIC,
-                "communication",
-                row.sent_at,
-                message_id=str(row.id),
-                chat_id=str(row.chat_id),
-                chat_kind=kinds.get(row.chat_id),
-                direction="sent" if sent else "received",
-                counterpart_id=_str_or_none(counterparts.get(row.chat_id) if sent else row.sender_id),
-                at=_iso(row.sent_at),
-            )
-        )
-    return records
-
-
-def _content_records(conn: Connection, user_id: int, period: Period) -> list[ExportRecord]:
-    rows = conn.execute(
-        select(messages, chats.c.state.label("chat_state"))
-        .join(chats, chats.c.id == messages.c.chat_id)
-        .where(
-            messages.c.sender_id == user_id,
-            messages.c.sent_at >= period.start,
-            messages.c.sent_at < period.end,
-        )
-        .order_by(messages.c.id)
-    )
-    return [
-        _record(
-            DataCategory.CONTENT,
-            "message",
-            row.sent_at,
-            message_id=str(row.id),
-            chat_id=str(row.chat_id),
-            sent_at=_iso(row.sent_at),
-            text=row.text,
-            media_sha256=row.media_sha256,
-            locator=message_locator(row.chat_id, row.id),
-        )
-        for row in rows
-        if _effective_state(row.state, row.chat_state) is not ContentState.REMOVED
-    ]
-
-
-def _str_or_none(value: int | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def _digest_default(value: object) -> str:

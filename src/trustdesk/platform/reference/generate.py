@@ -4,6 +4,12 @@ The same seed and size on a fresh store give identical rows: everything is drawn
 ``random.Random(seed)`` in a fixed order, and rows are written in bulk. Phones use plausible country
 prefixes, IP addresses come only from the documentation ranges (RFC 5737, RFC 3849), e-mail addresses only
 from the example domains (RFC 2606).
+
+Media are real uploads (`trustdesk.platform.reference.media`): synthetic pictures drawn with Pillow
+(a pool per run, shared as people forward pictures), a few small text files, and resized, recompressed
+copies of `trustdesk.platform.reference.pictures.known_demo_images`, so that a demo bank of the originals'
+PDQ hashes has something to find. A small share of texts is what the starter text rules are for
+(crypto-doubling scams, phishing links, phone numbers posted in public channels); the rest is benign.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from trustdesk.platform.protocol import require_aware
-from trustdesk.platform.reference.store import chats, members, messages, sessions
+from trustdesk.platform.reference import pictures
+from trustdesk.platform.reference.media import describe, media_row
+from trustdesk.platform.reference.store import chats, media, members, messages, sessions
 from trustdesk.platform.reference.store import users as users_table
 
 _IPV4_NETWORKS = ("192.0.2.", "198.51.100.", "203.0.113.")
@@ -69,6 +77,24 @@ _GROUP_TOPICS = (
 )  # fmt: skip
 
 
+_SCAMS = (
+    "Send 1 BTC to {wallet} and get 2 BTC back! Giveaway ends tonight",
+    "Crypto doubling: send 0.5 ETH and get 1 ETH back within the hour, wallet {wallet}",
+    "send 1 BTC and get 2 BTC back, guaranteed, only today",
+)
+_PHISHING = (
+    "Your account will be suspended. Verify your account at http://{domain}/login within 24 hours",
+    "Security alert: please verify your account at http://{domain}/verify?id={number}",
+)
+_PHISHING_DOMAINS = ("secure-login.example.net", "account-check.example.com", "verify-now.example.org")
+_PHONE_POSTS = (
+    "Call or text me on {phone} for details",
+    "Cheap tickets, WhatsApp {phone}",
+    "Questions? Ring {phone} any time",
+)
+_FILE_NAMES = ("notes", "shopping list", "minutes", "timetable", "recipe")
+
+
 def _digits(rng: random.Random, count: int) -> str:
     return str(rng.randrange(10**count)).zfill(count)
 
@@ -100,6 +126,7 @@ class GenerationSummary:
     chats: int
     memberships: int
     messages: int
+    media: int = 0
 
 
 def _ip(rng: random.Random) -> str:
@@ -110,6 +137,26 @@ def _ip(rng: random.Random) -> str:
 
 def _sentence(rng: random.Random) -> str:
     return " ".join(rng.choices(_WORDS, k=rng.randint(2, 12))).capitalize()
+
+
+def _fictional_phone(rng: random.Random) -> str:
+    """A number from ranges reserved for fiction (UK 07700 900xxx, North America 555-01xx)."""
+    if rng.random() < 0.5:
+        return f"+44 7700 900{rng.randrange(1000):03d}"
+    return f"+1 202 555 01{rng.randrange(100):02d}"
+
+
+def _text(rng: random.Random, chat_kind: str) -> str:
+    """Mostly benign; now and then a scam, a phishing link, or (in a channel) a phone number."""
+    roll = rng.random()
+    if roll < 0.015:
+        wallet = "bc1q" + "".join(rng.choices("023456789acdefghjklmnpqrstuvwxyz", k=38))
+        return rng.choice(_SCAMS).format(wallet=wallet)
+    if roll < 0.03:
+        return rng.choice(_PHISHING).format(domain=rng.choice(_PHISHING_DOMAINS), number=rng.randrange(10**6))
+    if chat_kind == "channel" and roll < 0.25:
+        return rng.choice(_PHONE_POSTS).format(phone=_fictional_phone(rng))
+    return _sentence(rng)
 
 
 def _next_id(conn: Connection, column: Any) -> int:
@@ -140,7 +187,9 @@ class _Generator:
         self.start = start
         self.span = int((end - start).total_seconds())
         self.rng = random.Random(seed)  # noqa: S311 - synthetic demo data; reproducibility, not secrecy
-        self.media_pool = [self.rng.randbytes(32).hex() for _ in range(max(10, users // 20))]
+        # (bytes, mime) of every upload this run may post, and which of them are pictures, files, copies
+        self.media_items: list[tuple[bytes, str]] = []
+        self.pictures, self.files, self.copies = self.make_media(max(8, users // 15))
         self.first_user = _next_id(conn, users_table.c.id)
         self.next_chat = _next_id(conn, chats.c.id)
         self.registered: list[int] = []
@@ -148,8 +197,34 @@ class _Generator:
         self.session_rows: list[dict[str, Any]] = []
         self.chat_rows: list[dict[str, Any]] = []
         self.member_rows: list[dict[str, Any]] = []
-        # (offset, order, chat, sender, text, media); sorted by time before ids are given
-        self.pending: list[tuple[int, int, int, int, str | None, str | None]] = []
+        # (offset, order, chat, sender, text, index into media_items); sorted by time before ids are given
+        self.pending: list[tuple[int, int, int, int, str | None, int | None]] = []
+
+    def make_media(self, count: int) -> tuple[list[int], list[int], list[int]]:
+        """``count`` synthetic pictures, a few text files and two altered copies of each known image.
+
+        Drawn from a generator of their own (seeded from the main one), so that how many draws a picture
+        takes does not shift the rest of the data. Returns the indexes into ``media_items`` of each.
+        """
+        rng = random.Random(self.rng.getrandbits(64))  # noqa: S311 - synthetic demo data
+
+        def add(items: list[tuple[bytes, str]]) -> list[int]:
+            first = len(self.media_items)
+            self.media_items.extend(items)
+            return list(range(first, len(self.media_items)))
+
+        drawn = add([pictures.random_picture(rng) for _ in range(count)])
+        files = add(
+            [(f"{name}\n{_sentence(rng)}\n{_sentence(rng)}\n".encode(), "text/plain") for name in _FILE_NAMES]
+        )
+        copies = add(
+            [
+                (pictures.altered_copy(known.data, rng), "image/jpeg")
+                for known in pictures.known_demo_images()
+                for _ in range(2)
+            ]
+        )
+        return drawn, files, copies
 
     def at(self, offset: int) -> datetime:
         return self.start + timedelta(seconds=offset)
@@ -166,12 +241,14 @@ class _Generator:
         if self.users >= 3:
             self.make_public_chats("group", max(1, self.users // 25), (3, 30), (5, 30))
             self.make_public_chats("channel", max(1, self.users // 100), (10, 200), (1, 15))
-        message_rows = self.message_rows()
+        media_rows, media_ids = self.media_rows()
+        message_rows = self.message_rows(media_ids)
         for table, rows in (
             (users_table, self.user_rows),
             (sessions, self.session_rows),
             (chats, self.chat_rows),
             (members, self.member_rows),
+            (media, media_rows),
             (messages, message_rows),
         ):
             if rows:
@@ -182,6 +259,7 @@ class _Generator:
             chats=len(self.chat_rows),
             memberships=len(self.member_rows),
             messages=len(message_rows),
+            media=len(media_rows),
         )
 
     def make_users(self) -> None:
@@ -263,15 +341,17 @@ class _Generator:
             }
         )
 
-    def message(self, offset: int, chat_id: int, sender: int, media_share: float) -> None:
+    def message(self, offset: int, chat_id: int, sender: int, media_share: float, kind: str) -> None:
         rng = self.rng
-        media = None
-        text: str | None = _sentence(rng)
+        item = None
+        text: str | None = _text(rng, kind)
         if rng.random() < media_share:
-            media = rng.choice(self.media_pool) if rng.random() < 0.5 else rng.randbytes(32).hex()
+            roll = rng.random()
+            pool = self.copies if roll < 0.08 else self.files if roll < 0.18 else self.pictures
+            item = rng.choice(pool)
             if rng.random() < 0.5:
                 text = None
-        self.pending.append((offset, len(self.pending), chat_id, self.first_user + sender, text, media))
+        self.pending.append((offset, len(self.pending), chat_id, self.first_user + sender, text, item))
 
     def make_private_chats(self) -> None:
         rng = self.rng
@@ -289,7 +369,7 @@ class _Generator:
                 self.join(chat_id, pair[0], "member", created)
                 self.join(chat_id, pair[1], "member", created)
                 for _ in range(rng.randint(1, 12)):
-                    self.message(self.later(created), chat_id, rng.choice(pair), 0.1)
+                    self.message(self.later(created), chat_id, rng.choice(pair), 0.1, "private")
 
     def make_public_chats(
         self, kind: str, count: int, sizes: tuple[int, int], posts: tuple[int, int]
@@ -308,12 +388,35 @@ class _Generator:
                 self.join(chat_id, member, "member", joined[member])
             for _ in range(rng.randint(*posts)):
                 if kind == "channel":
-                    self.message(self.later(created), chat_id, owner, 0.3)
+                    self.message(self.later(created), chat_id, owner, 0.3, kind)
                 else:
                     sender = rng.choice(chosen)
-                    self.message(self.later(joined[sender]), chat_id, sender, 0.1)
+                    self.message(self.later(joined[sender]), chat_id, sender, 0.1, kind)
 
-    def message_rows(self) -> list[dict[str, Any]]:
+    def media_rows(self) -> tuple[list[dict[str, Any]], dict[int, tuple[int, str]]]:
+        """Rows for the media items posted (bytes stored before are reused) and item -> (id, sha256)."""
+        used = sorted({item for *_, item in self.pending if item is not None})
+        facts = {item: describe(*self.media_items[item]) for item in used}
+        wanted = {f.sha256 for f in facts.values()}
+        known: dict[str, int] = {
+            str(sha): int(media_id)
+            for sha, media_id in self.conn.execute(
+                select(media.c.sha256, media.c.id).where(media.c.sha256.in_(wanted))
+            )
+        }
+        next_media = _next_id(self.conn, media.c.id)
+        rows: list[dict[str, Any]] = []
+        ids: dict[int, tuple[int, str]] = {}
+        for item in used:
+            sha = facts[item].sha256
+            if sha not in known:
+                known[sha] = next_media
+                rows.append(media_row(next_media, self.media_items[item][0], facts[item]))
+                next_media += 1
+            ids[item] = (known[sha], sha)
+        return rows, ids
+
+    def message_rows(self, media_ids: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
         self.pending.sort()
         first_message = _next_id(self.conn, messages.c.id)
         return [
@@ -323,9 +426,10 @@ class _Generator:
                 "sender_id": sender,
                 "sent_at": self.at(offset),
                 "text": text,
-                "media_sha256": media,
+                "media_sha256": None if item is None else media_ids[item][1],
+                "media_id": None if item is None else media_ids[item][0],
                 "state": "visible",
                 "scope": None,
             }
-            for index, (offset, _, chat_id, sender, text, media) in enumerate(self.pending)
+            for index, (offset, _, chat_id, sender, text, item) in enumerate(self.pending)
         ]

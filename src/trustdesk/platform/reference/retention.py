@@ -4,7 +4,8 @@ A session is kept while an unexpired hold on its account covers its time and ask
 traffic data (the session's IP, port and device). A message is kept while an unexpired hold covering its
 time asks for its author's traffic or content data, or for the traffic data of a member of the private
 chat it was sent in (the recipient's "who talked to whom"). This mirrors what `export` reads, so nothing
-a hold promised to preserve can be deleted under it.
+a hold promised to preserve can be deleted under it. An upload is deleted with the last message that
+carried it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from trustdesk.platform.reference.store import (
     chats,
     hold_categories,
     holds,
+    media,
     members,
     messages,
     sessions,
@@ -95,6 +97,10 @@ def run_retention(connection: Connection, now: datetime, max_age: timedelta) -> 
     messages_deleted = connection.execute(
         delete(messages).where(messages.c.sent_at < cutoff, ~message_held)
     ).rowcount
+    # uploads go with the last message that posted them (a kept message keeps its media)
+    connection.execute(
+        delete(media).where(~exists().where(messages.c.media_id == media.c.id).correlate(media))
+    )
     return RetentionReport(
         cutoff=cutoff,
         sessions_deleted=sessions_deleted,

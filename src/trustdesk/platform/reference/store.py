@@ -87,6 +87,19 @@ members = Table(
     _one_of("role", MEMBER_ROLES),
 )
 
+media = Table(
+    "media",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("md5", String(32), nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("bytes", LargeBinary, nullable=False),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+)
+
 messages = Table(
     "messages",
     metadata,
@@ -96,6 +109,7 @@ messages = Table(
     Column("sent_at", UTCDateTime, nullable=False),
     Column("text", Text),
     Column("media_sha256", String(64)),
+    Column("media_id", Integer, ForeignKey("media.id")),
     Column("state", String(16), nullable=False, default="visible"),
     Column("scope", String(1024)),
     Index("ix_messages_sender_at", "sender_id", "sent_at"),
@@ -158,6 +172,7 @@ ALL_TABLES = (
     sessions,
     chats,
     members,
+    media,
     messages,
     removals,
     account_actions,

@@ -186,13 +186,16 @@ def build_container(
     bus: EventBus = InProcessBus(max_deliver=settings.bus_max_deliver)
     if settings.bus is BusKind.NATS:
         from trustdesk.bus.jetstream import JetStreamBus
+        from trustdesk.bus.streams import MIB, STREAMS, capped
 
+        cap = settings.nats_stream_max_mib
         bus = JetStreamBus(
             settings.nats_url,
             prefix=settings.nats_stream_prefix,
             max_deliver=settings.bus_max_deliver,
             ack_wait=settings.bus_ack_wait_seconds,
             max_in_flight=settings.bus_max_in_flight,
+            streams=STREAMS if cap is None else capped(STREAMS, cap * MIB),
         )
     container = Container(
         settings=settings,

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Text rule files or folders (default: the shipped starter rules)",
     )
+    nats_stream_max_mib: Annotated[int | None, Field(ge=1)] = Field(
+        default=None,
+        description="Cap every stream at this size (JetStream reserves each stream's limit on its disk); "
+        "default: the limits of the stream map (bus/streams.py)",
+    )
     bus_max_deliver: Annotated[int, Field(ge=1, le=100)] = 5
     bus_ack_wait_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     bus_max_in_flight: Annotated[int, Field(ge=1, le=100_000)] = 256

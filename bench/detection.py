@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -40,6 +41,7 @@ from trustdesk.app import build_container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.bus.jetstream import JetStreamBus
 from trustdesk.bus.protocol import Event, Subject
+from trustdesk.bus.streams import MIB, STREAMS, capped
 from trustdesk.config import load_settings
 from trustdesk.db import unit_of_work
 from trustdesk.safety import banks, tokens
@@ -152,15 +154,38 @@ def in_process(payloads: list[dict[str, str]], runs: int) -> dict[str, Any]:
             "with_findings_per_run": (found or 0) // runs}  # fmt: skip
 
 
+def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A JetStream server of the run's own, storing in ``folder`` (nothing is left on the machine's NATS)."""
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    port = free_port()
+    folder.mkdir()
+    proc = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"nats://127.0.0.1:{port}"
+        time.sleep(0.1)
+    raise RuntimeError("nats-server did not start")
+
+
 def over_nats(
     payloads: list[dict[str, str]], workers: int, env: dict[str, str], label: str
 ) -> dict[str, Any]:
-    prefix = f"bench{label}{workers}{os.getpid()}"
-    bus = JetStreamBus(os.environ.get("TRUSTDESK_NATS_URL", "nats://127.0.0.1:4222"), prefix=prefix)
+    """Drain a stream of ``payloads`` with ``workers`` scan workers; the clock starts when all subscribed."""
+    prefix = f"bench{label}{workers}"
+    bus = JetStreamBus(
+        env["TRUSTDESK_NATS_URL"], prefix=prefix, streams=capped(STREAMS, 512 * MIB), max_in_flight=500
+    )
     try:
+        bus.subscribe_batch(Subject.CONTENT_POSTED, GROUP, lambda _: None)  # to watch the group; never runs
         bus.publish_many(Event(Subject.CONTENT_POSTED, p) for p in payloads)
-        child_env = {**os.environ, **env, "TRUSTDESK_BUS": "nats", "TRUSTDESK_NATS_STREAM_PREFIX": prefix,
-                     "TRUSTDESK_BUS_MAX_IN_FLIGHT": "500"}  # fmt: skip
+        child_env = {
+            **os.environ, **env, "TRUSTDESK_BUS": "nats", "TRUSTDESK_NATS_STREAM_PREFIX": prefix,
+            "TRUSTDESK_BUS_MAX_IN_FLIGHT": "500", "TRUSTDESK_NATS_STREAM_MAX_MIB": "512",
+        }  # fmt: skip
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "trustdesk.cli", "worker", "scan"],
@@ -268,10 +293,15 @@ def main() -> None:
             "image_hash": in_process(image, args.runs),
         }
         print(json.dumps(results["in_process"]), file=sys.stderr)
-        results["nats"] = {
-            kind: [over_nats(payloads, int(w), env, kind[:1]) for w in args.nats_workers.split(",")]
-            for kind, payloads in (("text", text), ("image_hash", image))
-        }
+        nats, env["TRUSTDESK_NATS_URL"] = nats_server(Path(tmp) / "nats")
+        try:
+            results["nats"] = {
+                kind: [over_nats(payloads, int(w), env, kind[:1]) for w in args.nats_workers.split(",")]
+                for kind, payloads in (("text", text), ("image_hash", image))
+            }
+        finally:
+            nats.terminate()
+            nats.wait()
         print(json.dumps(results["nats"]), file=sys.stderr)
         results["upload_path"] = [
             upload_path(env, int(w), args.clients, args.requests) for w in args.serve_workers.split(",")

@@ -2,8 +2,8 @@
 
 Trustdesk here is `tests.synapse.FakeTrustdesk`, which speaks the platform API's contract
 (``POST /api/v1/match``, ``POST /api/v1/content-events``); a homeserver of its own is configured with
-``trustdesk_url``. The end-to-end run against Trustdesk's real endpoints (a banked image's altered copy
-refused, a rule match redacted, a review case opened) belongs here once those endpoints land.
+``trustdesk_url``. The run against a real ``trustdesk serve`` (a banked image's altered copy refused, a
+rule match redacted, a review case opened) is in ``test_synapse_trustdesk_e2e.py``.
 """
 
 import hashlib

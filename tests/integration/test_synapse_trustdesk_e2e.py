@@ -6,7 +6,8 @@ Matrix connector. Its platform token and banks are made with the ``trustdesk`` C
 homeserver's module is configured with ``trustdesk_url`` (that server) and ``trustdesk_token``. Shown:
 
 * an upload whose PDQ is within an ``auto_remove`` bank's threshold (a resized, recompressed copy of a
-  banked image: other bytes) is refused by Synapse; an unrelated image uploads;
+  banked image: other bytes) is refused by Synapse; an unrelated image uploads. The banked image is the
+  PDQ conformance photograph from the shared test data, or a drawn picture where that is absent;
 * a message matching an ``auto_remove`` starter rule is redacted within seconds;
 * an image matching a ``review`` bank opens a case in Trustdesk's database.
 """
@@ -14,11 +15,11 @@ homeserver's module is configured with ``trustdesk_url`` (that server) and ``tru
 import csv
 import io
 import os
+import random
 import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -32,10 +33,17 @@ from PIL import Image, ImageDraw
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tests.synapse import Homeserver, MatrixError, synapse_or_skip
+from tests.synapse import (
+    Homeserver,
+    MatrixError,
+    SynapseUnavailable,
+    ensure_synapse,
+    require_synapse,
+    synapse_or_skip,
+)
 from trustdesk.db import make_engine
 from trustdesk.safety.hashing.image import hash_image
-from trustdesk.safety.models import Case, Enforcement
+from trustdesk.safety.models import Case, Enforcement, Signal
 from trustdesk.safety.rules import load_rules
 from trustdesk.safety.vocabulary import BankAction
 
@@ -57,8 +65,6 @@ def jpeg(image: Image.Image, quality: int = 85) -> bytes:
 
 def drawn(seed: int) -> bytes:
     """A deterministic picture of coloured ellipses (high PDQ quality, far from the photographs)."""
-    import random
-
     rng = random.Random(seed)
     image = Image.new("RGB", (320, 240), (rng.randrange(256),) * 3)
     pen = ImageDraw.Draw(image)
@@ -76,8 +82,9 @@ def altered_copy(data: bytes) -> bytes:
     return jpeg(smaller, quality=60)
 
 
-def auto_remove_text() -> str:
-    """A should-match example of a starter ``auto_remove`` rule without conditions (any chat matches)."""
+def auto_remove_example() -> tuple[str, str]:
+    """``(rule id, text)``: a should-match example of a starter ``auto_remove`` rule without conditions
+    (so the private room the module reports matches)."""
     for rule in load_rules().rules:
         conditions = rule.conditions
         unconditional = not (
@@ -91,7 +98,7 @@ def auto_remove_text() -> str:
         if rule.action is BankAction.AUTO_REMOVE and unconditional:
             for example in rule.examples:
                 if example.should_match and example.event.text.isascii():
-                    return example.event.text
+                    return rule.id, example.event.text
     raise AssertionError("the starter rules have no unconditional auto_remove rule with an example")
 
 
@@ -126,6 +133,14 @@ class Stack:
     def case_for(self, event_id: str) -> Case | None:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.scalar(select(Case).where(Case.event_key == f"synapse:{event_id}"))
+
+    def signals_for(self, event_id: str) -> set[tuple[str, str]]:
+        """``(detector, source)`` of every signal recorded for the event."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Signal.detector, Signal.source).where(Signal.event_key == f"synapse:{event_id}")
+            )
+            return {(detector, source) for detector, source in rows}
 
     def enforcement_for(self, event_id: str) -> str | None:
         with self.engine.connect() as connection:
@@ -174,36 +189,55 @@ def _start_trustdesk(env: dict[str, str], cwd: Path, url: str, token: str) -> su
         stderr=subprocess.STDOUT,
     )
     log.close()
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx2.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.terminate()
-            tail = (cwd / "trustdesk.log").read_text(errors="replace")[-3000:]
-            pytest.fail(f"trustdesk serve did not start:\n{tail}")
-        time.sleep(0.1)
-    # load the banks (and compile the index's loops) now, not during the first upload
-    answer = httpx2.post(
-        f"{url}/api/v1/match",
-        json={"pdq": ["0" * 64]},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    assert answer.status_code == 200, answer.text
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = (cwd / "trustdesk.log").read_text(errors="replace")[-3000:]
+                pytest.fail(f"trustdesk serve did not start:\n{tail}")
+            time.sleep(0.1)
+        # load the banks (and compile the index's loops) now, not during the first upload
+        answer = httpx2.post(
+            f"{url}/api/v1/match",
+            json={"pdq": ["0" * 64]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+    except BaseException:
+        _stop(process)
+        raise
     return process
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def banked_original() -> bytes:
+    """The PDQ conformance photograph when the shared test data is here, else a drawn picture."""
+    return ORIGINAL.read_bytes() if ORIGINAL.exists() else drawn(3)
+
+
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    if not ORIGINAL.exists():
-        pytest.skip(f"the PDQ test images are not here: {ORIGINAL} (the shared test data)")
-    original = ORIGINAL.read_bytes()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    try:  # before any Trustdesk work: skip (or fail) at once without Synapse
+        ensure_synapse()
+    except (SynapseUnavailable, OSError, subprocess.SubprocessError) as exc:
+        require_synapse(f"Synapse is not available here: {exc}")
+    original = banked_original()
     review_image = drawn(1)
-    directory = Path(tempfile.mkdtemp(prefix="trustdesk-synapse-trustdesk-"))
+    directory = tmp_path_factory.mktemp("synapse-trustdesk")
     work = directory / "trustdesk"
     work.mkdir()
     port = _free_port()
@@ -251,12 +285,7 @@ def stack() -> Iterator[Stack]:
         )
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            _stop(process)
         engine.dispose()
         homeserver.stop()
 
@@ -283,7 +312,7 @@ def test_an_altered_copy_of_a_banked_image_is_refused_at_upload(stack: Stack) ->
 
 
 def test_a_message_matching_an_auto_remove_rule_is_redacted(stack: Stack) -> None:
-    text = auto_remove_text()
+    rule_id, text = auto_remove_example()
     event_id = stack.homeserver.send(stack.room, stack.sender, {"msgtype": "m.text", "body": text})
 
     def redacted() -> bool:
@@ -292,6 +321,7 @@ def test_a_message_matching_an_auto_remove_rule_is_redacted(stack: Stack) -> Non
 
     wait_for(redacted, f"the redaction of {event_id}")
     assert stack.enforcement_for(event_id) == "removed"
+    assert ("rule", rule_id) in stack.signals_for(event_id)
     assert stack.case_for(event_id) is None
 
 
@@ -307,4 +337,5 @@ def test_an_image_matching_a_review_bank_opens_a_case(stack: Stack) -> None:
     assert case.account_id == stack.sender
     assert case.locator == f"matrix://room/{stack.room}/message/{event_id}"
     assert stack.seen_by_member(event_id)["content"] != {}  # review only: nothing removed
+    assert ("pdq", "e2e-review") in stack.signals_for(event_id)
     assert stack.enforcement_for(event_id) is None

@@ -216,6 +216,25 @@ def over_nats(
         bus.close()
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    total, frontier = 0.0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        frontier += [child for child, (parent, _) in stats.items() if parent == pid]
+    return total
+
+
 def upload_path(env: dict[str, str], workers: int, clients: int, requests: int) -> dict[str, Any]:
     port = free_port()
     proc = subprocess.Popen(
@@ -251,12 +270,14 @@ def upload_path(env: dict[str, str], workers: int, clients: int, requests: int) 
                 latencies.extend(mine)
 
         threads = [threading.Thread(target=client, args=(queries[i::clients],)) for i in range(clients)]
+        cpu_before = tree_cpu_seconds(proc.pid)
         started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        server_cpu = tree_cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -264,6 +285,8 @@ def upload_path(env: dict[str, str], workers: int, clients: int, requests: int) 
     return {
         "serve_workers": workers, "clients": clients, "requests": len(latencies),
         "lookups_per_s": round(len(latencies) / elapsed),
+        "server_cpu_s": round(server_cpu, 2),
+        "lookups_per_server_cpu_s": round(len(latencies) / server_cpu) if server_cpu else None,
         "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
         "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 2),
     }  # fmt: skip

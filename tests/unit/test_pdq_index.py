@@ -250,6 +250,35 @@ def test_corrupt_entries_detected(tmp_path: Path, rng: np.random.Generator) -> N
         index.search_batch(hashes[:50])
 
 
+def test_corrupt_bucket_bounds_detected(tmp_path: Path, rng: np.random.Generator) -> None:
+    directory = tmp_path / "idx"
+    hashes = random_words(rng, 400)
+    PdqIndex.build(directory, hashes, 3)
+    offsets = np.load(directory / "offsets.npy")
+    second = (1 << PdqIndex.open(directory).layout.widths[0]) + 1  # chunk 1's table
+    offsets[second + 1 : second + (1 << 15)] = 10**6  # bounds past the rows (first and last stay valid)
+    np.save(directory / "offsets.npy", offsets)
+    index = PdqIndex.open(directory)
+    with pytest.raises(IndexFormatError):
+        index.verify()
+    with pytest.raises(IndexFormatError, match="out-of-range"):
+        index.search_batch(hashes[:50])
+
+
+def test_many_candidates_and_matches_per_query() -> None:
+    # 3,000 rows of one hash under distinct labels: every chunk's bucket holds all of them, so one query
+    # has 36,000 candidates (past the kernel's first candidate buffer) and 3,000 matches
+    hashes = np.tile(np.array([[1, 2, 3, 4]], np.uint64), (3000, 1))
+    labels = np.arange(3000, dtype=np.uint32)
+    for layout in (SMALL, Layout((16,) * 16)):
+        index = PdqIndex.from_arrays(hashes, labels, layout=layout)
+        matches = index.search(hashes[0], 31)
+        assert sorted(m.label for m in matches) == list(range(3000))
+        assert {m.distance for m in matches} == {0}
+        batch = index.search_batch(np.concatenate([hashes[:2], random_words(np.random.default_rng(1), 2)]))
+        assert [len(batch.for_query(i)) for i in range(4)] == [3000, 3000, 0, 0]
+
+
 def test_open_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(IndexFormatError, match=r"no meta\.json"):
         PdqIndex.open(tmp_path / "nowhere")

@@ -44,6 +44,7 @@ __all__ = [
     "CHAT_TYPES",
     "CONTENT_EVENT_DETAILS",
     "INLINE_MEDIA_LIMIT",
+    "MAX_EVENTS",
     "MEDIA_KINDS",
     "Account",
     "AccountAction",
@@ -68,6 +69,7 @@ __all__ = [
     "normalise_categories",
     "normalise_country_codes",
     "normalise_phone",
+    "parse_cursor",
     "record_order",
     "require_aware",
     "sha256_hex",
@@ -373,6 +375,23 @@ class ContentEvent:
                 self, "account_created_at", require_aware(self.account_created_at, "account_created_at")
             )
         object.__setattr__(self, "media_pdq", tuple((str(h), int(q)) for h, q in self.media_pdq))
+
+
+MAX_EVENTS = 1000
+"""The most content events one `PlatformConnector.content_events` call returns."""
+_NUMERIC_CURSOR = re.compile(r"[0-9]{1,18}")
+
+
+def parse_cursor(after: str | None, limit: int) -> int:
+    """The stream position after a numeric cursor (None: 0); a bad cursor or a limit outside 1..1000
+    raises `ValueError`. For connectors whose cursors are positions in a log."""
+    if isinstance(limit, bool) or not 1 <= limit <= MAX_EVENTS:
+        raise ValueError(f"limit must be between 1 and {MAX_EVENTS}, got {limit!r}")
+    if after is None:
+        return 0
+    if _NUMERIC_CURSOR.fullmatch(after):
+        return int(after)
+    raise ValueError(f"not a cursor of this platform: {after!r}")
 
 
 def _json_default(value: object) -> str:

@@ -43,7 +43,6 @@ from trustdesk.platform.matrix.stream import (
     iso,
     message_fields,
     message_locator,
-    parse_cursor,
     parse_locator,
     room_locator,
 )
@@ -69,6 +68,7 @@ from trustdesk.platform.protocol import (
     normalise_categories,
     normalise_country_codes,
     normalise_phone,
+    parse_cursor,
     record_order,
     require_aware,
     sha256_hex,

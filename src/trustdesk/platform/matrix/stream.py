@@ -19,8 +19,6 @@ from trustdesk.platform.protocol import INLINE_MEDIA_LIMIT, ContentEvent, Conten
 LOCATOR_PREFIX = "matrix://room/"
 _LOCATOR = re.compile(r"matrix://room/(?P<room>![^/\s]+)(?:/message/(?P<event>\$[^/\s]+))?")
 MXC = re.compile(r"mxc://(?P<server>[^/]+)/(?P<media>[A-Za-z0-9_\-]+)")
-_CURSOR = re.compile(r"[0-9]{1,18}")
-MAX_EVENTS = 1000
 CONTENT_EVENT_DETAILS = frozenset(
     {"chat_type", "audience", "account_created_at", "media_kind", "media_md5", "media_data"}
 )
@@ -68,17 +66,6 @@ def message_fields(content: Any) -> tuple[str, str | None, str | None]:
     filename = content.get("filename")
     caption = text if isinstance(filename, str) and text is not None and text != filename else None
     return "media", caption, url
-
-
-def parse_cursor(after: str | None, limit: int) -> int:
-    """The log position to read after; a bad cursor or a limit outside 1..1000 raises `ValueError`."""
-    if isinstance(limit, bool) or not 1 <= limit <= MAX_EVENTS:
-        raise ValueError(f"limit must be between 1 and {MAX_EVENTS}, got {limit!r}")
-    if after is None:
-        return 0
-    if _CURSOR.fullmatch(after):
-        return int(after)
-    raise ValueError(f"not a cursor of this platform: {after!r}")
 
 
 def inline_media(row: Mapping[str, Any]) -> tuple[str, str] | None:

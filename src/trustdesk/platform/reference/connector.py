@@ -50,6 +50,7 @@ from trustdesk.platform.protocol import (
     normalise_categories,
     normalise_country_codes,
     normalise_phone,
+    parse_cursor,
     require_aware,
     sha256_hex,
 )
@@ -336,7 +337,7 @@ class ReferencePlatform:
         return str(notice_id)
 
     def content_events(self, after: str | None = None, limit: int = 100) -> Sequence[ContentEvent]:
-        position = _stream.parse_cursor(after, limit)
+        position = parse_cursor(after, limit)
         with self._engine.connect() as conn:
             return _stream.read_events(conn, position, limit)
 

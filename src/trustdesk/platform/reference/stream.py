@@ -8,7 +8,6 @@ upload stored) is a ``file`` with no other detail: the platform does not know mo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, case, func, select
@@ -20,19 +19,6 @@ from trustdesk.platform.reference.store import chats, media, members, messages, 
 
 CHAT_TYPES = {"private": "private", "group": "group", "channel": "public"}
 """The `ContentEvent.chat_type` of each chat kind: a channel is public, anyone may find and read it."""
-MAX_EVENTS = 1000
-_CURSOR = re.compile(r"[0-9]{1,18}")
-
-
-def parse_cursor(after: str | None, limit: int) -> int:
-    """The message id to read after; a bad cursor or a limit outside 1..1000 raises `ValueError`."""
-    if isinstance(limit, bool) or not 1 <= limit <= MAX_EVENTS:
-        raise ValueError(f"limit must be between 1 and {MAX_EVENTS}, got {limit!r}")
-    if after is None:
-        return 0
-    if _CURSOR.fullmatch(after):
-        return int(after)
-    raise ValueError(f"not a cursor of this platform: {after!r}")
 
 
 def read_events(conn: Connection, position: int, limit: int) -> Sequence[ContentEvent]:

@@ -14,7 +14,9 @@ from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import types
+from numba.core import cgutils as _cgutils
 from numba.extending import intrinsic
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +41,36 @@ def _ctpop_typer(typingctx: Any, x: Any) -> Any:  # noqa: ARG001
 
 # one LLVM ctpop instruction (``popcnt`` on x86-64); numba's typing of intrinsics hides the call signature
 _ctpop = cast(Callable[[Any], Any], intrinsic(_ctpop_typer))
+
+
+cgutils: Any = _cgutils  # untyped numba helpers
+
+
+def _prefetch_typer(typingctx: Any, arr: Any, i: Any) -> Any:  # noqa: ARG001
+    sig = types.void(arr, i)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        first = context.cast(builder, args[1], signature.args[1], types.intp)
+        index = [first] + [context.get_constant(types.intp, 0)] * (aryty.ndim - 1)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, index, wraparound=False)
+        ptr = builder.bitcast(ptr, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(2), i32(1)])  # read, locality 2 (prefetcht1), data
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ``prefetch(arr, i)``: a software prefetch of ``arr[i]`` (``arr[i, 0]`` for a 2-d array), the x86
+# ``prefetcht1`` instruction (into L2: measured 5% faster here than ``prefetcht0``). Unlike a load it
+# retires at once, so far more independent cache misses are in flight than a reorder buffer full of
+# waiting loads allows (at 10 M: 320 -> 148 us a lookup). A prefetch never faults, but the kernels
+# only prefetch in-range entries. ``llvm.prefetch.p0`` is the name under LLVM's opaque pointers (15+).
+prefetch = cast(Callable[[Any, Any], None], intrinsic(_prefetch_typer))
 
 
 @jit
@@ -191,55 +223,61 @@ def mark_duplicates(
     return keep
 
 
+# how many candidates ahead of the one being verified the verification prefetches (measured at 10 M
+# here: 16 -> 175 us a lookup, 32 -> 160 us, 64 -> 162 us; prefetching all of them first, 200 us)
+PREFETCH_AHEAD = 32
+
+
 @jit
 def _bucket_bounds(qc: np.ndarray, masks: np.ndarray, mbounds: np.ndarray, offsets: np.ndarray,
-                   obase: np.ndarray, plo: np.ndarray, phi: np.ndarray) -> None:  # fmt: skip
-    """Pass 1: the bounds of every probed bucket (independent random reads of the offsets tables)."""
+                   obase: np.ndarray, ids: np.ndarray, plo: np.ndarray, phi: np.ndarray) -> None:  # fmt: skip
+    """Pass 1: the bounds of every probed bucket (prefetched first, then read from cache), and a prefetch
+    of the first row id of each (chunks 1..m-1)."""
+    last = ids.shape[1] - 1
+    for j in range(qc.shape[0]):
+        base = obase[j]
+        qj = np.int64(qc[j])
+        for p in range(mbounds[j], mbounds[j + 1]):
+            prefetch(offsets, base + (qj ^ np.int64(masks[p])))
     for j in range(qc.shape[0]):
         base = obase[j]
         qj = np.int64(qc[j])
         for p in range(mbounds[j], mbounds[j + 1]):
             v = base + (qj ^ np.int64(masks[p]))
-            plo[p] = np.int64(offsets[v])
+            lo = np.int64(offsets[v])
+            plo[p] = lo
             phi[p] = np.int64(offsets[v + 1])
+            if j > 0:
+                prefetch(ids[j - 1], min(lo, last))
 
 
 @jit
 def _bounds_total(plo: np.ndarray, phi: np.ndarray, n: int) -> tuple[int, int]:
-    """Clamp corrupt bounds (counted in ``bad``) and return ``(candidates, bad)``."""
+    """Empty the buckets whose bounds are corrupt (counted in ``bad``); returns ``(candidates, bad)``."""
     total = 0
     bad = 0
     for p in range(plo.shape[0]):
         lo = plo[p]
         hi = phi[p]
-        if hi > n or lo > hi or lo < 0:
+        if hi > n or lo > hi:
             bad += 1
-            phi[p] = lo = hi = 0
-            plo[p] = 0
+            plo[p] = phi[p] = lo = hi = 0
         total += hi - lo
     return total, bad
 
 
 @jit
-def _touch_ids(plo: np.ndarray, mbounds: np.ndarray, ids: np.ndarray) -> np.uint32:
-    """Pass 2a: one independent load per probed bucket (no branches, full memory-level parallelism), so
-    that the gather that follows reads row ids from cache instead of missing on each bucket in turn."""
-    s = np.uint32(0)
-    last = ids.shape[1] - 1
-    for j in range(1, mbounds.shape[0] - 1):
-        row = ids[j - 1]
-        for p in range(mbounds[j], mbounds[j + 1]):
-            s ^= row[min(plo[p], last)]
-    return s
+def _gather(plo: np.ndarray, phi: np.ndarray, mbounds: np.ndarray, ids: np.ndarray, n: int,
+            crow: np.ndarray, cstart: np.ndarray) -> tuple[int, int]:  # fmt: skip
+    """Pass 2: every candidate row, chunk after chunk (chunk ``j``'s are ``crow[cstart[j]:cstart[j+1]]``);
+    returns ``(candidates, bad)``.
 
-
-@jit
-def _gather(plo: np.ndarray, phi: np.ndarray, mbounds: np.ndarray, ids: np.ndarray, crow: np.ndarray,
-            cstart: np.ndarray) -> int:  # fmt: skip
-    """Pass 2b: every candidate row, chunk after chunk (chunk ``j``'s are ``crow[cstart[j]:cstart[j+1]]``).
-
-    ``crow`` holds at least the candidate count + 4 entries (each bucket writes 4 entries unconditionally:
-    no mispredicted branch on the small bucket sizes)."""
+    The ids were prefetched by pass 1 and are copied from cache. ``crow`` holds at least the candidate
+    count + ``PREFETCH_AHEAD`` + 4 entries: each bucket writes 4 entries unconditionally (no
+    mispredicted branch on the small bucket sizes) before the rest of a larger one, and the entries
+    past the candidates are set to row 0 so that pass 3 prefetches ahead without a bounds test. Row ids
+    out of range are counted in ``bad`` and replaced by row 0 (the caller raises on ``bad``).
+    """
     m = mbounds.shape[0] - 1
     last = ids.shape[1] - 1
     nc = 0
@@ -261,7 +299,14 @@ def _gather(plo: np.ndarray, phi: np.ndarray, mbounds: np.ndarray, ids: np.ndarr
                 crow[nc + t] = np.int64(row[lo + t])
             nc += take
     cstart[m] = nc
-    return nc
+    bad = 0
+    for c in range(cstart[1], nc):  # one branch-free (vectorised) pass
+        r = crow[c]
+        bad += r >= n
+        crow[c] = r if r < n else 0
+    for c in range(nc, nc + PREFETCH_AHEAD):
+        crow[c] = 0
+    return nc, bad
 
 
 @jit
@@ -274,11 +319,11 @@ def probe_search(queries: np.ndarray, radius: int, radii: np.ndarray, starts: np
 
     Chunk ``j`` is probed at its value XOR each of ``masks[mbounds[j]:mbounds[j + 1]]`` (every flip of at
     most ``radii[j]`` bits); each candidate is verified by full popcount and reported once
-    (``is_dedup_first``). The work runs in passes per query so that the random reads of each pass are
-    independent and overlap in the memory system: (1) read every probed bucket's bounds, (2a) touch the
-    first row id of every bucket, (2b) gather candidate rows (from cache), (3) verify them. Matches
-    beyond the capacity of the ``out_*`` arrays are counted but not written: the caller grows them and
-    reruns. Needs ``hashes.shape[0] > 0``.
+    (``is_dedup_first``). The work runs in three passes per query, each of independent random reads
+    issued as software prefetches ahead of their use: (1) every probed bucket's bounds, (2) the
+    candidate rows of those buckets, (3) their hashes, verified ``PREFETCH_AHEAD`` behind the prefetch.
+    Matches beyond the capacity of the ``out_*`` arrays are counted but not written: the caller grows
+    them and reruns. Needs ``hashes.shape[0] > 0``.
     """
     n = hashes.shape[0]
     m = starts.shape[0]
@@ -291,26 +336,30 @@ def probe_search(queries: np.ndarray, radius: int, radii: np.ndarray, starts: np
     cstart = np.empty(m + 1, np.int64)
     count = 0
     bad = 0
-    sink = np.uint32(0)
     for qi in range(queries.shape[0]):
         for w in range(4):
             q[w] = queries[qi, w]
         for j in range(m):
             qc[j] = extract(queries, qi, starts[j], widths[j])
-        _bucket_bounds(qc, masks, mbounds, offsets, obase, plo, phi)
+        _bucket_bounds(qc, masks, mbounds, offsets, obase, ids, plo, phi)
         total, bad_bounds = _bounds_total(plo, phi, n)
         bad += bad_bounds
-        if total + 4 > crow.shape[0]:
-            crow = np.empty(2 * total + 4, np.int64)
-        sink ^= _touch_ids(plo, mbounds, ids)
-        nc = _gather(plo, phi, mbounds, ids, crow, cstart)
+        if total + PREFETCH_AHEAD + 4 > crow.shape[0]:
+            crow = np.empty(2 * total + PREFETCH_AHEAD + 4, np.int64)
+        nc, bad_ids = _gather(plo, phi, mbounds, ids, n, crow, cstart)
+        bad += bad_ids
+        for c in range(PREFETCH_AHEAD):
+            prefetch(hashes, crow[c])
         j = 0
         for c in range(nc):  # pass 3
+            prefetch(hashes, crow[c + PREFETCH_AHEAD])
             row = crow[c]
-            if row >= n or row < 0:
-                bad += 1
+            # two words first: a random candidate differs in ~64 of their 128 bits, so the test is
+            # almost always false and predicted; near rows go on to the full distance
+            d = popcount(hashes[row, 0] ^ q[0]) + popcount(hashes[row, 1] ^ q[1])
+            if d > radius:
                 continue
-            d = distance4(hashes, row, q)
+            d += popcount(hashes[row, 2] ^ q[2]) + popcount(hashes[row, 3] ^ q[3])
             if d <= radius:
                 while cstart[j + 1] <= c:
                     j += 1
@@ -320,6 +369,4 @@ def probe_search(queries: np.ndarray, radius: int, radii: np.ndarray, starts: np
                         out_row[count] = row
                         out_dist[count] = d
                     count += 1
-    if sink == np.uint32(0xFFFFFFFF) and bad < 0:  # keeps the touch loads alive; never true
-        bad = 0
     return count, bad

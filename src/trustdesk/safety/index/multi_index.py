@@ -164,10 +164,14 @@ class PdqIndex:
     # search -------------------------------------------------------------------------------------------
     def search(self, query: Any, radius: int = DEFAULT_RADIUS) -> list[Match]:
         """Every live row within ``radius`` of ``query`` (64-hex string or ``uint64[4]``), each once."""
-        words = as_words(query if not isinstance(query, str) else [query])
-        if words.shape[0] != 1:
-            raise ValueError(f"search takes one hash, got {words.shape[0]}; use search_batch")
-        radius = _check_radius(radius)
+        if type(query) is np.ndarray and query.shape == (4,) and query.dtype == np.uint64:
+            words = np.ascontiguousarray(query).reshape(1, 4)  # the fast path of ``as_words``
+        else:
+            words = as_words(query if not isinstance(query, str) else [query])
+            if words.shape[0] != 1:
+                raise ValueError(f"search takes one hash, got {words.shape[0]}; use search_batch")
+        if type(radius) is not int or not 0 <= radius <= MAX_RADIUS:
+            radius = _check_radius(radius)
         _, hashes, labels, dists = self._search_base(words, radius)
         if self._delta.count:
             _, more_hashes, more_labels, more_dists = self._search_delta(words, radius)
@@ -230,8 +234,10 @@ class PdqIndex:
             if found <= cap:
                 break
             cap = found
+        if found == 0:  # the common case of a single lookup: no more numpy calls (run with cold caches)
+            return _EMPTY
         rows = out_row[:found]
-        return out_q[:found], self._hashes[rows], self._labels[rows], out_d[:found]
+        return out_q[:found], self._hashes.take(rows, axis=0), self._labels.take(rows), out_d[:found]
 
     def _search_delta(self, words: np.ndarray, radius: int) -> tuple[np.ndarray, ...]:
         delta = self._delta
@@ -311,4 +317,8 @@ class PdqIndex:
 
 
 def _empty() -> tuple[np.ndarray, ...]:
-    return (np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty(0, np.uint32), np.empty(0, np.int32))
+    return _EMPTY
+
+
+# shared: zero-length arrays hold nothing to change
+_EMPTY = (np.empty(0, np.int64), np.empty((0, 4), np.uint64), np.empty(0, np.uint32), np.empty(0, np.int32))

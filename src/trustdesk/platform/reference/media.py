@@ -1,25 +1,21 @@
 """Media of the reference platform: uploads are stored with their hashes, computed once at upload.
 
 An upload keeps its bytes, its MIME type (sniffed from the magic number when not given), SHA-256, MD5 and,
-for an image, its PDQ hash with the quality (``pdqhash``, Meta's reference implementation in C++). The
-PDQ bit vector is packed most significant bit first, which is the reference implementation's hex (on
-``shared/testdata/pdq/images/misc/c.png`` the two agree within a few bits; PDQ implementations agree
-within a few bits, not exactly). The same bytes uploaded twice are stored once.
+for an image, its PDQ hash with the quality (computed as Trustdesk computes it, `trustdesk.safety.hashing`,
+as a real platform would with Meta's reference implementation). The same bytes uploaded twice are stored
+once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import warnings
 from dataclasses import dataclass
 
-import numpy as np
-import pdqhash  # type: ignore[import-untyped]
-from PIL import Image
 from sqlalchemy import Connection, func, insert, select
 
 from trustdesk.platform.reference.store import media
+from trustdesk.safety.hashing.image import hash_image
+from trustdesk.safety.media import MediaError
 
 MAX_MEDIA_BYTES = 16 * 1_048_576
 """The largest upload the reference platform takes."""
@@ -57,24 +53,10 @@ def media_kind(mime: str) -> str:
 def pdq_of(data: bytes) -> tuple[str, int] | None:
     """``(64 hex, quality)`` of an image, None when the bytes are not a readable image within bounds."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.width * image.height > MAX_IMAGE_PIXELS:
-                    return None
-                pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, Warning):
+        hashes = hash_image(data, max_pixels=MAX_IMAGE_PIXELS)
+    except MediaError:
         return None
-    bits, quality = pdqhash.compute(pixels)
-    return bits_to_hex(bits), int(quality)
-
-
-def bits_to_hex(bits: object) -> str:
-    """The hex of pdqhash's 256-bit vector, most significant bit first (the reference's order)."""
-    array = np.asarray(bits)
-    if array.shape != (256,):
-        raise ValueError(f"a PDQ hash has 256 bits, got shape {array.shape}")
-    return np.packbits(array.astype(np.uint8)).tobytes().hex()
+    return hashes.pdq, hashes.quality
 
 
 @dataclass(frozen=True)

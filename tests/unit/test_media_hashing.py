@@ -19,12 +19,10 @@ from trustdesk.safety.hashing import (
     distance,
     hash_image,
     hash_image_file,
-    hex_to_words,
-    hexes_to_array,
     normalize_hex,
-    words_to_hex,
 )
 from trustdesk.safety.hashing.pdq import bits_to_hex, distances
+from trustdesk.safety.index import hex_to_words
 from trustdesk.safety.media import MAX_IMAGE_PIXELS, MediaError, MediaKind, decode_image, sniff, sniff_file
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "pdq"
@@ -62,28 +60,11 @@ def png_header_bomb(width: int, height: int) -> bytes:
 # --- hashes as data -------------------------------------------------------------------------------------
 
 
-@given(hex_hashes)
-def test_hex_and_words_round_trip(value: str) -> None:
-    words = hex_to_words(value)
-    assert words[0] == int(value[:16], 16)
-    assert words_to_hex(words) == value
-    row = hexes_to_array([value])
-    assert row.dtype == np.uint64
-    assert row.shape == (1, 4)
-    assert tuple(int(w) for w in row[0]) == words
-
-
 @given(hex_hashes, hex_hashes)
 def test_array_distances_agree_with_the_hex_distance(a: str, b: str) -> None:
-    table = distances(hexes_to_array([a]), hexes_to_array([a, b]))
+    table = distances(hex_to_words([a]), hex_to_words([a, b]))
     assert table.tolist() == [[0, distance(a, b)]]
     assert distance(a, b) == distance(b, a)
-
-
-def test_word_zero_is_the_first_sixteen_hex_characters() -> None:
-    value = "0123456789abcdef" + "f" * 16 + "0" * 31 + "1"
-    assert hex_to_words(value) == (0x0123456789ABCDEF, 2**64 - 1, 0, 1)
-    assert hexes_to_array([value]).tolist() == [[0x0123456789ABCDEF, 2**64 - 1, 0, 1]]
 
 
 def test_bits_pack_most_significant_bit_first() -> None:
@@ -107,7 +88,7 @@ def test_hex_is_normalised_to_lower_case() -> None:
 @needs_data
 def test_the_index_lists_parse_as_uint64_rows() -> None:
     haystack = (DATA / "lists" / "haystack.txt").read_text().split()
-    rows = hexes_to_array(haystack)
+    rows = hex_to_words(haystack)
     assert rows.shape == (len(haystack), 4) == (1350, 4)
     assert int(rows[0, 0]) == int(haystack[0][:16], 16)
 

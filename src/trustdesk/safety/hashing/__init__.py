@@ -1,7 +1,8 @@
 """Media hashing: PDQ (with dihedral variants), MD5 and SHA-256 for images; vPDQ for videos.
 
-``pdq`` holds the pure hash arithmetic (hex, uint64 words, distances); ``image`` hashes images with
-``pdqhash``; ``video`` hashes videos with the optional ``vpdq`` and decides video matches.
+``pdq`` holds the pure hash arithmetic (hex, distances; hex to uint64 words is `safety.index.hexcodec`);
+``image`` hashes images with ``pdqhash``; ``video`` hashes videos with the optional ``vpdq`` and decides
+video matches.
 """
 
 from trustdesk.safety.hashing.image import DIHEDRAL, ImageHashes, hash_image, hash_image_file
@@ -9,10 +10,7 @@ from trustdesk.safety.hashing.pdq import (
     PDQ_MATCH_DISTANCE,
     PDQ_MIN_QUALITY,
     distance,
-    hex_to_words,
-    hexes_to_array,
     normalize_hex,
-    words_to_hex,
 )
 from trustdesk.safety.hashing.video import (
     VideoFrame,
@@ -41,10 +39,7 @@ __all__ = [
     "hash_image_file",
     "hash_video",
     "hash_video_file",
-    "hex_to_words",
-    "hexes_to_array",
     "match_video",
     "normalize_hex",
     "video_hashing_available",
-    "words_to_hex",
 ]

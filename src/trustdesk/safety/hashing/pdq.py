@@ -7,7 +7,6 @@ words are its four 64-bit limbs from most to least significant. Pure functions, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +19,6 @@ PDQ_MIN_QUALITY = 50
 """Below this quality a hash is not trustworthy: do not index it, do not act on it alone."""
 
 _HEX = re.compile(r"[0-9a-f]{64}")
-Words = tuple[int, int, int, int]
 
 
 def normalize_hex(value: str) -> str:
@@ -37,24 +35,6 @@ def bits_to_hex(bits: npt.ArrayLike) -> str:
     if array.shape != (PDQ_BITS,):
         raise ValueError(f"a PDQ hash has {PDQ_BITS} bits, got shape {array.shape}")
     return np.packbits(array.astype(np.uint8, copy=False)).tobytes().hex()
-
-
-def hex_to_words(value: str) -> Words:
-    """The four big-endian 64-bit words of a hash; word 0 is the first 16 hex characters."""
-    text = normalize_hex(value)
-    return (int(text[0:16], 16), int(text[16:32], 16), int(text[32:48], 16), int(text[48:64], 16))
-
-
-def words_to_hex(words: Sequence[int]) -> str:
-    if len(words) != 4:
-        raise ValueError(f"a PDQ hash is four 64-bit words, got {len(words)}")
-    return "".join(f"{int(word):016x}" for word in words)
-
-
-def hexes_to_array(values: Iterable[str]) -> npt.NDArray[np.uint64]:
-    """Rows of uint64[4] (native byte order), one per hash, as the PDQ index takes them."""
-    raw = b"".join(bytes.fromhex(normalize_hex(value)) for value in values)
-    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 4)
 
 
 def distance(a: str, b: str) -> int:

@@ -27,9 +27,9 @@ from trustdesk.safety.hashing.pdq import (
     PDQ_MATCH_DISTANCE,
     PDQ_MIN_QUALITY,
     distances,
-    hexes_to_array,
     normalize_hex,
 )
+from trustdesk.safety.index.hexcodec import hex_to_words
 from trustdesk.safety.media import MediaError, MediaKind, sniff_file
 
 MAX_VIDEO_BYTES = 512 * 1024 * 1024
@@ -244,12 +244,12 @@ def match_video(
 
 def brute_force_matcher(bank: Iterable[str], *, max_distance: int = PDQ_MATCH_DISTANCE) -> FrameMatcher:
     """An exact `FrameMatcher` over a small list of hashes (every query against every bank hash)."""
-    rows = hexes_to_array(bank)
+    rows = hex_to_words(bank)
 
     def match_frames(hexes: list[str]) -> list[bool]:
         if not hexes or not len(rows):
             return [False] * len(hexes)
-        nearest = distances(hexes_to_array(hexes), rows).min(axis=1)
+        nearest = distances(hex_to_words(hexes), rows).min(axis=1)
         return [bool(value) for value in np.less_equal(nearest, max_distance)]
 
     return match_frames
@@ -286,7 +286,7 @@ def compare_videos(
     right = [frame.pdq for frame in usable_frames(compared, quality_threshold=quality_threshold)]
     if not left or not right:
         return VideoComparison(0.0, 0.0)
-    table = distances(hexes_to_array(left), hexes_to_array(right)) <= max_distance
+    table = distances(hex_to_words(left), hex_to_words(right)) <= max_distance
     return VideoComparison(
         query_match_percent=100.0 * float(table.any(axis=1).sum()) / len(left),
         compared_match_percent=100.0 * float(table.any(axis=0).sum()) / len(right),

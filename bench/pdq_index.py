@@ -238,7 +238,8 @@ def lower_bound(index: Any, n: int, radii: tuple[int, ...]) -> dict[str, Any]:
 
     Each read set is timed twice: as plain loads (the reorder buffer bounds how many misses overlap) and
     with the software prefetches the index's kernels use (``kernels.prefetch``: bucket bounds and row-id
-    starts prefetched all at once, hashes ``PREFETCH_AHEAD`` ahead). The prefetched figure is the bound.
+    starts prefetched all at once, hashes ``PREFETCH_AHEAD`` ahead). The bound takes the faster of the
+    two for each read set.
     """
     from math import comb
 
@@ -275,16 +276,25 @@ def lower_bound(index: Any, n: int, radii: tuple[int, ...]) -> dict[str, Any]:
     steps = 2_000_000
     latency = min(timed_runs(lambda: chase(nxt, steps), 2)) / steps
     demand = t_verify + t_offsets + t_ids
-    bound = p_verify + p_offsets + p_ids
+    prefetched = p_verify + p_offsets + p_ids
+    # the bound: each read set at its faster way (the index's kernels are free to use either)
+    b_verify, b_offsets, b_ids = min(t_verify, p_verify), min(t_offsets, p_offsets), min(t_ids, p_ids)
+    bound = b_verify + b_offsets + b_ids
     return {
         "expected_candidates": round(candidates),
         "probes": probes,
-        "verify_candidates_us": round(p_verify * 1e6, 1),
-        "read_bucket_bounds_us": round(p_offsets * 1e6, 1),
-        "read_bucket_ids_us": round(p_ids * 1e6, 1),
+        "verify_candidates_us": round(b_verify * 1e6, 1),
+        "read_bucket_bounds_us": round(b_offsets * 1e6, 1),
+        "read_bucket_ids_us": round(b_ids * 1e6, 1),
         "lower_bound_us": round(bound * 1e6, 1),
         "lower_bound_per_s": round(1 / bound, 1),
-        "ns_per_independent_read": round(p_verify / candidates * 1e9, 1),
+        "ns_per_independent_read": round(b_verify / candidates * 1e9, 1),
+        "prefetched": {
+            "verify_candidates_us": round(p_verify * 1e6, 1),
+            "read_bucket_bounds_us": round(p_offsets * 1e6, 1),
+            "read_bucket_ids_us": round(p_ids * 1e6, 1),
+            "lower_bound_us": round(prefetched * 1e6, 1),
+        },
         "demand_loads": {
             "verify_candidates_us": round(t_verify * 1e6, 1),
             "read_bucket_bounds_us": round(t_offsets * 1e6, 1),

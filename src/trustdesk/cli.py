@@ -95,22 +95,41 @@ def serve(
             name="content-ingest",
             daemon=True,
         ).start()
-    if workers > 1:
-        c.matcher.get()  # build the shared index once, before the workers open it
+    c.warm_up()  # with several workers: the shared index is built once, before they open it
     try:
-        uvicorn.run(
-            create_app(c) if workers == 1 else "trustdesk.web.app:app_from_settings",
-            factory=workers > 1,
-            workers=workers,
-            host=host or c.settings.host,
-            port=port or c.settings.port,
-            log_level="info",
-            proxy_headers=False,
-        )
+        if workers == 1:
+            uvicorn.run(create_app(c), host=host or c.settings.host, port=port or c.settings.port,
+                        log_level="info", proxy_headers=False)  # fmt: skip
+        else:
+            serve_workers(workers, host or c.settings.host, port or c.settings.port)
     finally:
         stop.set()
         c.bus.close()
         c.engine.dispose()
+
+
+def serve_workers(workers: int, host: str, port: int) -> None:
+    """``workers`` uvicorn processes on one listening socket, each with its own container.
+
+    The socket is made here, with its protocol named (IPPROTO_TCP), because asyncio sets TCP_NODELAY only
+    on connections of such sockets: uvicorn's own (``socket.socket(AF_INET, SOCK_STREAM)``) leaves it
+    unset, and Nagle's algorithm against delayed ACKs adds 40 ms to every keep-alive request.
+    """
+    import socket
+
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(
+        "trustdesk.web.app:app_from_settings", factory=True, workers=workers, host=host, port=port,
+        log_level="info", proxy_headers=False,
+    )  # fmt: skip
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.set_inheritable(True)
+    Multiprocess(config, sockets=[listener]).run()
 
 
 @worker_app.command("scan")
@@ -124,7 +143,7 @@ def worker_scan() -> None:
 
     c = container()
     try:
-        c.matcher.get()  # load the banks before taking work
+        c.warm_up()
         c.bus.subscribe_batch(Subject.CONTENT_POSTED, GROUP, scan_handler(c))
         typer.echo(f"scanning content events (group {GROUP}, bus {c.settings.bus.value})", err=True)
         c.bus.run(signals=(signal.SIGTERM, signal.SIGINT))

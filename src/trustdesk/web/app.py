@@ -24,7 +24,9 @@ def app_from_settings() -> FastAPI:
     from trustdesk.app import build_container
     from trustdesk.config import load_settings
 
-    return create_app(build_container(load_settings()))
+    container = build_container(load_settings())
+    container.warm_up()
+    return create_app(container)
 
 
 def create_app(container: Container) -> FastAPI:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, AuditAction
+from trustdesk.authorities.models import new_id
 from trustdesk.bus.protocol import EventBus, Subject
 from trustdesk.clock import Clock
 from trustdesk.db import unit_of_work
@@ -119,21 +120,22 @@ class Scanner:
         detections = [d for d in map(self.detectors.detect, items) if d.findings]
         result.with_findings = len(detections)
         if detections:
+            unique = _unique(detections)
             with unit_of_work(self.sessions) as session:
-                for detection in _unique(detections):
-                    self._record(session, detection, result)
+                recorded = _recorded(session, [d.item.key for d in unique])
+                for detection in unique:
+                    self._record(session, detection, recorded, result)
             if self.bus is not None:
                 for subject, payload in result.events:
                     self.bus.publish(subject, payload)
         return result
 
-    def _record(self, session: Session, detection: Detection, result: ScanResult) -> None:
+    def _record(
+        self, session: Session, detection: Detection, recorded: "Recorded", result: ScanResult
+    ) -> None:
         item = detection.item
-        seen = {
-            (s.detector, s.source, s.matched)
-            for s in session.scalars(select(Signal).where(Signal.event_key == item.key))
-        }
-        fresh = [f for f in detection.findings if (f.detector, f.source, f.matched[:100]) not in seen]
+        seen = recorded.signals.get(item.key, set())
+        fresh = [f for f in detection.findings if (f.detector, f.source[:100], f.matched[:100]) not in seen]
         if not fresh:
             result.duplicates += 1
             return
@@ -161,23 +163,21 @@ class Scanner:
         result.signals += len(signals)
         action = strongest_action(detection.findings)
         if action in (BankAction.AUTO_REMOVE, BankAction.REPORT_NCMEC):
-            self._remove(session, detection, action, result)
+            if item.key not in recorded.enforced:
+                self._remove(session, detection, action, result)
         elif action is BankAction.REVIEW:
-            case = self._open_case(session, detection, result)
+            case_id = recorded.cases.get(item.key) or self._open_case(session, detection, result)
             for signal in signals:
-                signal.case_id = case.id
-        session.flush()
+                signal.case_id = case_id
         result.events.append(
             (Subject.SIGNALS_RECORDED, {"event_key": item.key, "signals": str(len(signals))})
         )
 
-    def _open_case(self, session: Session, detection: Detection, result: ScanResult) -> Case:
+    def _open_case(self, session: Session, detection: Detection, result: ScanResult) -> str:
         item = detection.item
-        existing = session.scalar(select(Case).where(Case.event_key == item.key))
-        if existing is not None:
-            return existing
         lead = _lead(detection.findings, BankAction.REVIEW)
         case = Case(
+            id=new_id(),
             event_key=item.key,
             status=CaseStatus.OPEN,
             priority=priority(detection),
@@ -197,7 +197,6 @@ class Scanner:
             opened_at=self.clock(),
         )
         session.add(case)
-        session.flush()
         audit.record(
             session,
             self.clock,
@@ -209,12 +208,10 @@ class Scanner:
         )
         result.cases += 1
         result.events.append((Subject.CASE_OPENED, {"case_id": case.id}))
-        return case
+        return case.id
 
     def _remove(self, session: Session, detection: Detection, action: BankAction, result: ScanResult) -> None:
         item = detection.item
-        if session.scalar(select(Enforcement.id).where(Enforcement.event_key == item.key)) is not None:
-            return
         lead = _lead(detection.findings, action)
         try:
             self.connector.remove_content(item.locator, RemovalAction.REMOVE)
@@ -292,6 +289,30 @@ class Scanner:
             )
             result.ncmec_reports += 1
         result.events.append((Subject.CONTENT_REMOVED, {"enforcement_id": enforcement.id}))
+
+
+@dataclass
+class Recorded:
+    """What a batch's items have recorded already (they were delivered before)."""
+
+    signals: dict[str, set[tuple[str, str, str]]]
+    cases: dict[str, str]
+    enforced: set[str]
+
+
+def _recorded(session: Session, keys: list[str]) -> Recorded:
+    """Three queries for a whole batch, instead of three per item."""
+    signals: dict[str, set[tuple[str, str, str]]] = {}
+    for key, detector, source, matched in session.execute(
+        select(Signal.event_key, Signal.detector, Signal.source, Signal.matched).where(
+            Signal.event_key.in_(keys)
+        )
+    ):
+        signals.setdefault(key, set()).add((detector, source, matched))
+    query = select(Case.event_key, Case.id).where(Case.event_key.in_(keys))
+    cases: dict[str, str] = {row.event_key: row.id for row in session.execute(query)}
+    enforced = set(session.scalars(select(Enforcement.event_key).where(Enforcement.event_key.in_(keys))))
+    return Recorded(signals, cases, enforced)
 
 
 def _unique(detections: list[Detection]) -> list[Detection]:

@@ -151,7 +151,8 @@ def on_request_received(container: Container) -> None:
             preserve_on_arrival(session, container.clock, request, container.connector, container.execution)
         monitor.tick(container.sessions, container.clock, container.notifier)  # emergencies alert on arrival
 
-    container.bus.subscribe(Subject.REQUEST_RECEIVED, handle)
+    # A queue group: on NATS one process of all (web or worker) acts on each arrival, not every one.
+    container.bus.subscribe(Subject.REQUEST_RECEIVED, handle, group="lawful-arrival")
 
 
 def on_content_posted(container: Container) -> None:

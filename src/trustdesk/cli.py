@@ -96,6 +96,8 @@ def serve(
             daemon=True,
         ).start()
     c.warm_up()  # with several workers: the shared index is built once, before they open it
+    if c.settings.bus is BusKind.NATS:  # serve this process's queue groups (lawful arrivals) too
+        threading.Thread(target=c.bus.run, name="bus", daemon=True).start()
     try:
         if workers == 1:
             uvicorn.run(create_app(c), host=host or c.settings.host, port=port or c.settings.port,
@@ -104,6 +106,7 @@ def serve(
             serve_workers(workers, host or c.settings.host, port or c.settings.port)
     finally:
         stop.set()
+        c.bus.stop()
         c.bus.close()
         c.engine.dispose()
 

@@ -28,7 +28,7 @@ HEX32 = r"^[0-9a-fA-F]{32}$"
 HEX64 = r"^[0-9a-fA-F]{64}$"
 
 
-def platform_service(
+async def platform_service(  # async: the upload-time path takes no thread-pool hop
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

@@ -15,7 +15,7 @@ from trustdesk.staff import service as staff
 from trustdesk.staff.roles import Permission
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:  # async: no thread-pool hop per request
     container: Container = request.app.state.container
     return container
 

@@ -169,7 +169,7 @@ def on_banks_changed(container: Container) -> None:
     """Every process catches up with the banks at once when told they changed (polling is the backstop)."""
 
     def refresh(_: str, __: Payload) -> None:
-        if "matcher" in container.__dict__:  # only a matcher this process has loaded
+        if "matcher" in container.__dict__:  # only a matcher this process uses
             container.matcher.refresh()
 
     container.bus.subscribe(Subject.BANKS_CHANGED, refresh)

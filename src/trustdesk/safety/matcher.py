@@ -315,7 +315,9 @@ class LiveMatcher:
         return self.matcher
 
     def refresh(self) -> int:
-        """Catch up now (called when the bus says the banks changed)."""
+        """Catch up now (called when the bus says the banks changed); nothing before the first load."""
+        if not self._loaded:
+            return 0
         with self.sessions() as session:
             applied = self.matcher.refresh(session)
         self._next = time.monotonic() + self.interval

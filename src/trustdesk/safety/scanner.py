@@ -134,8 +134,13 @@ class Scanner:
         self, session: Session, detection: Detection, recorded: "Recorded", result: ScanResult
     ) -> None:
         item = detection.item
-        seen = recorded.signals.get(item.key, set())
-        fresh = [f for f in detection.findings if (f.detector, f.source[:100], f.matched[:100]) not in seen]
+        seen = set(recorded.signals.get(item.key, set()))
+        fresh = []
+        for finding in detection.findings:  # one signal per detector, source and match, ever
+            key = (finding.detector, finding.source[:100], finding.matched[:100])
+            if key not in seen:
+                seen.add(key)
+                fresh.append(finding)
         if not fresh:
             result.duplicates += 1
             return

@@ -9,26 +9,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
+from tests.integration.conftest import Run
 from trustdesk.audit.chain import event_hash
 from trustdesk.audit.models import AuditEvent, AuditHead
 from trustdesk.db import make_engine
 from trustdesk.vocabulary import IssuerKind
-
-Run = Callable[..., Any]
-
-
-@pytest.fixture
-def run(database_url: str) -> Run:
-    from trustdesk.cli import app
-
-    runner = CliRunner()
-
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = runner.invoke(app, list(args), env={"TRUSTDESK_DATABASE_URL": database_url})
-        assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
-        return result
-
-    return invoke
 
 
 def add_agency(run: Run, domain: str = "justice.fr", **options: str) -> str:

@@ -2,32 +2,15 @@
 
 import json
 import random
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.integration.conftest import Run
 from tests.safety_world import flip, random_pdq, write_csv
 from trustdesk.safety.hashing.image import hash_image_file
 
-Run = Callable[..., Any]
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "pdq" / "images"
-
-
-@pytest.fixture
-def run(database_url: str) -> Run:
-    from trustdesk.cli import app
-
-    runner = CliRunner()
-
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = runner.invoke(app, list(args), env={"TRUSTDESK_DATABASE_URL": database_url})
-        assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
-        return result
-
-    return invoke
 
 
 def bank(run: Run, name: str = "gifct", action: str = "auto_remove", *extra: str) -> None:

@@ -1,0 +1,24 @@
+"""Fixtures of the integration tests: the operator's CLI against a real, committed database."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def run(database_url: str) -> Run:
+    """``run("bank", "list", expect=0)``: the ``trustdesk`` command on a fresh migrated database."""
+    from trustdesk.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, expect: int = 0) -> Any:
+        result = runner.invoke(app, list(args), env={"TRUSTDESK_DATABASE_URL": database_url})
+        assert result.exit_code == expect, (result.exit_code, result.output, result.stderr)
+        return result
+
+    return invoke

@@ -26,13 +26,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from trustdesk.clock import Clock
 from trustdesk.platform.matrix.records import account_of, created_at, record, subscriber_record
+from trustdesk.platform.matrix.state import ActionRecord, load_state, save_state
 from trustdesk.platform.matrix.stream import (
     CONTENT_EVENT_DETAILS,
     LOCATOR_PREFIX,
@@ -94,14 +94,6 @@ class _HttpError(PlatformError):
         self.errcode = errcode
 
 
-@dataclass
-class _ActionRecord:
-    account_id: str
-    action: AccountAction
-    reason: str
-    at: datetime
-
-
 class MatrixConnector:
     """A Synapse homeserver as Trustdesk's platform."""
 
@@ -136,7 +128,7 @@ class MatrixConnector:
         self._lock = threading.RLock()
         self._state_file = None if state_dir is None else Path(state_dir) / "matrix-connector-state.json"
         self._holds: dict[str, Hold] = {}
-        self._actions: list[_ActionRecord] = []
+        self._actions: list[ActionRecord] = []
         self._txn = 0
         self._admin_id: str | None = None
         self._server_name = server_name
@@ -628,7 +620,7 @@ class MatrixConnector:
         if bool(user.get("shadow_banned")) != shadow:
             self._call("POST" if shadow else "DELETE", f"/_synapse/admin/v1/users/{quoted}/shadow_ban", {})
         with self._lock:
-            self._actions.append(_ActionRecord(user_id, action, reason, self.now()))
+            self._actions.append(ActionRecord(user_id, action, reason, self.now()))
             self._save_state()
         return account_of(self._require_user(user_id))
 
@@ -683,51 +675,9 @@ class MatrixConnector:
     # ------------------------------------------------------------------------------ state
 
     def _save_state(self) -> None:
-        if self._state_file is None:
-            return
-        document = {
-            "holds": [
-                {
-                    "hold_id": hold.hold_id,
-                    "account_id": hold.account_id,
-                    "categories": sorted(hold.categories),
-                    "start": iso(hold.period.start),
-                    "end": iso(hold.period.end),
-                    "placed_at": iso(hold.placed_at),
-                    "expires_at": iso(hold.expires_at),
-                    "snapshot": hold.snapshot.decode("utf-8"),
-                    "snapshot_sha256": hold.snapshot_sha256,
-                }
-                for hold in self._holds.values()
-            ],
-            "actions": [
-                {"account_id": a.account_id, "action": a.action.value, "reason": a.reason, "at": iso(a.at)}
-                for a in self._actions
-            ],
-        }
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._state_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
-        temporary.replace(self._state_file)
+        if self._state_file is not None:
+            save_state(self._state_file, self._holds.values(), self._actions)
 
     def _load_state(self) -> None:
-        if self._state_file is None or not self._state_file.exists():
-            return
-        document = json.loads(self._state_file.read_text(encoding="utf-8"))
-        for item in document.get("holds", []):
-            self._holds[item["hold_id"]] = Hold(
-                hold_id=item["hold_id"],
-                account_id=item["account_id"],
-                categories=frozenset(DataCategory(c) for c in item["categories"]),
-                period=Period(datetime.fromisoformat(item["start"]), datetime.fromisoformat(item["end"])),
-                placed_at=datetime.fromisoformat(item["placed_at"]),
-                expires_at=datetime.fromisoformat(item["expires_at"]),
-                snapshot=item["snapshot"].encode("utf-8"),
-                snapshot_sha256=item["snapshot_sha256"],
-            )
-        self._actions = [
-            _ActionRecord(
-                a["account_id"], AccountAction(a["action"]), a["reason"], datetime.fromisoformat(a["at"])
-            )
-            for a in document.get("actions", [])
-        ]
+        if self._state_file is not None:
+            self._holds, self._actions = load_state(self._state_file)

@@ -1,0 +1,223 @@
+"""The gates of a request: jurisdiction (J), instrument (I), emergency (E), fields (F), voluntary
+disclosure (V) and the principles on who may obtain a disclosure, and removals."""
+
+from __future__ import annotations
+
+from trustdesk.lawful.catalogue import Instrument, RequestField
+from trustdesk.policy.decision import Decision
+from trustdesk.policy.rules import EmergencyWaiver, Jurisdiction, JurisdictionStatus, PolicySet
+from trustdesk.policy.rules import PrincipleKey as Key
+from trustdesk.policy.values import Ground, Outcome, RequestFacts
+from trustdesk.policy.wording import ISSUER, cite, issuers, join
+
+__all__ = [
+    "disclosure_gate",
+    "emergency_rules",
+    "field_rules",
+    "instrument_rules",
+    "jurisdiction_rules",
+    "removal_rules",
+]
+
+
+def jurisdiction_rules(d: Decision, country: str, jurisdiction: Jurisdiction | None) -> bool:
+    """J1-J3. Returns False when the jurisdiction is exited: nothing else is considered."""
+    if jurisdiction is None:
+        d.fire(
+            "J1",
+            Ground.JURISDICTION_UNKNOWN,
+            f"The platform's policy has no entry for {country}, so a senior reviewer must decide whether "
+            f"to answer authorities of {country} at all.",
+            Outcome.ESCALATE,
+        )
+        return True
+    where = f"{jurisdiction.name} ({jurisdiction.code})"
+    reason = (jurisdiction.reason or "").rstrip(".")
+    since = "" if jurisdiction.since is None else jurisdiction.since.isoformat()
+    if jurisdiction.status is JurisdictionStatus.EXITED:
+        d.fire(
+            "J2",
+            Ground.JURISDICTION_EXITED,
+            f"The platform left {where} on {since} and answers no request from its authorities "
+            f"(reason: {reason}).",
+            Outcome.REFUSE,
+        )
+        return False
+    if jurisdiction.status is JurisdictionStatus.RESTRICTED:
+        d.fire(
+            "J3",
+            Ground.JURISDICTION_RESTRICTED,
+            f"The platform's operations in {where} are restricted since {since} (reason: {reason}), so a "
+            "senior reviewer decides every request from its authorities, with the allowed categories "
+            "below as a starting point.",
+            Outcome.ESCALATE,
+        )
+    return True
+
+
+def instrument_rules(
+    d: Decision, facts: RequestFacts, instrument: Instrument, jurisdiction: Jurisdiction | None
+) -> bool:
+    """I1, I2. Returns whether the issuer kind may issue the instrument at all."""
+    code = instrument.code
+    country = facts.agency_country
+    if not (instrument.any_jurisdiction or country in instrument.jurisdictions):
+        d.fire(
+            "I1",
+            Ground.INSTRUMENT_NOT_RECOGNISED,
+            f"Per the instrument catalogue, {code} ({instrument.title}) cannot be used by an authority of "
+            f"{country}, so the request is refused.",
+            Outcome.REFUSE,
+        )
+    elif jurisdiction is not None and not jurisdiction.recognises(code):
+        d.fire(
+            "I1",
+            Ground.INSTRUMENT_NOT_RECOGNISED,
+            f"The platform's policy for {jurisdiction.name} ({jurisdiction.code}) does not recognise {code} "
+            f"({instrument.title}), so the request is refused.",
+            Outcome.REFUSE,
+        )
+    if facts.issuer_kind not in instrument.issuers:
+        d.fire(
+            "I2",
+            Ground.ISSUER_NOT_COMPETENT,
+            f"{code} may be issued only by {issuers(instrument.issuers)}, and this order comes from "
+            f"{ISSUER[facts.issuer_kind]}, so the request is refused.",
+            Outcome.REFUSE,
+        )
+        return False
+    return True
+
+
+def emergency_rules(d: Decision, facts: RequestFacts, instrument: Instrument) -> bool:
+    """E1, E2. Returns whether the request counts as an emergency.
+
+    It does when the instrument has an emergency procedure and the request invokes it, or when the
+    instrument exists only for emergencies (it always requires an emergency justification).
+    """
+    code = instrument.code
+    always = RequestField.EMERGENCY_JUSTIFICATION in instrument.required_fields
+    if instrument.supports_emergency and (facts.emergency or always):
+        d.fire(
+            "E1",
+            None,
+            f"The request invokes the emergency procedure of {code}: an imminent threat to life or of "
+            "serious physical injury, which shortens the deadline and may waive principles as stated below.",
+        )
+        return True
+    if facts.emergency:
+        d.fire(
+            "E2",
+            None,
+            f"The request claims an emergency, but {code} has no emergency procedure, so it is handled "
+            "as an ordinary request and no principle is waived.",
+        )
+    return False
+
+
+def field_rules(d: Decision, facts: RequestFacts, instrument: Instrument, emergency: bool) -> None:
+    """F1: every required field present (an empty target list or category set counts as missing)."""
+    required = set(instrument.required_fields)
+    if emergency:
+        required |= instrument.emergency_required_fields
+    present = set(facts.present_fields)
+    if facts.targets_total == 0:
+        present.discard(RequestField.TARGETS)
+    if not facts.requested_categories:
+        present.discard(RequestField.DATA_CATEGORIES)
+    missing = sorted(required - present)
+    if not missing:
+        return
+    by_emergency = emergency and any(name in instrument.emergency_required_fields for name in missing)
+    procedure = f"the emergency procedure of {instrument.code}" if by_emergency else str(instrument.code)
+    pronoun = "it" if len(missing) == 1 else "them"
+    names = join(f"'{name}'" for name in missing)
+    d.fire(
+        "F1",
+        Ground.MISSING_REQUIRED_FIELD,
+        f"{procedure[0].upper()}{procedure[1:]} requires {names}, which the "
+        f"request lacks, so the authority must be asked to supply {pronoun} before a decision.",
+        Outcome.CLARIFY,
+    )
+
+
+def disclosure_gate(
+    d: Decision, facts: RequestFacts, instrument: Instrument, policy: PolicySet, emergency: bool
+) -> bool:
+    """V1 and the principles on who may obtain a disclosure. Returns False when nothing may be disclosed."""
+    p = policy.principles
+    code = instrument.code
+    if instrument.voluntary:
+        voluntary = p.principle(Key.VOLUNTARY_DISCLOSURE)
+        if not p.voluntary_disclosure_allowed:
+            d.fire(
+                voluntary.id,
+                Ground.PRINCIPLE_LIMITS_DISCLOSURE,
+                f"{cite(voluntary)}; {code} only permits a disclosure without compelling it, so nothing "
+                "is disclosed.",
+                Outcome.REFUSE,
+            )
+            return False
+        d.fire(
+            "V1",
+            Ground.VOLUNTARY_DISCLOSURE,
+            f"{code} ({instrument.legal_basis}) permits a disclosure without compelling it, so anything "
+            f"disclosed is the platform's voluntary choice under principle {voluntary.id}.",
+        )
+    waiver = p.principle(Key.EMERGENCY)
+    if facts.issuer_kind not in p.judicial_issuer_kinds:
+        judicial = p.principle(Key.JUDICIAL_ORDER)
+        if emergency and EmergencyWaiver.JUDICIAL_ORDER in p.emergency_waives:
+            d.fire(
+                waiver.id,
+                None,
+                f"{cite(waiver)}; this is an emergency, so the request from {ISSUER[facts.issuer_kind]} is "
+                f"considered although principle {judicial.id} asks for a judicial authority.",
+            )
+        else:
+            d.fire(
+                judicial.id,
+                Ground.PRINCIPLE_LIMITS_DISCLOSURE,
+                f"{cite(judicial)}; this order comes from {ISSUER[facts.issuer_kind]}, so nothing is "
+                "disclosed.",
+                Outcome.REFUSE,
+            )
+            return False
+    if p.require_suspect_confirmed and not facts.suspect_confirmed:
+        suspect = p.principle(Key.SUSPECT_CONFIRMED)
+        if emergency and EmergencyWaiver.SUSPECT_CONFIRMATION in p.emergency_waives:
+            d.fire(
+                waiver.id,
+                None,
+                f"{cite(waiver)}; this is an emergency, so the order need not confirm a suspect as "
+                f"principle {suspect.id} otherwise requires.",
+            )
+        else:
+            d.fire(
+                suspect.id,
+                Ground.SUSPECT_NOT_CONFIRMED,
+                f"{cite(suspect)}; this order does not confirm it, so the authority must be asked to "
+                "confirm that the person is a suspect in a criminal case.",
+                Outcome.CLARIFY,
+            )
+    return True
+
+
+def removal_rules(d: Decision, instrument: Instrument, policy: PolicySet) -> None:
+    """R1 / the removals principle."""
+    p = policy.principles
+    principle = p.principle(Key.REMOVALS)
+    if p.removals_allowed:
+        d.fire(
+            principle.id,
+            None,
+            f"{cite(principle)}; {instrument.code} orders the removal of content, discloses no data, and is "
+            "not limited by the disclosure principles.",
+        )
+    else:
+        d.fire(
+            principle.id,
+            Ground.PRINCIPLE_REQUIRES_REVIEW,
+            f"{cite(principle)}; the removal ordered under {instrument.code} therefore goes to a reviewer.",
+            Outcome.ESCALATE,
+        )

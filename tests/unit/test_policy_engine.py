@@ -15,12 +15,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trustdesk.lawful.catalogue import Instrument, RequestField, load_catalogue
-from trustdesk.policy.engine import Ground, Outcome, Recommendation, RequestFacts, RuleFired, recommend
+from trustdesk.policy.engine import (
+    Conflict,
+    Ground,
+    Outcome,
+    Recommendation,
+    RequestFacts,
+    RuleFired,
+    recommend,
+)
 from trustdesk.policy.rules import (
     EmergencyWaiver,
     Jurisdiction,
     JurisdictionStatus,
     PolicySet,
+    PrincipleKey,
     Principles,
     load_policies,
 )
@@ -205,18 +214,45 @@ def test_a_prosecutor_cannot_order_traffic_or_content_under_an_epoc() -> None:
 
 
 @pytest.mark.parametrize("code", [InstrumentCode.EU_DSA_ART10, InstrumentCode.US_SUBPOENA])
-def test_a_police_order_is_refused_by_the_judicial_order_principle(code: InstrumentCode) -> None:
+def test_a_binding_police_order_conflicts_with_the_judicial_order_principle(code: InstrumentCode) -> None:
+    """Issue 9 item 10: the platform's principles are no ground for refusal in law; a binding order that
+    the law lets a police authority issue is a conflict for counsel, not a silent refusal."""
     result = decide(facts(code, issuer_kind=IssuerKind.POLICE))
 
-    assert result.outcome is Outcome.REFUSE
-    assert result.allowed_categories == NONE
-    assert result.grounds == (Ground.PRINCIPLE_LIMITS_DISCLOSURE,)
+    assert result.outcome is Outcome.ESCALATE
+    assert result.allowed_categories == NONE  # what the principles allow
+    assert result.allowed_fields == {}
+    assert result.grounds == (Ground.PRINCIPLE_CONFLICT,)
+    assert result.conflicts == (Conflict("P3", PrincipleKey.JUDICIAL_ORDER, BASIC),)
     assert sentences(result, "P3") == [
         (
             "P3: Data is disclosed only on an order from a judicial authority: a court, an investigating "
-            "judge or a public prosecutor; this order comes from a police authority, so nothing is disclosed."
+            f"judge or a public prosecutor; this order comes from a police authority, but {code} is binding "
+            "and lets that authority compel the subscriber and identification data requested, so the "
+            "conflict goes to a senior reviewer and counsel chooses whether to comply, to refuse on a ground "
+            "the law lists (for an EPOC, through Annex III) or to challenge the order."
         )
     ]
+    assert result.as_dict()["conflicts"] == [
+        {
+            "principle_id": "P3",
+            "principle_key": "judicial_order",
+            "categories": ["subscriber", "identification"],
+        }
+    ]
+
+
+def test_a_police_order_the_law_does_not_let_it_compel_is_refused_by_the_judicial_order_principle() -> None:
+    # US_SUBPOENA: the police may issue it, but nothing requested is compellable by it: no conflict.
+    result = decide(
+        facts(InstrumentCode.US_SUBPOENA, issuer_kind=IssuerKind.POLICE, requested_categories={CONTENT})
+    )
+    assert result.outcome is Outcome.REFUSE
+    assert result.conflicts == ()
+    assert Ground.PRINCIPLE_LIMITS_DISCLOSURE in result.grounds
+    assert sentences(result, "P3")[0].endswith(
+        "this order comes from a police authority, so nothing is disclosed."
+    )
 
 
 def test_a_police_emergency_request_is_refused_unless_the_emergency_waives_the_judicial_order() -> None:
@@ -347,6 +383,8 @@ PRINCIPLE_LIMITED = [
     for cat, rule in CATALOGUE.get(c).categories.items()
     if cat not in POLICY.principles.disclosable_categories and LAWFUL[c].issuer in rule.issuers
 ]
+BINDING_LIMITED = [(c, cat) for c, cat in PRINCIPLE_LIMITED if not CATALOGUE.get(c).voluntary]
+VOLUNTARY_LIMITED = [(c, cat) for c, cat in PRINCIPLE_LIMITED if CATALOGUE.get(c).voluntary]
 
 
 def test_principle_limits_apply_to_the_big_instruments() -> None:
@@ -354,17 +392,39 @@ def test_principle_limits_apply_to_the_big_instruments() -> None:
     assert (InstrumentCode.US_2703D, TRAFFIC) in PRINCIPLE_LIMITED
 
 
-@pytest.mark.parametrize(("code", "category"), PRINCIPLE_LIMITED, ids=str)
-def test_a_category_the_principles_forbid_is_dropped(code: InstrumentCode, category: DataCategory) -> None:
+@pytest.mark.parametrize(("code", "category"), VOLUNTARY_LIMITED, ids=str)
+def test_a_category_the_principles_forbid_under_a_voluntary_instrument_is_dropped(
+    code: InstrumentCode, category: DataCategory
+) -> None:
+    """A voluntary disclosure (18 U.S.C. 2702) is the platform's choice: the principles simply limit it."""
     result = decide(facts(code, requested_categories=BASIC | {category}))
 
     assert result.outcome is Outcome.PARTIAL
     assert result.allowed_categories == BASIC
-    assert category not in result.allowed_fields
+    assert result.conflicts == ()
     assert Ground.PRINCIPLE_LIMITS_DISCLOSURE in result.grounds
     (sentence,) = sentences(result, "P1")
-    assert sentence.startswith("P1: The platform discloses only subscriber and identification data")
     assert f"the {category} data requested under {code} is therefore not disclosed" in sentence
+
+
+@pytest.mark.parametrize(("code", "category"), BINDING_LIMITED, ids=str)
+def test_a_category_the_principles_forbid_under_a_binding_order_is_a_conflict(
+    code: InstrumentCode, category: DataCategory
+) -> None:
+    """Issue 9 item 10 (e-Evidence Annex III; the provider's principles are not a ground for refusal):
+    the law compels the category, the principles withhold it: escalate for counsel."""
+    result = decide(facts(code, requested_categories=BASIC | {category}))
+
+    assert result.outcome is Outcome.ESCALATE
+    assert result.allowed_categories == BASIC  # what the principles allow
+    assert category not in result.allowed_fields
+    assert Ground.PRINCIPLE_CONFLICT in result.grounds
+    assert Ground.PRINCIPLE_LIMITS_DISCLOSURE not in result.grounds
+    assert result.conflicts == (Conflict("P1", PrincipleKey.DISCLOSABLE_CATEGORIES, frozenset({category})),)
+    (sentence,) = sentences(result, "P1")
+    assert sentence.startswith("P1: The platform discloses only subscriber and identification data")
+    assert f"but {code} is binding and lawfully compels the {category} data requested" in sentence
+    assert "counsel chooses whether to comply, to refuse on a ground the law lists" in sentence
     # The law alone would allow it.
     assert (
         category
@@ -372,11 +432,23 @@ def test_a_category_the_principles_forbid_is_dropped(code: InstrumentCode, categ
     )
 
 
-def test_content_alone_under_a_warrant_is_refused() -> None:
+def test_content_alone_under_a_warrant_is_a_conflict_not_a_refusal() -> None:
     result = decide(facts(InstrumentCode.US_WARRANT, requested_categories=frozenset({CONTENT})))
-    assert result.outcome is Outcome.REFUSE
-    assert result.grounds == (Ground.PRINCIPLE_LIMITS_DISCLOSURE,)
-    assert rule_ids(result) == ["P1", "O1"]
+    assert result.outcome is Outcome.ESCALATE
+    assert result.allowed_categories == NONE
+    assert result.grounds == (Ground.PRINCIPLE_CONFLICT,)
+    assert rule_ids(result) == ["P1"]
+    assert result.conflicts == (Conflict("P1", PrincipleKey.DISCLOSABLE_CATEGORIES, frozenset({CONTENT})),)
+
+
+def test_a_category_the_principles_forbid_that_the_law_does_not_compel_is_only_a_limit() -> None:
+    # A 2-year offence: EPOC traffic data is not compellable (Art. 5(4)(a)), so P1 is no conflict.
+    result = decide(
+        facts(InstrumentCode.EU_EPOC, requested_categories=BASIC | {TRAFFIC}, offence_max_penalty_years=2)
+    )
+    assert result.outcome is Outcome.PARTIAL
+    assert result.conflicts == ()
+    assert result.grounds == (Ground.OFFENCE_THRESHOLD_NOT_MET, Ground.PRINCIPLE_LIMITS_DISCLOSURE)
 
 
 @pytest.mark.parametrize("code", PRESERVATIONS)
@@ -389,9 +461,11 @@ def test_preservation_is_not_limited_by_the_disclosure_principles_unless_they_sa
     assert preserved.allowed_categories == {CONTENT}
     assert preserved.allowed_fields == {}  # preserved whole
 
+    # When the principles limit preservation, a binding preservation order for content conflicts.
     limited = decide(request, with_principles(preservation_limited_by_disclosure=True))
-    assert limited.outcome is Outcome.REFUSE
-    assert Ground.PRINCIPLE_LIMITS_DISCLOSURE in limited.grounds
+    assert limited.outcome is Outcome.ESCALATE
+    assert limited.allowed_categories == NONE
+    assert Ground.PRINCIPLE_CONFLICT in limited.grounds
     assert "P7" not in rule_ids(limited)
 
 
@@ -560,14 +634,14 @@ def test_an_unknown_jurisdiction_is_escalated_or_refused_per_the_catalogue() -> 
 
     epoc = decide(facts(InstrumentCode.EU_EPOC, agency_country="CH"))
     assert epoc.outcome is Outcome.REFUSE
-    assert epoc.grounds == (Ground.JURISDICTION_UNKNOWN, Ground.INSTRUMENT_NOT_RECOGNISED)
+    assert epoc.grounds == (Ground.JURISDICTION_UNKNOWN, Ground.INSTRUMENT_NOT_APPLICABLE)
     assert sentences(epoc, "I1")[0].startswith("Per the instrument catalogue, EU_EPOC")
 
 
 def test_an_instrument_the_jurisdiction_does_not_recognise_is_refused() -> None:
     foreign = decide(facts(InstrumentCode.US_SUBPOENA, agency_country="FR"))
     assert foreign.outcome is Outcome.REFUSE
-    assert foreign.grounds == (Ground.INSTRUMENT_NOT_RECOGNISED,)
+    assert foreign.grounds == (Ground.INSTRUMENT_NOT_APPLICABLE,)
 
     # The catalogue allows a national court order anywhere; the policy does not take it from the US.
     us = decide(facts(InstrumentCode.NATIONAL_COURT_ORDER, agency_country="US"))
@@ -581,7 +655,7 @@ def test_an_instrument_the_jurisdiction_does_not_recognise_is_refused() -> None:
 
     danish = decide(facts(InstrumentCode.EU_EPOC, agency_country="DK"))
     assert danish.outcome is Outcome.REFUSE
-    assert danish.grounds == (Ground.INSTRUMENT_NOT_RECOGNISED,)
+    assert danish.grounds == (Ground.INSTRUMENT_NOT_APPLICABLE,)
 
 
 def test_a_jurisdiction_that_recognises_nothing_more_refuses() -> None:
@@ -623,12 +697,12 @@ def test_the_recommendation_is_json_ready() -> None:
     result = decide(facts(InstrumentCode.US_2703D, requested_categories=ALL_CATEGORIES, targets_found=1))
     document = result.as_dict()
     assert json.loads(json.dumps(document)) == document
-    assert document["outcome"] == "partial"
+    assert document["outcome"] == "escalate"  # the 2703(d) order compels traffic data: a P1 conflict
     assert document["allowed_categories"] == ["identification", "subscriber"]
     assert document["allowed_fields"] == {"identification": ["at", "ip", "port"], "subscriber": ["phone"]}
     # Categories are judged in a fixed order (subscriber, identification, traffic, content).
     assert document["grounds"] == [
-        "principle_limits_disclosure",
+        "principle_conflict",
         "category_not_compellable",
         "target_not_found",
     ]
@@ -643,6 +717,11 @@ def test_the_recommendation_is_json_ready() -> None:
     }
     assert document["policy_version"] == POLICY.version
     assert document["catalogue_version"] == CATALOGUE.version
+    assert document["conflicts"] == [
+        {"principle_id": "P1", "principle_key": "disclosable_categories", "categories": ["traffic"]}
+    ]
+    assert document["enforcing_notification"] is False
+    assert document["clarification"] is None
 
 
 def test_the_recommendation_is_immutable_and_hashable() -> None:

@@ -7,13 +7,40 @@ from collections.abc import Mapping
 
 from trustdesk.lawful.catalogue import CategoryRule, Instrument
 from trustdesk.policy.decision import Decision
+from trustdesk.policy.gates import COUNSEL
 from trustdesk.policy.rules import PolicySet
 from trustdesk.policy.rules import PrincipleKey as Key
-from trustdesk.policy.values import Ground, Outcome, RequestFacts
-from trustdesk.policy.wording import ISSUER, category_list, cite, issuers, join, years
-from trustdesk.vocabulary import DataCategory, InstrumentKind
+from trustdesk.policy.values import Ground, Outcome, PeriodPart, RequestFacts
+from trustdesk.policy.wording import category_list, cite, issuers, join, years
+from trustdesk.vocabulary import DataCategory, InstrumentKind, IssuerKind
 
-__all__ = ["category_rules", "conditions", "target_rules"]
+__all__ = ["category_rules", "compelled", "conditions", "target_rules"]
+
+
+def _threshold_met(facts: RequestFacts, rule: CategoryRule) -> bool:
+    """Whether the offence meets the category's threshold (a penalty or a listed offence)."""
+    minimum = rule.min_penalty_years
+    if minimum is None:
+        return True
+    penalty = facts.offence_max_penalty_years
+    listed = facts.listed_offence
+    by_penalty = penalty is not None and penalty >= minimum
+    by_list = listed is not None and listed in rule.listed_offences
+    return by_penalty or by_list
+
+
+def compelled(
+    facts: RequestFacts, instrument: Instrument, kind: IssuerKind | None
+) -> frozenset[DataCategory]:
+    """The requested categories the law lets an authority of ``kind`` compel under ``instrument`` (C1-C3
+    pass); none when ``kind`` is None (the issuer cannot issue the instrument at all)."""
+    if kind is None:
+        return frozenset()
+    return frozenset(
+        category
+        for category, rule in instrument.categories.items()
+        if category in facts.requested_categories and kind in rule.issuers and _threshold_met(facts, rule)
+    )
 
 
 def _threshold(
@@ -30,11 +57,10 @@ def _threshold(
     penalty = facts.offence_max_penalty_years
     listed = facts.listed_offence
     by_penalty = penalty is not None and penalty >= minimum
-    by_list = listed is not None and listed in rule.listed_offences
     need = f"an offence punishable by at least {years(minimum)}"
     if rule.listed_offences:
         need += f" or one of the listed offences ({join(sorted(rule.listed_offences), 'or')})"
-    if by_penalty or by_list:
+    if _threshold_met(facts, rule):
         how = (
             f"this offence is punishable by up to {years(penalty)}"
             if by_penalty and penalty is not None
@@ -68,14 +94,24 @@ def category_rules(
     instrument: Instrument,
     policy: PolicySet,
     *,
-    issuer_competent: bool,
+    kind: IssuerKind | None,
+    authority: str,
     disclosing: bool,
-) -> frozenset[DataCategory]:
-    """C1-C4 and the category principle, per requested category in a fixed order."""
+    conflict: bool,
+) -> tuple[frozenset[DataCategory], frozenset[DataCategory]]:
+    """C1-C4 and the category principle, per requested category in a fixed order.
+
+    ``kind`` is the kind the category issuer checks use (the validator's for a validated order; None when
+    the issuer cannot issue the instrument at all, then C2 is not repeated); ``authority`` names it in the
+    sentences. ``conflict``: the instrument binds, so a principle withholding a compelled category is a
+    conflict for counsel (escalate), not a limit. Returns the categories the principles allow and those
+    a principle withholds although the law compels them.
+    """
     p = policy.principles
     code = instrument.code
     verb = "preserved" if instrument.kind is InstrumentKind.PRESERVATION else "disclosed"
     allowed: set[DataCategory] = set()
+    withheld: set[DataCategory] = set()
     for category in DataCategory:
         if category not in facts.requested_categories:
             continue
@@ -93,32 +129,42 @@ def category_rules(
                 f"{verb}.",
             )
             continue
-        ok = True
-        if issuer_competent and facts.issuer_kind not in rule.issuers:
+        ok = kind is not None
+        if kind is not None and kind not in rule.issuers:
             d.fire(
                 "C2",
                 Ground.ISSUER_NOT_COMPETENT,
                 f"Under {code}, {category} data may be ordered only by {issuers(rule.issuers)}, and this "
-                f"order comes from {ISSUER[facts.issuer_kind]}, so it is not {verb}.",
+                f"order {authority}, so it is not {verb}.",
             )
             ok = False
         if rule.min_penalty_years is not None:
             ok = _threshold(d, facts, instrument, category, rule, verb) and ok
         if disclosing and category not in p.disclosable_categories:
             principle = p.principle(Key.DISCLOSABLE_CATEGORIES)
-            d.fire(
-                principle.id,
-                Ground.PRINCIPLE_LIMITS_DISCLOSURE,
-                f"{cite(principle)}; the {category} data requested under {code} is therefore not {verb}.",
-            )
+            if ok and conflict:
+                d.fire(
+                    principle.id,
+                    Ground.PRINCIPLE_CONFLICT,
+                    f"{cite(principle)}; but {code} is binding and lawfully compels the {category} data "
+                    f"requested, so the conflict goes to a senior reviewer and {COUNSEL}.",
+                    Outcome.ESCALATE,
+                )
+                withheld.add(category)
+            else:
+                d.fire(
+                    principle.id,
+                    Ground.PRINCIPLE_LIMITS_DISCLOSURE,
+                    f"{cite(principle)}; the {category} data requested under {code} is therefore not {verb}.",
+                )
             ok = False
         if ok:
             allowed.add(category)
-    return frozenset(allowed)
+    return frozenset(allowed), frozenset(withheld)
 
 
 def target_rules(d: Decision, facts: RequestFacts, instrument: Instrument) -> None:
-    """T1, T2 and D1."""
+    """T1, T2, D1 (no data held) and D2 (a period after receipt)."""
     total, found = facts.targets_total, facts.targets_found
     if total == 0:
         return  # F1 asks for the targets
@@ -144,7 +190,9 @@ def target_rules(d: Decision, facts: RequestFacts, instrument: Instrument) -> No
             "authority that the others were not.",
             Outcome.PARTIAL,
         )
-    if not facts.data_held and instrument.kind is not InstrumentKind.REMOVAL:
+    if instrument.kind is InstrumentKind.REMOVAL:
+        return
+    if not facts.data_held:
         d.fire(
             "D1",
             Ground.DATA_NOT_HELD,
@@ -152,17 +200,48 @@ def target_rules(d: Decision, facts: RequestFacts, instrument: Instrument) -> No
             f"in the period of the {instrument.code} request, so there is nothing to {act}.",
             Outcome.REFUSE,
         )
+        return
+    stored = (
+        "only data stored when the order is received is evidence that can be "
+        f"{'preserved' if act == 'preserve' else 'produced'}"
+    )
+    if facts.period_after_receipt is PeriodPart.WHOLLY:
+        d.fire(
+            "D2",
+            Ground.DATA_NOT_HELD,
+            f"The period of the {instrument.code} request lies wholly after its receipt, and {stored} "
+            "(Regulation (EU) 2023/1543 Art. 3(8)): a future period asks for interception, which the order "
+            f"cannot compel, so there is nothing to {act}.",
+            Outcome.REFUSE,
+        )
+    elif facts.period_after_receipt is PeriodPart.PARTLY:
+        d.fire(
+            "D2",
+            Ground.DATA_NOT_HELD,
+            f"The period of the {instrument.code} request lies partly after its receipt, and {stored} "
+            "(Regulation (EU) 2023/1543 Art. 3(8)), so the answer covers only the part of the period up to "
+            "receipt and tells the authority that the platform holds no data for the rest.",
+            Outcome.PARTIAL,
+        )
 
 
 def conditions(
     d: Decision,
+    facts: RequestFacts,
     instrument: Instrument,
     policy: PolicySet,
     allowed: frozenset[DataCategory],
     *,
+    deliverable: frozenset[DataCategory],
     disclosing: bool,
-) -> Mapping[DataCategory, frozenset[str]]:
-    """P2, N1 and K1: how what is allowed is given. Returns the allowed fields."""
+    emergency: bool,
+) -> tuple[Mapping[DataCategory, frozenset[str]], bool]:
+    """P2, N1 (or its exception N2) and K1: how what is allowed is given.
+
+    ``deliverable`` are the categories that may be delivered: those allowed, and those in conflict that
+    counsel may decide to deliver. Returns the allowed fields and whether delivery waits for the
+    enforcing authority.
+    """
     p = policy.principles
     code = instrument.code
     fields: dict[DataCategory, frozenset[str]] = {}
@@ -180,15 +259,34 @@ def conditions(
                 None,
                 f"{cite(principle)}; of the {category} data only the {noun} {join(names)} {verb} given.",
             )
+    notify = False
     if instrument.kind is not InstrumentKind.PRESERVATION:
-        for category in DataCategory:
-            if category in allowed and category in instrument.enforcing_notification:
+        notified = [c for c in DataCategory if c in deliverable and c in instrument.enforcing_notification]
+        if notified and facts.offence_in_issuing_state and facts.person_resides_in_issuing_state:
+            d.fire(
+                "N2",
+                None,
+                f"Under {code}, {category_list(notified)} data needs no notification of the enforcing "
+                "authority, because the offence was committed, and the person resides, in the issuing State "
+                "(Regulation (EU) 2023/1543 Art. 8(2)), so delivery does not wait.",
+            )
+        elif notified:
+            notify = True
+            when = (
+                "in this emergency the data is delivered within the emergency deadline and the enforcing "
+                "authority may object within 96 hours of the notification (Art. 10(4))"
+                if emergency
+                else "the data is delivered at the end of the deadline unless the enforcing authority has "
+                "raised a ground for refusal, or as soon as possible once it says it raises none "
+                "(Art. 10(2))"
+            )
+            for category in notified:
                 d.fire(
                     "N1",
                     None,
                     f"Under {code}, {category} data may be delivered only after notifying the enforcing "
-                    "authority, unless the offence was committed, and the person resides, in the issuing "
-                    "State.",
+                    "authority (Regulation (EU) 2023/1543 Art. 8(1)), because the order does not state that "
+                    f"the offence was committed, and the person resides, in the issuing State, and {when}.",
                 )
     if instrument.callback_verification:
         d.fire(
@@ -198,4 +296,4 @@ def conditions(
             "supervisor named in the request on a number the platform finds independently, and disclose "
             "only once the call confirms the request.",
         )
-    return fields
+    return fields, notify

@@ -3,14 +3,22 @@ disclosure (V) and the principles on who may obtain a disclosure, and removals."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
 from trustdesk.lawful.catalogue import Instrument, RequestField
 from trustdesk.policy.decision import Decision
 from trustdesk.policy.rules import EmergencyWaiver, Jurisdiction, JurisdictionStatus, PolicySet
 from trustdesk.policy.rules import PrincipleKey as Key
 from trustdesk.policy.values import Ground, Outcome, RequestFacts
-from trustdesk.policy.wording import ISSUER, cite, issuers, join
+from trustdesk.policy.wording import ISSUER, category_list, cite, issuers, join
+from trustdesk.vocabulary import DataCategory, IssuerKind
 
 __all__ = [
+    "COUNSEL",
+    "Competence",
+    "Gate",
     "disclosure_gate",
     "emergency_rules",
     "field_rules",
@@ -55,16 +63,30 @@ def jurisdiction_rules(d: Decision, country: str, jurisdiction: Jurisdiction | N
     return True
 
 
+@dataclass(frozen=True)
+class Competence:
+    """Who the order is from, as the issuer checks see it."""
+
+    kind: IssuerKind | None
+    """The kind the category issuer checks (C2) use: the issuer's, or the validator's for a validated
+    order; None when the issuer cannot issue the instrument at all (I2 refused it)."""
+    judicial_kind: IssuerKind
+    """The kind the judicial-order principle looks at (a validated order is the validator's order)."""
+    authority: str
+    """Who issued (and validated) it, to follow "this order" in a sentence."""
+
+
 def instrument_rules(
     d: Decision, facts: RequestFacts, instrument: Instrument, jurisdiction: Jurisdiction | None
-) -> bool:
-    """I1, I2. Returns whether the issuer kind may issue the instrument at all."""
+) -> Competence:
+    """I1, I2. Returns who the order counts as coming from."""
     code = instrument.code
     country = facts.agency_country
+    issuer = ISSUER[facts.issuer_kind]
     if not (instrument.any_jurisdiction or country in instrument.jurisdictions):
         d.fire(
             "I1",
-            Ground.INSTRUMENT_NOT_RECOGNISED,
+            Ground.INSTRUMENT_NOT_APPLICABLE,
             f"Per the instrument catalogue, {code} ({instrument.title}) cannot be used by an authority of "
             f"{country}, so the request is refused.",
             Outcome.REFUSE,
@@ -82,11 +104,11 @@ def instrument_rules(
             "I2",
             Ground.ISSUER_NOT_COMPETENT,
             f"{code} may be issued only by {issuers(instrument.issuers)}, and this order comes from "
-            f"{ISSUER[facts.issuer_kind]}, so the request is refused.",
+            f"{issuer}, so the request is refused.",
             Outcome.REFUSE,
         )
-        return False
-    return True
+        return Competence(None, facts.issuer_kind, f"comes from {issuer}")
+    return Competence(facts.issuer_kind, facts.issuer_kind, f"comes from {issuer}")
 
 
 def emergency_rules(d: Decision, facts: RequestFacts, instrument: Instrument) -> bool:
@@ -141,10 +163,39 @@ def field_rules(d: Decision, facts: RequestFacts, instrument: Instrument, emerge
     )
 
 
+class Gate(Enum):
+    """What the principles on who may obtain a disclosure leave of a request."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    """Nothing may be disclosed: the request is refused."""
+    CONFLICT = "conflict"
+    """The judicial-order principle withholds what a binding order lawfully compels: counsel decides."""
+
+
+COUNSEL: Final = (
+    "counsel chooses whether to comply, to refuse on a ground the law lists (for an EPOC, through "
+    "Annex III) or to challenge the order"
+)
+
+
 def disclosure_gate(
-    d: Decision, facts: RequestFacts, instrument: Instrument, policy: PolicySet, emergency: bool
-) -> bool:
-    """V1 and the principles on who may obtain a disclosure. Returns False when nothing may be disclosed."""
+    d: Decision,
+    facts: RequestFacts,
+    instrument: Instrument,
+    policy: PolicySet,
+    *,
+    emergency: bool,
+    compelled: frozenset[DataCategory],
+    judicial_kind: IssuerKind,
+    authority: str,
+) -> Gate:
+    """V1 and the principles on who may obtain a disclosure (P3, P4, their emergency waiver P5).
+
+    ``compelled`` are the requested categories the law lets this authority compel (C1-C3 pass, issuer
+    competent); ``judicial_kind`` is the kind the judicial-order principle looks at (the validator's
+    for a validated order); ``authority`` says who issued (and validated) the order, after "this order".
+    """
     p = policy.principles
     code = instrument.code
     if instrument.voluntary:
@@ -157,15 +208,16 @@ def disclosure_gate(
                 "is disclosed.",
                 Outcome.REFUSE,
             )
-            return False
+            return Gate.CLOSED
         d.fire(
             "V1",
             Ground.VOLUNTARY_DISCLOSURE,
             f"{code} ({instrument.legal_basis}) permits a disclosure without compelling it, so anything "
             f"disclosed is the platform's voluntary choice under principle {voluntary.id}.",
         )
+    gate = Gate.OPEN
     waiver = p.principle(Key.EMERGENCY)
-    if facts.issuer_kind not in p.judicial_issuer_kinds:
+    if judicial_kind not in p.judicial_issuer_kinds:
         judicial = p.principle(Key.JUDICIAL_ORDER)
         if emergency and EmergencyWaiver.JUDICIAL_ORDER in p.emergency_waives:
             d.fire(
@@ -174,15 +226,24 @@ def disclosure_gate(
                 f"{cite(waiver)}; this is an emergency, so the request from {ISSUER[facts.issuer_kind]} is "
                 f"considered although principle {judicial.id} asks for a judicial authority.",
             )
+        elif not instrument.voluntary and compelled:
+            d.fire(
+                judicial.id,
+                Ground.PRINCIPLE_CONFLICT,
+                f"{cite(judicial)}; this order {authority}, but {code} is binding and lets "
+                f"that authority compel the {category_list(compelled)} data requested, so the conflict goes "
+                f"to a senior reviewer and {COUNSEL}.",
+                Outcome.ESCALATE,
+            )
+            gate = Gate.CONFLICT
         else:
             d.fire(
                 judicial.id,
                 Ground.PRINCIPLE_LIMITS_DISCLOSURE,
-                f"{cite(judicial)}; this order comes from {ISSUER[facts.issuer_kind]}, so nothing is "
-                "disclosed.",
+                f"{cite(judicial)}; this order {authority}, so nothing is disclosed.",
                 Outcome.REFUSE,
             )
-            return False
+            return Gate.CLOSED
     if p.require_suspect_confirmed and not facts.suspect_confirmed:
         suspect = p.principle(Key.SUSPECT_CONFIRMED)
         if emergency and EmergencyWaiver.SUSPECT_CONFIRMATION in p.emergency_waives:
@@ -196,11 +257,12 @@ def disclosure_gate(
             d.fire(
                 suspect.id,
                 Ground.SUSPECT_NOT_CONFIRMED,
-                f"{cite(suspect)}; this order does not confirm it, so the authority must be asked to "
-                "confirm that the person is a suspect in a criminal case.",
+                f"{cite(suspect)}; this order does not confirm it, so the desk asks the authority, as its "
+                "own question about a complete order that does not stop the legal deadline, to confirm "
+                "that the person is a suspect in a criminal case.",
                 Outcome.CLARIFY,
             )
-    return True
+    return gate
 
 
 def removal_rules(d: Decision, instrument: Instrument, policy: PolicySet) -> None:

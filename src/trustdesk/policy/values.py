@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
 from trustdesk.lawful.catalogue import FrozenMap, RequestField
+from trustdesk.policy.rules import PrincipleKey
 from trustdesk.vocabulary import DataCategory, InstrumentCode, IssuerKind
 
-__all__ = ["SEVERITY", "Ground", "Outcome", "Recommendation", "RequestFacts", "RuleFired"]
+__all__ = [
+    "SEVERITY",
+    "Clarification",
+    "Conflict",
+    "Ground",
+    "Outcome",
+    "PeriodPart",
+    "Recommendation",
+    "RequestFacts",
+    "RuleFired",
+]
 
 
 class Outcome(StrEnum):
@@ -46,6 +58,49 @@ class Ground(StrEnum):
     SUSPECT_NOT_CONFIRMED = "suspect_not_confirmed"
     CALLBACK_REQUIRED = "callback_required"
     VOLUNTARY_DISCLOSURE = "voluntary_disclosure"
+    INSTRUMENT_NOT_APPLICABLE = "instrument_not_applicable"
+    """The law does not make the instrument available to that authority (the catalogue's jurisdictions,
+    ``applies_from``, or a cross-border-only instrument from the legal representative's own State);
+    ``instrument_not_recognised`` is the platform's policy not listing an instrument the law allows."""
+    PRINCIPLE_CONFLICT = "principle_conflict"
+    """A binding order asks for more than the principles disclose: counsel decides."""
+    VALIDATION_MISSING = "validation_missing"
+    """An order from a kind of authority that may issue it only with a validation, and none."""
+    ENFORCING_AUTHORITY_REFUSED = "enforcing_authority_refused"
+    """The notified enforcing authority raised a ground for refusal (recorded by the desk, not the engine)."""
+
+
+class PeriodPart(StrEnum):
+    """How much of the period a request asks about lies after its receipt (e-Evidence Art. 3(8))."""
+
+    NONE = "none"
+    PARTLY = "partly"
+    WHOLLY = "wholly"
+
+
+class Clarification(StrEnum):
+    """Why a recommendation asks the authority a question, which decides what the question pauses."""
+
+    INCOMPLETE_ORDER = "incomplete_order"
+    """The order lacks what the law requires (F1): the legal clock is suspended (e-Evidence Art. 10(5))."""
+    DESK_QUESTION = "desk_question"
+    """The platform's own question about a complete order (P4): the legal clock keeps running."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A principle that withholds categories a binding order legally compels (for the conflict register)."""
+
+    principle_id: str
+    principle_key: PrincipleKey
+    categories: frozenset[DataCategory]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "principle_id": self.principle_id,
+            "principle_key": self.principle_key.value,
+            "categories": [c.value for c in DataCategory if c in self.categories],
+        }
 
 
 SEVERITY: Final[Mapping[Outcome, int]] = {
@@ -81,7 +136,27 @@ class RequestFacts:
     targets_found: int
     """How many targets the platform connector found (looked up before, outside the engine)."""
     data_held: bool = True
-    """False when the platform holds no data in the period for the found targets."""
+    """False when the platform holds no data in the period for the found targets (from the connector)."""
+    validator_kind: IssuerKind | None = None
+    """The validating authority's kind when the order was validated (e-Evidence Art. 4(1)(b)-(3)(b))."""
+    validation_pending: bool = False
+    """An emergency order whose validation is to follow within 48 hours (e-Evidence Art. 4(5))."""
+    by_information_system: bool = False
+    """The offence was committed wholly or partly by means of an information system (Art. 5(4)(b),(c))."""
+    sentence_months: int | None = None
+    """The order is for the execution of a custodial sentence or detention order of this many months;
+    None for an investigation (Art. 5(3))."""
+    offence_in_issuing_state: bool = False
+    """The offence was committed in the issuing State (Art. 8(2))."""
+    person_resides_in_issuing_state: bool = False
+    """The person whose data is sought resides in the issuing State (Art. 8(2))."""
+    period_after_receipt: PeriodPart = PeriodPart.NONE
+    """How much of the requested period lies after the order's receipt (Art. 3(8))."""
+    legal_representative_country: str | None = None
+    """Where the platform's contact for the requesting jurisdiction sits (for cross-border-only
+    instruments)."""
+    received_at: datetime | None = None
+    """When the order was received (aware), for the instrument's ``applies_from``; None skips that check."""
 
     def __post_init__(self) -> None:
         country = self.agency_country
@@ -96,6 +171,12 @@ class RequestFacts:
             raise ValueError(
                 f"offence_max_penalty_years must not be negative, got {self.offence_max_penalty_years}"
             )
+        if self.sentence_months is not None and self.sentence_months < 0:
+            raise ValueError(f"sentence_months must not be negative, got {self.sentence_months}")
+        if self.received_at is not None and self.received_at.utcoffset() is None:
+            raise ValueError(f"received_at must be aware, got {self.received_at!r}")
+        if self.validation_pending and self.validator_kind is not None:
+            raise ValueError("an order is either validated (validator_kind) or pending validation, not both")
         unknown = sorted(self.present_fields - _FIELD_NAMES)
         if unknown:
             raise ValueError(f"present_fields: unknown request fields {', '.join(unknown)}")
@@ -116,7 +197,11 @@ class Recommendation:
     """The engine's answer. ``allowed_categories`` may be acted on only when the outcome is comply or
     partial; on clarify and escalate they show the reviewer what would be allowed; a refusal allows
     nothing. ``allowed_fields`` limits each allowed category to the principles' fields; a category
-    without an entry is handled whole (preservation, when the disclosure principles do not apply)."""
+    without an entry is handled whole (preservation, when the disclosure principles do not apply).
+
+    ``enforcing_notification``: delivery waits for the notified enforcing authority (e-Evidence Art. 8,
+    10(2)). ``conflicts``: the principles that withhold what a binding order compels (the outcome is then
+    escalate, for counsel). ``clarification``: why the authority is asked a question, when it is."""
 
     outcome: Outcome
     allowed_categories: frozenset[DataCategory]
@@ -125,6 +210,9 @@ class Recommendation:
     rules_fired: tuple[RuleFired, ...]
     policy_version: str
     catalogue_version: str
+    enforcing_notification: bool = False
+    conflicts: tuple[Conflict, ...] = ()
+    clarification: Clarification | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.allowed_fields, FrozenMap):
@@ -154,4 +242,7 @@ class Recommendation:
             ],
             "policy_version": self.policy_version,
             "catalogue_version": self.catalogue_version,
+            "enforcing_notification": self.enforcing_notification,
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "clarification": None if self.clarification is None else self.clarification.value,
         }

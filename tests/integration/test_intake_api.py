@@ -166,12 +166,10 @@ def test_requests_without_a_valid_key_are_refused(
         ({"period": {"from": "2026-10-01T00:00:00", "to": "2026-11-01T00:00:00Z"}}, "period.from"),
         ({"period": {"from": "2026-11-01T00:00:00Z", "to": "2026-10-01T00:00:00Z"}}, "period"),
         ({"data_categories": ["subscriber", "passwords"]}, "data_categories[1]"),
-        ({"offence": None}, "offence"),
         ({"offence": {"description": "x", "max_penalty_years": -1}}, "offence.max_penalty_years"),
         ({"issuing_authority": {"name": "X", "kind": "judge", "country": "FR"}}, "issuing_authority.kind"),
         ({"issuing_authority": {"name": "X", "kind": "court", "country": "DE"}}, "issuing_authority.country"),
         ({"respond_by": "2026-12-01T00:00:00Z"}, "respond_by"),
-        ({"data_categories": []}, "data_categories"),
         ({"surprise": 1}, "surprise"),
         ({"reference": "x" * 101}, "reference"),
     ],
@@ -200,25 +198,16 @@ def test_malformed_json_is_a_problem_not_a_crash(client: TestClient, key: str) -
     assert response.json()["code"] == "invalid_input"
 
 
-def test_an_instrument_that_does_not_apply_to_the_agency_is_refused(
+def test_an_instrument_that_does_not_apply_to_the_agency_is_recorded_and_refused_on_receipt(
     client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
+    """Issue 9 item 1: a US authority's EPOC gets a tracking number and a refusal, not a 4xx."""
     us_key = officer_key(sessions, clock, country="US", kind="police", domain="fbi.gov")  # type: ignore[arg-type]
     body = epoc(issuing_authority={"name": "FBI", "kind": "police", "country": "US"})
     response = client.post(URL, json=body, headers=bearer(us_key))
-    assert response.status_code == 422
-    assert response.json()["code"] == "instrument_not_applicable"
-
-
-def test_emergency_is_refused_for_an_instrument_without_an_emergency_track(
-    client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
-) -> None:
-    de_key = officer_key(sessions, clock, country="DE", kind="police", domain="bka.bund.de")  # type: ignore[arg-type]
-    response = client.post(
-        URL, json=tco(emergency=True, emergency_justification="now"), headers=bearer(de_key)
-    )
-    assert response.status_code == 422
-    assert response.json()["field"] == "emergency"
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "refused"
+    assert response.json()["grounds"] == ["instrument_not_applicable"]
 
 
 def test_a_removal_order_takes_content_urls_only(

@@ -149,15 +149,18 @@ def test_an_offence_below_the_threshold_drops_traffic_data(
     assert "offence_threshold_not_met" in recommendation["grounds"]
 
 
-def test_the_platform_principles_never_disclose_content(
+def test_a_binding_warrant_for_content_is_a_principle_conflict_for_counsel_not_a_silent_refusal(
     world: World, sessions: sessionmaker[Session]
 ) -> None:
+    """Issue 9 item 10: a US warrant (18 U.S.C. 2703(a)) lawfully compels content that the platform's
+    principles never disclose: the recommendation escalates with its own ground and lists the conflict."""
     recommendation = recommend(
         world, sessions, InstrumentCode.US_WARRANT, data_categories=[*BASIC, "content"]
     )
-    assert recommendation["outcome"] == "partial"
+    assert recommendation["outcome"] == "escalate"
     assert recommendation["allowed_categories"] == BASIC
-    assert "principle_limits_disclosure" in recommendation["grounds"]
+    assert "principle_conflict" in recommendation["grounds"]
+    assert [c["categories"] for c in recommendation["conflicts"]] == [["content"]]
 
 
 def test_a_disclosure_without_a_confirmed_suspect_asks_for_clarification(

@@ -73,7 +73,10 @@ def request_out(request: LawfulRequest, catalogue: Catalogue) -> RequestOut:
     status_code=201,
     response_model=RequestOut,
     summary="Submit a lawful request",
-    description="Acknowledged only after it is durably recorded. Replaying an Idempotency-Key returns the "
+    description="Acknowledged only after it is durably recorded. A well-formed request the platform "
+    "cannot execute at all (the instrument does not apply or is not recognised for your country) is "
+    "recorded too and refused at once: status `refused`, the ground, and an answer naming the instruments "
+    "that would be valid. Replaying an Idempotency-Key returns the "
     "original request (header `Idempotency-Replayed: true`), never a duplicate.",
 )
 def submit_request(
@@ -90,15 +93,16 @@ def submit_request(
                     officer,
                     body,
                     idempotency_key=idempotency_key,
+                    policy=container.policy,
                 )
-                out = request_out(intake.request, container.catalogue)
+                out = officer_request_out(session, intake.request, container.catalogue)
             break
         except IntegrityError:
             # A concurrent submission claimed the same Idempotency-Key: the retry finds and returns it.
             if attempt == 2 or idempotency_key is None:
                 raise
     # The transaction has committed: only now is the acknowledgement sent and the event published.
-    if intake.created:
+    if intake.created and intake.request.receipt_ground is None:  # a refusal on receipt is already answered
         container.bus.publish(Subject.REQUEST_RECEIVED, {"request_id": intake.request.id})
     headers = {"Location": f"/api/v1/requests/{out.tracking_number}"}
     if not intake.created:

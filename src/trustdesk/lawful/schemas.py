@@ -53,6 +53,34 @@ class Offence(Strict):
         description="An offence on the instrument's closed list (e.g. terrorism, child_sexual_abuse, "
         "fraud_non_cash_payment) that qualifies whatever the penalty",
     )
+    by_information_system: bool = Field(
+        default=False,
+        description="Committed wholly or partly by means of an information system "
+        "(e-Evidence Art. 5(4)(b),(c))",
+    )
+    sentence_months: Annotated[int, Field(ge=1, le=1200)] | None = Field(
+        default=None,
+        description="The order is for the execution of a custodial sentence or detention order of this many "
+        "months (e-Evidence Art. 5(3)); absent = an investigation",
+    )
+    committed_in_issuing_state: bool = Field(
+        default=False, description="The offence was committed in the issuing State (e-Evidence Art. 8(2))"
+    )
+    person_resides_in_issuing_state: bool = Field(
+        default=False, description="The person whose data is sought resides in the issuing State (Art. 8(2))"
+    )
+
+
+class ValidatingAuthority(Strict):
+    name: Text200
+    kind: IssuerKind
+
+
+class Validation(Strict):
+    """The judge, court, investigating judge or prosecutor who validated the order (e-Evidence Art. 4)."""
+
+    authority: ValidatingAuthority
+    validated_at: AwareDatetime
 
 
 class SupervisorContact(Strict):
@@ -106,6 +134,11 @@ class RequestIn(Strict):
     )
     supervisor_contact: SupervisorContact | None = None
     offence: Offence | None = None
+    validation: Validation | None = Field(
+        default=None,
+        description="The validation of an order issued by an authority that may issue it only with one "
+        "(e-Evidence Art. 4(1)(b), 4(2)(b), 4(3)(b))",
+    )
     targets: Annotated[list[Target], Field(min_length=1, max_length=100)]
     data_categories: Annotated[list[DataCategory], Field(max_length=len(DataCategory))] = []
     period: Period | None = None
@@ -200,6 +233,7 @@ class RequestOut(BaseModel):
     documents: list[DocumentOut]
     outcome: str | None = None
     grounds: list[str] = []
+    answered_at: datetime | None = None
     correspondence: list[CorrespondenceOut] = []
     production: ProductionOut | None = None
 

@@ -6,28 +6,35 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
-from trustdesk.authorities.models import Officer
+from trustdesk.authorities.models import Agency, Officer
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.lawful import clock as deadlines
-from trustdesk.lawful.catalogue import Catalogue, Instrument, RequestField
-from trustdesk.lawful.models import IdempotencyRecord, LawfulRequest, RequestDocument, RequestTarget
+from trustdesk.lawful.catalogue import Catalogue, Instrument
+from trustdesk.lawful.models import (
+    IdempotencyRecord,
+    LawfulRequest,
+    LegalWindow,
+    RequestDocument,
+    RequestTarget,
+)
 from trustdesk.lawful.schemas import RequestIn
-from trustdesk.lawful.workflow import RequestStatus
-from trustdesk.vocabulary import InstrumentKind
+from trustdesk.lawful.vocabulary import FirstOrderNotice, ValidationStatus, WindowKind
+from trustdesk.lawful.workflow import RequestStatus, Transition
+from trustdesk.policy.rules import JurisdictionStatus, PolicySet
+from trustdesk.policy.values import Ground
+from trustdesk.vocabulary import InstrumentCode, InstrumentKind
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PDF_MAGIC = b"%PDF-"
 MAX_DOCUMENTS_PER_REQUEST = 20
-AFTER_INTAKE_FIELDS = frozenset({RequestField.ORDER_DOCUMENT.value})
-"""Required fields that arrive after the acknowledgement: the signed document is uploaded separately."""
 
 
 def new_tracking_number(year: int) -> str:
@@ -47,32 +54,13 @@ def _body_digest(body: RequestIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _missing(body: RequestIn, dotted: str) -> bool:
-    value: Any = body
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return True
-    return value in ("", [], ())
+def check_against_instrument(body: RequestIn, instrument: Instrument, at: datetime) -> None:
+    """What makes a submission malformed for its instrument: contradictions only.
 
-
-def check_against_instrument(body: RequestIn, instrument: Instrument, agency_country: str, at: Any) -> None:
-    """What the instrument itself demands of a request; anything else is for the policy engine."""
+    An instrument that does not apply, a missing required field or an emergency claimed on an instrument
+    without an emergency track are not malformed: the request is recorded and answered (refused on
+    receipt, or the policy engine's F1 / E2 ask for what is missing)."""
     code = instrument.code.value
-    if not instrument.applies_in(agency_country, at):
-        raise InvalidInput(
-            f"{code} ({instrument.title}) does not apply to an authority in {agency_country} on {at.date()}",
-            code="instrument_not_applicable",
-            field="instrument",
-        )
-    if body.emergency and not instrument.supports_emergency:
-        raise InvalidInput(f"{code} has no emergency procedure", field="emergency")
-    required = instrument.required_fields | (
-        instrument.emergency_required_fields if body.emergency else frozenset()
-    )
-    for name in sorted(required - AFTER_INTAKE_FIELDS):
-        if _missing(body, name):
-            raise InvalidInput(f"{code} requires {name}", code="missing_required_field", field=name)
     for index, target in enumerate(body.targets):
         if target.type not in instrument.target_types:
             allowed = ", ".join(sorted(t.value for t in instrument.target_types))
@@ -82,8 +70,6 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, agency_cou
             )
     if instrument.kind is InstrumentKind.REMOVAL and body.data_categories:
         raise InvalidInput(f"{code} orders a removal: it takes no data_categories", field="data_categories")
-    if instrument.kind is not InstrumentKind.REMOVAL and not body.data_categories:
-        raise InvalidInput(f"{code} needs at least one data category", field="data_categories")
     if body.offence and body.offence.listed_offence:
         listed = set().union(*(rule.listed_offences for rule in instrument.categories.values()))
         if body.offence.listed_offence not in listed:
@@ -97,6 +83,140 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, agency_cou
             raise InvalidInput(f"the deadline of {code} is set by law, not by the order", field="respond_by")
         if body.respond_by <= at:
             raise InvalidInput("respond_by is in the past", field="respond_by")
+    rule = getattr(instrument, "validation", None)
+    if body.validation is not None:
+        if body.validation.validated_at > at:
+            raise InvalidInput("validation.validated_at is in the future", field="validation.validated_at")
+        if rule is not None and body.validation.authority.kind not in rule.validators:
+            allowed = ", ".join(sorted(k.value for k in rule.validators))
+            raise InvalidInput(
+                f"under {code} an order is validated by a {allowed}, not a {body.validation.authority.kind}",
+                field="validation.authority.kind",
+            )
+    confidentiality = getattr(instrument, "confidentiality", None)
+    until = body.confidential_until
+    if confidentiality is not None and until is not None and until > at + confidentiality.max:
+        raise InvalidInput(
+            f"under {code} the content provider may be kept uninformed for at most "
+            f"{confidentiality.max.days // 7} weeks from receipt, then extended once "
+            "(Regulation (EU) 2021/784 Art. 11(3))",
+            code="confidentiality_too_long",
+            field="confidential_until",
+        )
+
+
+@dataclass(frozen=True)
+class Admissibility:
+    """Why an instrument cannot be used by a country's authorities, and what they could use instead."""
+
+    ground: Ground
+    sentence: str
+    alternatives: tuple[InstrumentCode, ...]
+
+
+def _family(kind: InstrumentKind) -> str:
+    return "disclosure" if kind in (InstrumentKind.PRODUCTION, InstrumentKind.INFORMATION) else kind.value
+
+
+def _usable(instrument: Instrument, country: str, at: datetime, rep_country: str | None) -> bool:
+    cross_border_only = getattr(instrument, "cross_border_only", False)
+    return instrument.applies_in(country, at) and not (cross_border_only and rep_country == country)
+
+
+def admissibility(
+    country: str, code: InstrumentCode, at: datetime, policy: PolicySet, catalogue: Catalogue
+) -> Admissibility | None:
+    """The spec's ``policy.admissibility`` (worker B); this copy serves intake until B's lands."""
+    instrument = catalogue.get(code)
+    jurisdiction = policy.jurisdiction(country)
+    if jurisdiction is not None and jurisdiction.status is JurisdictionStatus.EXITED:
+        since = f" on {jurisdiction.since.isoformat()}" if jurisdiction.since else ""
+        return Admissibility(
+            Ground.JURISDICTION_EXITED,
+            f"The platform left {jurisdiction.name} ({jurisdiction.code}){since} and answers no request "
+            f"from its authorities (reason: {(jurisdiction.reason or 'see its policy').rstrip('.')}).",
+            (),
+        )
+    contact = jurisdiction.contact if jurisdiction is not None else None
+    rep_country = getattr(contact, "country", None)
+    alternatives = tuple(
+        other.code
+        for other in catalogue
+        if other.code is not code
+        and _family(other.kind) == _family(instrument.kind)
+        and jurisdiction is not None
+        and jurisdiction.recognises(other.code)
+        and _usable(other, country, at, rep_country)
+    )
+    if not instrument.applies_in(country, at):
+        return Admissibility(
+            Ground.INSTRUMENT_NOT_APPLICABLE,
+            f"{code} ({instrument.title}) is not available in law to an authority in {country} "
+            f"on {at.date()}.",
+            alternatives,
+        )
+    if not _usable(instrument, country, at, rep_country):
+        return Admissibility(
+            Ground.INSTRUMENT_NOT_APPLICABLE,
+            f"{code} ({instrument.title}) goes to a provider in another Member State (Regulation (EU) "
+            f"2023/1543 Art. 1(1), 3), and the platform's legal representative sits in {country}: an "
+            "order from there is a national order.",
+            alternatives,
+        )
+    if jurisdiction is not None and not jurisdiction.recognises(code):
+        return Admissibility(
+            Ground.INSTRUMENT_NOT_RECOGNISED,
+            f"The platform's policy for {jurisdiction.name} ({jurisdiction.code}) does not recognise "
+            f"{code} ({instrument.title}).",
+            alternatives,
+        )
+    return None
+
+
+def refusal_on_receipt(
+    country: str, instrument: Instrument, at: datetime, policy: PolicySet | None, catalogue: Catalogue
+) -> Admissibility | None:
+    """Why a well-formed request cannot be executed at all, or None: the policy package's
+    ``admissibility`` (the law, the platform's policy, an exited jurisdiction)."""
+    if policy is None:  # callers without the policy check only the law
+        if instrument.applies_in(country, at):
+            return None
+        return Admissibility(
+            Ground.INSTRUMENT_NOT_APPLICABLE,
+            f"{instrument.code} ({instrument.title}) does not apply to an authority in {country} "
+            f"on {at.date()}.",
+            (),
+        )
+    return admissibility(country, instrument.code, at, policy, catalogue)
+
+
+def _refusal_text(instrument: Instrument, refusal: Admissibility, catalogue: Catalogue) -> str:
+    text = f"We cannot comply with this order ({instrument.code}). {refusal.sentence.strip()}"
+    if refusal.alternatives:
+        names = "; ".join(f"{code} ({catalogue.get(code).title})" for code in refusal.alternatives)
+        text += f" An order the platform can answer from your authorities: {names}."
+    elif refusal.ground is not Ground.JURISDICTION_EXITED:
+        text += " The platform recognises no instrument of this kind from your authorities."
+    return text
+
+
+def _first_order_notice(
+    session: Session, instrument: Instrument, agency: Agency, emergency: bool, now: datetime
+) -> FirstOrderNotice | None:
+    """TCO Art. 3(2): the 12 hours' notice before an authority's first removal order (not in emergencies)."""
+    notice = getattr(instrument, "first_order_notice", None)
+    if notice is None:
+        return None
+    if agency.tco_notice_at is not None and agency.tco_notice_at <= now - notice:
+        return FirstOrderNotice.GIVEN
+    if emergency:
+        return FirstOrderNotice.EMERGENCY
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(LawfulRequest)
+        .where(LawfulRequest.agency_id == agency.id, LawfulRequest.instrument == instrument.code)
+    )
+    return FirstOrderNotice.NOT_FIRST if earlier else FirstOrderNotice.NOT_GIVEN
 
 
 def submit(
@@ -108,8 +228,13 @@ def submit(
     *,
     idempotency_key: str | None,
     channel: str = "api",
+    policy: PolicySet | None = None,
 ) -> Intake:
-    """Record a request and compute its deadline; replays of an Idempotency-Key return the original."""
+    """Record a request and compute its deadline; replays of an Idempotency-Key return the original.
+
+    A well-formed request is always recorded with a tracking number; one that cannot be executed at all
+    (the instrument does not apply or is not recognised there, or the jurisdiction was exited) is refused
+    at once with the ground and a written answer naming the instruments that would be valid."""
     agency = officer.agency
     if not agency.verified:
         raise Forbidden(
@@ -141,8 +266,14 @@ def submit(
             field="issuing_authority.country",
         )
     instrument = catalogue.get(body.instrument)
-    check_against_instrument(body, instrument, agency.country, now)
-    due = deadlines.due_at(instrument.deadline, now, emergency=body.emergency, ordered_due_at=body.respond_by)
+    check_against_instrument(body, instrument, now)
+    refusal = refusal_on_receipt(agency.country, instrument, now, policy, catalogue)
+    emergency_track = body.emergency and instrument.supports_emergency
+    due = deadlines.due_at(
+        instrument.deadline, now, emergency=emergency_track, ordered_due_at=body.respond_by
+    )
+    validation_status, validation_due = _validation(body, instrument, now)
+    offence = body.offence
     request = LawfulRequest(
         tracking_number=new_tracking_number(now.year),
         agency_id=agency.id,
@@ -156,8 +287,16 @@ def submit(
         issuer_kind=body.issuing_authority.kind,
         issuer_country=body.issuing_authority.country,
         legal_basis=body.legal_basis,
-        offence_description=body.offence.description if body.offence else None,
-        offence_max_penalty_years=body.offence.max_penalty_years if body.offence else None,
+        offence_description=offence.description if offence else None,
+        offence_max_penalty_years=offence.max_penalty_years if offence else None,
+        by_information_system=offence.by_information_system if offence else False,
+        sentence_months=offence.sentence_months if offence else None,
+        offence_in_issuing_state=offence.committed_in_issuing_state if offence else False,
+        person_resides_in_issuing_state=offence.person_resides_in_issuing_state if offence else False,
+        validation_status=validation_status,
+        validator_kind=body.validation.authority.kind if body.validation else None,
+        validator_name=body.validation.authority.name if body.validation else None,
+        validated_at=body.validation.validated_at if body.validation else None,
         data_categories=[c.value for c in body.data_categories],
         period_start=body.period.start if body.period else None,
         period_end=body.period.end if body.period else None,
@@ -168,10 +307,12 @@ def submit(
         territorial_scope=body.territorial_scope,
         supervisor_contact=body.supervisor_contact.model_dump() if body.supervisor_contact else None,
         suspect_confirmed=body.suspect_confirmed,
-        listed_offence=body.offence.listed_offence if body.offence else None,
+        listed_offence=offence.listed_offence if offence else None,
         respond_by=body.respond_by,
         received_at=now,
         due_at=due,
+        target_at=due,
+        tco_first_order_notice=_first_order_notice(session, instrument, agency, body.emergency, now),
         catalogue_version=catalogue.version,
         channel=channel,
         targets=[RequestTarget(position=i, type=t.type, value=t.value) for i, t in enumerate(body.targets)],
@@ -189,10 +330,11 @@ def submit(
             )
         )
         session.flush()
+    actor = Actor(ActorKind.OFFICER, officer.id)
     audit.record(
         session,
         clock,
-        Actor(ActorKind.OFFICER, officer.id),
+        actor,
         AuditAction.REQUEST_RECEIVE,
         subject_type="lawful_request",
         subject_id=request.id,
@@ -206,10 +348,60 @@ def submit(
                 "agency_id": agency.id,
                 "channel": channel,
                 "catalogue_version": catalogue.version,
+                "validation_status": validation_status.value if validation_status else None,
+                "tco_first_order_notice": request.tco_first_order_notice,
             }
         },
     )
+    if validation_due is not None and refusal is None:
+        session.add(
+            LegalWindow(
+                request_id=request.id, kind=WindowKind.VALIDATION, opened_at=now, due_at=validation_due
+            )
+        )
+        session.flush()
+    if refusal is not None:
+        _refuse_on_receipt(session, clock, request, instrument, refusal, catalogue)
     return Intake(request, created=True)
+
+
+def _validation(
+    body: RequestIn, instrument: Instrument, now: datetime
+) -> tuple[ValidationStatus | None, datetime | None]:
+    """e-Evidence Art. 4(5): the validation given, or an emergency order whose validation must follow
+    within 48 hours (status and the due date of that validation)."""
+    if body.validation is not None:
+        return ValidationStatus.VALIDATED, None
+    rule = getattr(instrument, "validation", None)
+    kind = body.issuing_authority.kind
+    if rule is not None and body.emergency and kind in rule.issuers and kind not in rule.validators:
+        return ValidationStatus.PENDING, now + rule.emergency_after
+    return None, None
+
+
+def _refuse_on_receipt(
+    session: Session,
+    clock: Clock,
+    request: LawfulRequest,
+    instrument: Instrument,
+    refusal: Admissibility,
+    catalogue: Catalogue,
+) -> None:
+    from trustdesk.lawful import review  # review imports nothing of intake; keep the import local
+
+    system = Actor.system()
+    request.receipt_ground = refusal.ground.value
+    review.transition(session, clock, system, request, Transition.REFUSE_ON_RECEIPT)
+    review.correspond(
+        session,
+        clock,
+        system,
+        request,
+        review.CorrespondenceKind.CANNOT_COMPLY,
+        _refusal_text(instrument, refusal, catalogue),
+    )
+    request.answered_at = clock()
+    session.flush()
 
 
 def get_by_tracking_number(session: Session, tracking_number: str) -> LawfulRequest:

@@ -82,7 +82,7 @@ def staff_view(
                 "id": h.id,
                 "account_id": h.account_id,
                 "categories": h.categories,
-                "expires_at": h.expires_at.isoformat(),
+                "expires_at": h.expires_at.isoformat() if h.expires_at else None,
                 "extensions": h.extensions,
                 "reason": h.reason,
                 "released_at": h.released_at.isoformat() if h.released_at else None,
@@ -118,9 +118,18 @@ def authority_view(session: Session, request: LawfulRequest) -> dict[str, Any]:
         "awaiting_approval",
         "decided",
     )
+    if request.receipt_ground is not None:  # refused on receipt: no decision, the ground is the answer
+        return {
+            "outcome": "refuse",
+            "grounds": [request.receipt_ground],
+            "answered_at": request.answered_at,
+            "correspondence": correspondence_view(session, request),
+            "production": None,
+        }
     return {
         "outcome": decision.outcome if decided and decision else None,
         "grounds": decision.grounds if decided and decision else [],
+        "answered_at": request.answered_at,
         "correspondence": correspondence_view(session, request),
         "production": production_view(session, request),
     }

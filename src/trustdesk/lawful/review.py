@@ -5,7 +5,7 @@ changes go through the transition table in ``workflow.py`` and nothing else.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -18,16 +18,22 @@ from trustdesk.authorities.models import Officer
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput
 from trustdesk.lawful import clock as deadlines
-from trustdesk.lawful.catalogue import Catalogue, Instrument, PauseRule, RequestField
+from trustdesk.lawful.catalogue import Instrument, PauseRule
+from trustdesk.lawful.facts import (
+    TargetLookup,
+    facts_for,
+    look_up_targets,
+    present_fields,
+    recommendation_for,
+)
 from trustdesk.lawful.models import Correspondence, Decision, LawfulRequest, RequestPause
+from trustdesk.lawful.vocabulary import ClarificationKind
 from trustdesk.lawful.workflow import OPEN_STATUSES, RequestStatus, Transition, next_status
-from trustdesk.platform.protocol import PlatformConnector
-from trustdesk.policy.engine import Recommendation, RequestFacts, recommend
-from trustdesk.policy.rules import PolicySet
+from trustdesk.policy.engine import Recommendation
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.staff.service import require
-from trustdesk.vocabulary import DataCategory, InstrumentKind, TargetType
+from trustdesk.vocabulary import DataCategory, InstrumentKind
 
 
 class DecisionOutcome(StrEnum):
@@ -49,7 +55,7 @@ class CorrespondenceKind(StrEnum):
 
 
 DISCLOSING_KINDS = frozenset({InstrumentKind.PRODUCTION, InstrumentKind.INFORMATION})
-ACCOUNT_TARGETS = frozenset({TargetType.PHONE, TargetType.USERNAME, TargetType.USER_ID})
+__all__ = ["TargetLookup", "facts_for", "look_up_targets", "present_fields", "recommendation_for"]
 
 
 def staff_actor(user: StaffUser) -> Actor:
@@ -58,70 +64,6 @@ def staff_actor(user: StaffUser) -> Actor:
 
 def officer_actor(officer: Officer) -> Actor:
     return Actor(ActorKind.OFFICER, officer.id)
-
-
-# --- facts and recommendation ---------------------------------------------------------------------
-
-
-def present_fields(request: LawfulRequest) -> frozenset[str]:
-    """The RequestField names a stored request carries."""
-    values: dict[RequestField, object] = {
-        RequestField.ISSUING_AUTHORITY: request.issuer_name,
-        RequestField.LEGAL_BASIS: request.legal_basis,
-        RequestField.STATEMENT_OF_REASONS: request.statement_of_reasons,
-        RequestField.REDRESS_INFORMATION: request.redress_information,
-        RequestField.TERRITORIAL_SCOPE: request.territorial_scope,
-        RequestField.TARGETS: request.targets,
-        RequestField.DATA_CATEGORIES: request.data_categories,
-        RequestField.OFFENCE: request.offence_description,
-        RequestField.OFFENCE_MAX_PENALTY_YEARS: request.offence_max_penalty_years,
-        RequestField.EMERGENCY_JUSTIFICATION: request.emergency_justification,
-        RequestField.SUPERVISOR_CONTACT: request.supervisor_contact,
-        RequestField.ORDER_DOCUMENT: request.documents,
-    }
-    return frozenset(field.value for field, value in values.items() if value not in (None, "", [], {}))
-
-
-@dataclass(frozen=True)
-class TargetLookup:
-    target: str
-    account_id: str | None
-
-
-def look_up_targets(request: LawfulRequest, connector: PlatformConnector) -> list[TargetLookup]:
-    """Resolve every target to a platform account (the author, for content locators)."""
-    found = []
-    for target in request.targets:
-        account = connector.lookup_account(target.type, target.value)
-        found.append(
-            TargetLookup(f"{target.type.value}:{target.value}", account.platform_id if account else None)
-        )
-    return found
-
-
-def facts_for(request: LawfulRequest, agency_country: str, lookups: Iterable[TargetLookup]) -> RequestFacts:
-    lookups = list(lookups)
-    return RequestFacts(
-        instrument=request.instrument,
-        agency_country=agency_country,
-        issuer_kind=request.issuer_kind,
-        emergency=request.emergency,
-        requested_categories=frozenset(DataCategory(c) for c in request.data_categories),
-        offence_max_penalty_years=request.offence_max_penalty_years,
-        listed_offence=request.listed_offence,
-        suspect_confirmed=request.suspect_confirmed,
-        present_fields=present_fields(request),
-        targets_total=len(lookups),
-        targets_found=sum(1 for lookup in lookups if lookup.account_id is not None),
-    )
-
-
-def recommendation_for(
-    request: LawfulRequest, catalogue: Catalogue, policy: PolicySet, connector: PlatformConnector
-) -> Recommendation:
-    """What the policy engine recommends for this request now (targets looked up on the platform)."""
-    facts = facts_for(request, request.agency.country, look_up_targets(request, connector))
-    return recommend(facts, catalogue.get(request.instrument), policy, catalogue.version)
 
 
 # --- transitions ------------------------------------------------------------------------------------
@@ -409,14 +351,60 @@ def pauses_of(session: Session, request: LawfulRequest) -> list[RequestPause]:
     )
 
 
+LEGAL_PAUSE_REASONS = frozenset({ClarificationKind.INCOMPLETE_ORDER.value, "clarification"})
+"""Pauses that suspend the legal deadline ("clarification": rows written before issue 9, all of them
+questions that stopped the clock)."""
+
+
+def deadlines_of(
+    instrument: Instrument,
+    received_at: datetime,
+    *,
+    emergency: bool,
+    respond_by: datetime | None,
+    pauses: Iterable[tuple[str, datetime, datetime | None]] = (),
+) -> tuple[datetime | None, datetime | None]:
+    """``(due_at, target_at)``, pure: the legal deadline stops only for an incomplete order (e-Evidence
+    Art. 10(5)) and as the instrument's pause rule says; the desk's internal target stops for every
+    question it asks (suspended, even where the law never stops the clock). None while stopped."""
+    rule = instrument.deadline
+    emergency = emergency and rule.emergency is not None
+    every = [(reason, deadlines.Pause(start, end)) for reason, start, end in pauses]
+    due = deadlines.due_at(
+        rule,
+        received_at,
+        emergency=emergency,
+        pauses=[pause for reason, pause in every if reason in LEGAL_PAUSE_REASONS],
+        ordered_due_at=respond_by,
+    )
+    internal = rule if rule.pause is not PauseRule.NONE else replace(rule, pause=PauseRule.SUSPEND)
+    target = deadlines.due_at(
+        internal,
+        received_at,
+        emergency=emergency,
+        pauses=[pause for _, pause in every],
+        ordered_due_at=respond_by,
+    )
+    return due, target
+
+
 def recompute_due(session: Session, request: LawfulRequest, instrument: Instrument) -> None:
-    request.due_at = deadlines.due_at(
-        instrument.deadline,
+    """Set ``due_at`` (the legal deadline) and ``target_at`` (the internal target) from the pauses."""
+    request.due_at, request.target_at = deadlines_of(
+        instrument,
         request.received_at,
         emergency=request.emergency,
-        pauses=[deadlines.Pause(p.started_at, p.ended_at) for p in pauses_of(session, request)],
-        ordered_due_at=request.respond_by,
+        respond_by=request.respond_by,
+        pauses=[(p.reason, p.started_at, p.ended_at) for p in pauses_of(session, request)],
     )
+
+
+def clarification_kind(recommendation: Recommendation | None) -> ClarificationKind:
+    """The kind of a question the reviewer did not qualify: the recommendation's, else a desk question
+    (the legally safe default: the legal clock keeps running unless the order is incomplete)."""
+    if recommendation is not None and recommendation.clarification is not None:
+        return ClarificationKind(recommendation.clarification.value)
+    return ClarificationKind.DESK_QUESTION
 
 
 def clarify(
@@ -426,16 +414,25 @@ def clarify(
     request: LawfulRequest,
     instrument: Instrument,
     question: str,
+    *,
+    kind: ClarificationKind | str = ClarificationKind.INCOMPLETE_ORDER,
 ) -> Correspondence:
-    """Ask the authority; the clock stops where the instrument lets a clarification stop it."""
+    """Ask the authority. An incomplete order (``INCOMPLETE_ORDER``) stops the legal clock where the
+    instrument lets it, and the internal target; the desk's own question (``DESK_QUESTION``) stops only
+    the internal target (e-Evidence Art. 10(5))."""
+    try:
+        kind = ClarificationKind(kind)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown clarification kind {kind!r}; use incomplete_order or desk_question", field="kind"
+        ) from None
     _ensure_in_review(session, clock, user, request)
     actor = staff_actor(user)
     transition(session, clock, actor, request, Transition.REQUEST_CLARIFICATION)
     message = correspond(session, clock, actor, request, CorrespondenceKind.CLARIFICATION_QUESTION, question)
-    if instrument.deadline.pause is not PauseRule.NONE:
-        session.add(RequestPause(request_id=request.id, reason="clarification", started_at=clock()))
-        session.flush()
-        recompute_due(session, request, instrument)
+    session.add(RequestPause(request_id=request.id, reason=kind.value, started_at=clock()))
+    session.flush()
+    recompute_due(session, request, instrument)
     return message
 
 

@@ -14,6 +14,7 @@ from trustdesk.lawful import execution, monitor, review, service, views
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.routes import request_out
 from trustdesk.lawful.schemas import Strict, Text2000
+from trustdesk.lawful.vocabulary import ClarificationKind
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.vocabulary import DataCategory
@@ -40,6 +41,11 @@ class NoteIn(Strict):
 
 class QuestionIn(Strict):
     question: Annotated[str, Field(min_length=1, max_length=20000)]
+    kind: ClarificationKind | None = Field(
+        default=None,
+        description="incomplete_order suspends the legal deadline (e-Evidence Art. 10(5)); desk_question "
+        "stops only the internal target. Default: the recommendation's, else desk_question",
+    )
 
 
 class AnswerIn(Strict):
@@ -156,14 +162,21 @@ def reject(
 def clarify(
     tracking_number: str, body: QuestionIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
-    return _act(
-        container,
-        principal,
-        tracking_number,
-        lambda s, u, r: review.clarify(
-            s, container.clock, u, r, container.catalogue.get(r.instrument), body.question
-        ),
-    )
+    def action(session: Session, user: StaffUser, request: LawfulRequest) -> object:
+        kind = body.kind or review.clarification_kind(
+            review.recommendation_for(request, container.catalogue, container.policy, container.connector)
+        )
+        return review.clarify(
+            session,
+            container.clock,
+            user,
+            request,
+            container.catalogue.get(request.instrument),
+            body.question,
+            kind=kind,
+        )
+
+    return _act(container, principal, tracking_number, action)
 
 
 @router.post(

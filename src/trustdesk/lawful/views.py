@@ -73,6 +73,8 @@ def staff_view(
     """Everything the legal team sees beside the request itself: the recommendation above all."""
     return {
         "agency": {"id": request.agency.id, "name": request.agency.name, "country": request.agency.country},
+        "target_at": request.target_at.isoformat() if request.target_at else None,
+        "receipt_ground": request.receipt_ground,
         "recommendation": recommendation_for(request, catalogue, policy, connector).as_dict(),
         "decision": decision_view(current_decision(session, request)),
         "correspondence": correspondence_view(session, request),

@@ -140,16 +140,24 @@ class Container:
 def on_request_received(container: Container) -> None:
     """What happens at once when a request arrives, after its acknowledgement committed."""
     from trustdesk.lawful import monitor
-    from trustdesk.lawful.execution import preserve_on_arrival
+    from trustdesk.lawful.holds import preserve_on_arrival
     from trustdesk.lawful.models import LawfulRequest
+    from trustdesk.lawful.removals import legal_representative_country, open_scrutiny_window
 
     def handle(_: str, payload: Payload) -> None:
         with unit_of_work(container.sessions) as session:
             request = session.get_one(LawfulRequest, payload["request_id"])
-            if not request.emergency:
-                return
-            preserve_on_arrival(session, container.clock, request, container.connector, container.execution)
-        monitor.tick(container.sessions, container.clock, container.notifier)  # emergencies alert on arrival
+            instrument = container.catalogue.get(request.instrument)
+            # Emergencies, and every EPOC (Reg. 2023/1543 Art. 10(1)), are preserved on receipt.
+            preserve_on_arrival(
+                session, container.clock, request, container.connector, container.execution, instrument
+            )
+            # A cross-border TCO removal order may be scrutinised within 48 hours of receipt (Art. 4).
+            legal_country = legal_representative_country(container.policy, request.issuer_country)
+            open_scrutiny_window(session, request, instrument, legal_country)
+            emergency = request.emergency
+        if emergency:
+            monitor.tick(container.sessions, container.clock, container.notifier)  # alert on arrival
 
     # A queue group: on NATS one process of all (web or worker) acts on each arrival, not every one.
     container.bus.subscribe(Subject.REQUEST_RECEIVED, handle, group="lawful-arrival")

@@ -129,7 +129,8 @@ def test_a_tco_removal_order_is_executed_and_answered_well_inside_its_hour(world
     )
     assert all(r.fields.get("text") != SECRET_TEXT for r in content.records)
     review = world.view(tracking)["review"]
-    assert [h["reason"] for h in review["holds"]] == ["removed_content"]
+    # The removed message itself is kept (flagged, never deleted), not the author's other data (TCO Art. 6).
+    assert review["holds"] == []
     assert [n["status"] for n in review["user_notices"]] == ["sent"]
     assert len(world.platform.notices(world.suspect)) == 1
 

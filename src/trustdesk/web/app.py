@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 
 from trustdesk import __version__
 from trustdesk.app import Container
+from trustdesk.lawful.hold_routes import router as hold_router
 from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
 from trustdesk.safety.routes import router as safety_router
@@ -41,6 +42,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     problems.install(app)
     app.include_router(lawful_router)
+    app.include_router(hold_router)
     app.include_router(staff_router)
     app.include_router(login_router)
     app.include_router(public_router)

@@ -1,0 +1,210 @@
+"""Removal orders under Regulation (EU) 2021/784 (TCO): everywhere, kept six calendar months, confidential
+at most 6 + 6 weeks, scrutiny of cross-border orders, complaints; on SQLite and PostgreSQL."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.factories import bearer, tco
+from tests.lawful_world import SECRET_TEXT, World, build_world
+from trustdesk.app import Container
+from trustdesk.audit.models import AuditEvent
+from trustdesk.audit.vocabulary import Actor
+from trustdesk.clock import FrozenClock
+from trustdesk.db import unit_of_work
+from trustdesk.lawful import removals
+from trustdesk.lawful.models import LawfulRequest, LegalWindow, Removal
+from trustdesk.lawful.vocabulary import ScrutinyOutcome, WindowKind
+from trustdesk.platform.protocol import DataCategory, Period
+
+
+@pytest.fixture
+def world(
+    client: TestClient, container: Container, sessions: sessionmaker[Session], clock: FrozenClock
+) -> World:
+    return build_world(client, container, sessions, clock)
+
+
+def remove(world: World, **overrides: Any) -> str:
+    tracking = world.submit(
+        tco(targets=[{"type": "content_url", "value": world.message_locator}], **overrides), world.de_key
+    )
+    world.act(world.reviewer, tracking, "decide", {"outcome": "comply"})
+    world.act(world.reviewer, tracking, "execute")
+    return tracking
+
+
+def request_of(s: Session, tracking: str) -> LawfulRequest:
+    return s.scalars(select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)).one()
+
+
+def windows(sessions: sessionmaker[Session], tracking: str, kind: WindowKind) -> list[LegalWindow]:
+    with sessions() as s:
+        request = request_of(s, tracking)
+        return list(
+            s.scalars(
+                select(LegalWindow).where(LegalWindow.request_id == request.id, LegalWindow.kind == kind)
+            )
+        )
+
+
+def the_removal(sessions: sessionmaker[Session], tracking: str) -> Removal:
+    with sessions() as s:
+        return s.scalars(select(Removal).where(Removal.request_id == request_of(s, tracking).id)).one()
+
+
+def visible(world: World) -> bool:
+    content = world.platform.export(
+        world.suspect,
+        [DataCategory.CONTENT],
+        Period(world.clock.now - timedelta(days=400), world.clock.now),
+    )
+    return any(r.fields.get("text") == SECRET_TEXT for r in content.records)
+
+
+def test_art_3_3_a_removal_order_covers_every_member_state_whatever_scope_it_carries(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = remove(world, territorial_scope=["DE"])
+    removal = the_removal(sessions, tracking)
+    assert (removal.action, removal.scope) == ("remove", None)
+    assert not visible(world)
+
+
+def test_art_6_the_removed_content_is_kept_six_calendar_months_not_the_authors_other_data(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = remove(world)
+    removal = the_removal(sessions, tracking)
+    assert removal.keep_until == removal.effective_at + relativedelta(months=6)
+    (window,) = windows(sessions, tracking, WindowKind.RETENTION)
+    assert (window.subject_id, window.due_at) == (removal.id, removal.keep_until)
+    assert world.view(tracking)["review"]["holds"] == []  # no account-wide hold on the author
+
+
+def test_art_6_2_an_authority_requires_the_content_kept_longer_then_until_further_notice(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = remove(world)
+    kept = the_removal(sessions, tracking).keep_until
+    assert kept is not None
+    path = f"/api/v1/requests/{tracking}/removals/retention"
+    later = kept + timedelta(days=90)
+
+    assert (
+        world.client.post(path, json={"until": later.isoformat()}, headers=bearer(world.fr_key)).status_code
+        == 404
+    )
+    shorter = world.client.post(path, json={"until": kept.isoformat()}, headers=bearer(world.de_key))
+    assert shorter.status_code == 422
+    longer = world.client.post(
+        path, json={"until": later.isoformat(), "note": "court order"}, headers=bearer(world.de_key)
+    )
+    assert longer.status_code == 200, longer.text
+    assert datetime.fromisoformat(longer.json()[0]["keep_until"]) == later
+    open_ended = world.client.post(path, json={"until": None}, headers=bearer(world.de_key))
+    assert open_ended.status_code == 200, open_ended.text
+    (window,) = windows(sessions, tracking, WindowKind.RETENTION)
+    assert window.due_at is None
+    assert the_removal(sessions, tracking).keep_until is None
+    with sessions() as s:
+        assert (
+            len(s.scalars(select(AuditEvent).where(AuditEvent.action == "lawful:retention:extend")).all())
+            == 2
+        )
+
+
+def test_art_11_3_confidentiality_runs_at_most_six_weeks_with_one_extension_of_six(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    received = world.clock.now
+    tracking = remove(world, confidential_until=(received + timedelta(weeks=5)).isoformat())
+    (window,) = windows(sessions, tracking, WindowKind.CONFIDENTIALITY)
+    assert window.due_at == received + timedelta(weeks=5)
+    path = f"/api/v1/requests/{tracking}/removals/confidentiality"
+
+    too_far = world.client.post(
+        path,
+        json={"until": (received + timedelta(weeks=11, minutes=1)).isoformat()},
+        headers=bearer(world.de_key),
+    )
+    assert too_far.status_code == 422
+    extended = world.client.post(
+        path, json={"until": (received + timedelta(weeks=11)).isoformat()}, headers=bearer(world.de_key)
+    )
+    assert extended.status_code == 200, extended.text
+    again = world.client.post(
+        path,
+        json={"until": (received + timedelta(weeks=12)).isoformat()},
+        headers=bearer(world.de_key),
+    )
+    assert again.status_code == 422
+
+
+def test_art_4_a_cross_border_order_may_be_scrutinised_and_an_infringement_reinstates_the_content(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    received = world.clock.now
+    tracking = remove(world)  # from Germany; the EU legal representative sits in Belgium
+    (asked,) = windows(sessions, tracking, WindowKind.SCRUTINY_REQUEST)
+    assert asked.due_at == received + timedelta(hours=48)
+    instrument = world.container.catalogue.get("EU_TCO_REMOVAL")
+
+    world.clock.advance(timedelta(hours=20))
+    with unit_of_work(sessions) as s:
+        decision = removals.request_scrutiny(
+            s, world.clock, Actor.operator(), request_of(s, tracking), instrument, "a satirical post"
+        )
+        assert decision.due_at == world.clock.now + timedelta(hours=72)
+    with unit_of_work(sessions) as s:
+        removals.record_scrutiny_decision(
+            s,
+            world.clock,
+            Actor.operator(),
+            request_of(s, tracking),
+            ScrutinyOutcome.INFRINGEMENT,
+            world.platform,
+        )
+    assert the_removal(sessions, tracking).reinstated_at == world.clock.now
+    assert visible(world)
+
+
+def test_art_4_an_order_from_the_legal_representatives_own_state_opens_no_scrutiny(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    with unit_of_work(sessions) as s:
+        request = request_of(s, remove(world))
+        request.issuer_country = "BE"
+        instrument = world.container.catalogue.get("EU_TCO_REMOVAL")
+        assert removals.open_scrutiny_window(s, request, instrument, "BE") is None
+
+
+@pytest.mark.parametrize("upheld", [True, False])
+def test_art_10_a_complaint_is_answered_within_two_weeks_and_an_upheld_one_reinstates(
+    world: World, sessions: sessionmaker[Session], upheld: bool
+) -> None:
+    tracking = remove(world)
+    removal = the_removal(sessions, tracking)
+    instrument = world.container.catalogue.get("EU_TCO_REMOVAL")
+    with unit_of_work(sessions) as s:
+        complaint = removals.receive_complaint(
+            s, world.clock, Actor.operator(), removal.id, "This is news reporting.", instrument
+        )
+        assert complaint.due_at == world.clock.now + timedelta(days=14)
+        complaint_id = complaint.id
+    (window,) = windows(sessions, tracking, WindowKind.COMPLAINT)
+    assert window.due_at == world.clock.now + timedelta(days=14)
+
+    with unit_of_work(sessions) as s:
+        removals.answer_complaint(
+            s, world.clock, Actor.operator(), complaint_id, upheld, "Reviewed by counsel.", world.platform
+        )
+    (window,) = windows(sessions, tracking, WindowKind.COMPLAINT)
+    assert window.outcome == ("upheld" if upheld else "dismissed")
+    assert (the_removal(sessions, tracking).reinstated_at is not None) is upheld
+    assert visible(world) is upheld

@@ -209,7 +209,7 @@ def confirm_production(
     holds = open_holds_of(session, request)
     if not holds:
         raise Conflict(f"{request.tracking_number} has no hold in place", code="no_open_hold")
-    indefinite = bool(instrument.hold and getattr(instrument.hold, "until_production_confirmed", False))
+    indefinite = bool(instrument.hold and instrument.hold.until_production_confirmed)
     now = clock()
     for hold in holds:
         before = hold.expires_at.isoformat() if hold.expires_at else None
@@ -313,7 +313,7 @@ def preserve_on_arrival(
 ) -> list[str]:
     """Preserve at once, before any review, so nothing is lost while the desk decides: every emergency,
     and every order whose instrument preserves on receipt (an EPOC, Reg. 2023/1543 Art. 10(1))."""
-    on_receipt = bool(instrument and getattr(instrument, "preserve_on_receipt", False))
+    on_receipt = bool(instrument and instrument.preserve_on_receipt)
     if not (request.emergency or on_receipt) or request.status is RequestStatus.REFUSED:
         return []
     categories = [DataCategory(c) for c in request.data_categories]

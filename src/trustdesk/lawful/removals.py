@@ -25,7 +25,6 @@ from trustdesk.vocabulary import TargetType
 if TYPE_CHECKING:
     from trustdesk.lawful.execution import ExecutionPolicy
 
-SCRUTINY_REQUEST_WITHIN = timedelta(hours=48)  # TCO Art. 4(2), when the catalogue names none
 SCRUTINY_DECISION_WITHIN = timedelta(hours=72)  # TCO Art. 4(4)
 COMPLAINT_ANSWER_WITHIN = timedelta(days=14)  # TCO Art. 10(2)
 
@@ -93,7 +92,7 @@ def removal_action(request: LawfulRequest, instrument: Instrument) -> tuple[Remo
     A TCO removal order covers all Member States (Art. 3(3)): it never geo-restricts, whatever the request
     carries."""
     scope = request.territorial_scope or None
-    if scope and getattr(instrument, "territorial_scope_allowed", True):
+    if scope and instrument.territorial_scope_allowed:
         return RemovalAction.GEO_RESTRICT, scope
     return RemovalAction.REMOVE, None
 
@@ -102,12 +101,7 @@ def keep_until_of(instrument: Instrument, effective_at: datetime) -> datetime | 
     """The end of the legal retention of removed content (TCO Art. 6(2): six calendar months)."""
     if instrument.hold is None:
         return None
-    duration = instrument.hold.duration
-    after = getattr(duration, "after", None)
-    if after is not None:
-        result: datetime = after(effective_at)
-        return result
-    return effective_at + duration
+    return instrument.hold.duration.after(effective_at)
 
 
 def remove(
@@ -282,7 +276,7 @@ def extend_retention(
 
 
 def _confidentiality_rule(instrument: Instrument) -> tuple[timedelta, timedelta, int] | None:
-    rule = getattr(instrument, "confidentiality", None)
+    rule = instrument.confidentiality
     if rule is None:
         return None
     return rule.max, rule.extension, rule.max_extensions
@@ -350,8 +344,7 @@ def legal_representative_country(policy: PolicySet, country: str) -> str | None:
     """Where the platform's legal representative for the requesting country sits (policy contact)."""
     jurisdiction = policy.jurisdiction(country)
     contact = jurisdiction.contact if jurisdiction else None
-    located: str | None = getattr(contact, "country", None)
-    return located
+    return contact.country or None if contact else None
 
 
 def open_scrutiny_window(
@@ -359,12 +352,12 @@ def open_scrutiny_window(
 ) -> LegalWindow | None:
     """A removal order from another State than the legal representative's may be scrutinised: the request
     for scrutiny is due within 48 hours of receipt (TCO Art. 4(2))."""
-    rule = getattr(instrument, "cross_border_scrutiny", None)
+    rule = instrument.cross_border_scrutiny
     if rule is None or legal_country is None or legal_country == request.issuer_country:
         return None
     if window_of(session, request, WindowKind.SCRUTINY_REQUEST) is not None:
         return None
-    within = getattr(rule, "request_within", SCRUTINY_REQUEST_WITHIN)
+    within = rule.request_within
     return open_window(
         session, request, WindowKind.SCRUTINY_REQUEST, request.received_at, request.received_at + within
     )
@@ -384,8 +377,8 @@ def request_scrutiny(
             f"the 48 hours to ask for scrutiny ended at {window.due_at.isoformat()}", code="too_late"
         )
     close_window(window, now, "requested", note)
-    rule = getattr(instrument, "cross_border_scrutiny", None)
-    within = getattr(rule, "decision_within", SCRUTINY_DECISION_WITHIN)
+    rule = instrument.cross_border_scrutiny
+    within = rule.decision_within if rule else SCRUTINY_DECISION_WITHIN
     decision = open_window(session, request, WindowKind.SCRUTINY_DECISION, now, now + within)
     _audit(
         session,
@@ -444,7 +437,7 @@ def receive_complaint(
         raise NotFound(f"no removal {removal_id}", code="removal_not_found", field="removal")
     request = session.get_one(LawfulRequest, removal.request_id)
     now = clock()
-    within = getattr(instrument, "complaint_answer_within", None) or COMPLAINT_ANSWER_WITHIN
+    within = instrument.complaint_answer_within or COMPLAINT_ANSWER_WITHIN
     complaint = RemovalComplaint(
         request_id=request.id,
         removal_id=removal.id,

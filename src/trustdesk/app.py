@@ -154,7 +154,7 @@ def on_request_received(container: Container) -> None:
             )
             # A cross-border TCO removal order may be scrutinised within 48 hours of receipt (Art. 4).
             legal_country = legal_representative_country(container.policy, request.issuer_country)
-            open_scrutiny_window(session, request, instrument, legal_country)
+            open_scrutiny_window(session, container.clock, request, instrument, legal_country)
             emergency = request.emergency
         if emergency:
             monitor.tick(container.sessions, container.clock, container.notifier)  # alert on arrival

@@ -181,7 +181,7 @@ def test_art_4_an_order_from_the_legal_representatives_own_state_opens_no_scruti
         request = request_of(s, remove(world))
         request.issuer_country = "BE"
         instrument = world.container.catalogue.get("EU_TCO_REMOVAL")
-        assert removals.open_scrutiny_window(s, request, instrument, "BE") is None
+        assert removals.open_scrutiny_window(s, world.clock, request, instrument, "BE") is None
 
 
 @pytest.mark.parametrize("upheld", [True, False])

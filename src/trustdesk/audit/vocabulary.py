@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     COMPLAINT_RECEIVE = "lawful:complaint:receive"
     COMPLAINT_ANSWER = "lawful:complaint:answer"
     REMOVAL_REINSTATE = "lawful:removal:reinstate"
+    WINDOW_OPEN = "lawful:window:open"
     REMOVAL_EXECUTE = "lawful:removal:execute"
     ENFORCING_ANSWER = "lawful:enforcing:answer"
     VALIDATION_RECORD = "lawful:validation:record"

@@ -83,6 +83,18 @@ def _audit(
     )
 
 
+def _audit_window(session: Session, clock: Clock, window: LegalWindow) -> None:
+    due = window.due_at.isoformat() if window.due_at else None
+    _audit(
+        session,
+        clock,
+        Actor.system(),
+        AuditAction.WINDOW_OPEN,
+        window.request_id,
+        {"window_id": window.id, "kind": window.kind.value, "due_at": due},
+    )
+
+
 # --- removal ------------------------------------------------------------------------------------------
 
 
@@ -292,7 +304,9 @@ def confidentiality_on_removal(
     if window_of(session, request, WindowKind.CONFIDENTIALITY) is not None:
         return None
     request.confidential_until = min(request.confidential_until, request.received_at + rule[0])
-    return open_window(session, request, WindowKind.CONFIDENTIALITY, clock(), request.confidential_until)
+    window = open_window(session, request, WindowKind.CONFIDENTIALITY, clock(), request.confidential_until)
+    _audit_window(session, clock, window)
+    return window
 
 
 def extend_confidentiality(
@@ -348,7 +362,7 @@ def legal_representative_country(policy: PolicySet, country: str) -> str | None:
 
 
 def open_scrutiny_window(
-    session: Session, request: LawfulRequest, instrument: Instrument, legal_country: str | None
+    session: Session, clock: Clock, request: LawfulRequest, instrument: Instrument, legal_country: str | None
 ) -> LegalWindow | None:
     """A removal order from another State than the legal representative's may be scrutinised: the request
     for scrutiny is due within 48 hours of receipt (TCO Art. 4(2))."""
@@ -357,10 +371,10 @@ def open_scrutiny_window(
         return None
     if window_of(session, request, WindowKind.SCRUTINY_REQUEST) is not None:
         return None
-    within = rule.request_within
-    return open_window(
-        session, request, WindowKind.SCRUTINY_REQUEST, request.received_at, request.received_at + within
-    )
+    due = request.received_at + rule.request_within
+    window = open_window(session, request, WindowKind.SCRUTINY_REQUEST, request.received_at, due)
+    _audit_window(session, clock, window)
+    return window
 
 
 def request_scrutiny(

@@ -49,6 +49,7 @@ class InstrumentCode(StrEnum):
     US_PRESERVATION = "US_PRESERVATION"
     US_EMERGENCY = "US_EMERGENCY"
     NATIONAL_COURT_ORDER = "NATIONAL_COURT_ORDER"
+    IN_IT_RULES_3_1_J = "IN_IT_RULES_3_1_J"
 
 
 class InstrumentKind(StrEnum):

@@ -21,6 +21,7 @@ from trustdesk.lawful.catalogue import (
     EU_MEMBER_STATES,
     Catalogue,
     CatalogueError,
+    Instrument,
     PauseRule,
     RequestField,
     UnknownInstrument,
@@ -28,6 +29,7 @@ from trustdesk.lawful.catalogue import (
     load_catalogue,
     parse_duration,
 )
+from trustdesk.legaltime import CalendarPeriod
 from trustdesk.vocabulary import DataCategory, InstrumentCode, InstrumentKind, IssuerKind, TargetType
 
 CATALOGUE = load_catalogue()
@@ -96,7 +98,12 @@ def test_epoc_prosecutor_may_ask_subscriber_data_but_not_traffic_or_content() ->
         assert IssuerKind.PROSECUTOR not in rule.issuers
         assert rule.issuers == {IssuerKind.INVESTIGATING_JUDGE, IssuerKind.COURT}
         assert rule.min_penalty_years == 3
-        assert rule.listed_offences == {"fraud_non_cash_payment", "child_sexual_abuse", "terrorism"}
+        assert rule.listed_offences == {
+            "fraud_non_cash_payment",
+            "child_sexual_abuse",
+            "attacks_information_systems",
+            "terrorism",
+        }
     assert epoc.enforcing_notification == {DataCategory.TRAFFIC, DataCategory.CONTENT}
     assert {RequestField.OFFENCE, RequestField.OFFENCE_MAX_PENALTY_YEARS} <= epoc.required_fields
     assert epoc.emergency_required_fields == {RequestField.EMERGENCY_JUSTIFICATION}
@@ -133,14 +140,18 @@ def test_us_emergency_needs_a_justification_and_a_callback() -> None:
 @pytest.mark.parametrize(
     ("code", "duration", "extension", "max_extensions"),
     [
-        (InstrumentCode.EU_EPOC_PR, day(60), day(30), 1),
-        (InstrumentCode.US_PRESERVATION, day(90), day(90), 1),
-        (InstrumentCode.EU_TCO_REMOVAL, day(183), timedelta(0), 0),
+        (InstrumentCode.EU_EPOC_PR, CalendarPeriod(0, day(60)), CalendarPeriod(0, day(30)), 1),
+        (InstrumentCode.US_PRESERVATION, CalendarPeriod(0, day(90)), CalendarPeriod(0, day(90)), 1),
+        (InstrumentCode.EU_TCO_REMOVAL, CalendarPeriod(6), None, 0),
     ],
 )
 def test_hold_rules_are_the_laws(
-    code: InstrumentCode, duration: timedelta, extension: timedelta, max_extensions: int
+    code: InstrumentCode,
+    duration: CalendarPeriod,
+    extension: CalendarPeriod | None,
+    max_extensions: int,
 ) -> None:
+    """EPOC-PR Art. 11(1): 60 days + 30; 18 U.S.C. 2703(f)(2): 90 + 90; TCO Art. 6(2): six calendar months."""
     hold = CATALOGUE.get(code).hold
     assert hold is not None
     assert (hold.duration, hold.extension, hold.max_extensions) == (duration, extension, max_extensions)
@@ -307,7 +318,11 @@ def test_overrides_are_refused_where_the_law_fixes_the_deadline(code: Instrument
 
 
 def test_fixed_deadlines_include_epoc_and_tco() -> None:
-    assert set(FIXED) == {InstrumentCode.EU_EPOC, InstrumentCode.EU_TCO_REMOVAL}
+    assert set(FIXED) == {
+        InstrumentCode.EU_EPOC,
+        InstrumentCode.EU_TCO_REMOVAL,
+        InstrumentCode.IN_IT_RULES_3_1_J,
+    }
 
 
 @pytest.mark.parametrize("bad", [timedelta(0), -hours(1)])
@@ -444,11 +459,18 @@ MALFORMED = [
         "not a duration",
     ),
     (
-        "duration in months",
-        _set("EU_EPOC_PR", "hold.duration", "P2M"),
+        "deadline in months",
+        _set("EU_EPOC", "deadline.standard", "P2M"),
+        "EU_EPOC",
+        "deadline.standard",
+        "not a duration",
+    ),
+    (
+        "hold period in words",
+        _set("EU_EPOC_PR", "hold.duration", "two months"),
         "EU_EPOC_PR",
         "hold.duration",
-        "not a duration",
+        "not a period",
     ),
     (
         "duration as a number",
@@ -622,10 +644,84 @@ MALFORMED = [
     ("empty title", _set("US_WARRANT", "title", "  "), "US_WARRANT", "title", "empty"),
     (
         "enforcing notification for a category not compelled",
-        _set("EU_DSA_ART10", "enforcing_notification", ["content"]),
-        "EU_DSA_ART10",
+        _set("US_SUBPOENA", "enforcing_notification", ["content"]),
+        "US_SUBPOENA",
         "enforcing_notification",
         "not compelled",
+    ),
+    (
+        "validator that cannot issue",
+        _set("EU_EPOC", "validation.validators", ["prosecutor", "regulator"]),
+        "EU_EPOC",
+        "validation.validators",
+        "cannot both need and give",
+    ),
+    (
+        "validation without an emergency period",
+        _delete("EU_EPOC", "validation.emergency_after"),
+        "EU_EPOC",
+        "validation.emergency_after",
+        "missing",
+    ),
+    (
+        "information-system offence not listed",
+        _set("EU_EPOC", "information_system_offences", ["drug_trafficking"]),
+        "EU_EPOC",
+        "information_system_offences",
+        "not a listed offence",
+    ),
+    (
+        "sentence threshold of zero months",
+        _set("EU_EPOC", "sentence_execution_min_months", 0),
+        "EU_EPOC",
+        "sentence_execution_min_months",
+        "at least 1",
+    ),
+    (
+        "objection window without an emergency track",
+        _set("US_SUBPOENA", "objection_window", "PT96H"),
+        "US_SUBPOENA",
+        "objection_window",
+        "emergency",
+    ),
+    (
+        "preserve on receipt of a removal",
+        _set("EU_DSA_ART9", "preserve_on_receipt", True),
+        "EU_DSA_ART9",
+        "preserve_on_receipt",
+        "nothing to preserve",
+    ),
+    (
+        "confidentiality on a production order",
+        _set("US_WARRANT", "confidentiality", {"max": "P6W", "extension": "P6W", "max_extensions": 1}),
+        "US_WARRANT",
+        "confidentiality",
+        "removal orders only",
+    ),
+    (
+        "scrutiny with an unknown key",
+        _set("EU_TCO_REMOVAL", "cross_border_scrutiny.request_after", "PT48H"),
+        "EU_TCO_REMOVAL",
+        "cross_border_scrutiny.request_after",
+        "unknown key",
+    ),
+    (
+        "territorial scope required where refused",
+        _set(
+            "EU_TCO_REMOVAL",
+            "required_fields",
+            ["issuing_authority", "legal_basis", "statement_of_reasons", "targets", "territorial_scope"],
+        ),
+        "EU_TCO_REMOVAL",
+        "required_fields",
+        "territorial_scope",
+    ),
+    (
+        "hold extension without extensions",
+        _set("EU_TCO_REMOVAL", "hold.extension", "P1M"),
+        "EU_TCO_REMOVAL",
+        "hold",
+        "needs max_extensions",
     ),
     ("unknown instrument", _rename_instrument("US_WARRANT", "US_NSL"), "US_NSL", None, "unknown instrument"),
     (
@@ -711,3 +807,135 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 def test_parse_duration_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
+
+
+# --- the law as it is (issue 9) -----------------------------------------------------------------------
+
+EPOC_ = CATALOGUE.get(InstrumentCode.EU_EPOC)
+EPOC_PR_ = CATALOGUE.get(InstrumentCode.EU_EPOC_PR)
+TCO_ = CATALOGUE.get(InstrumentCode.EU_TCO_REMOVAL)
+JUDICIAL = {IssuerKind.PROSECUTOR, IssuerKind.INVESTIGATING_JUDGE, IssuerKind.COURT}
+
+
+def test_epoc_pr_prosecutor_may_preserve_every_category_art_4_3() -> None:
+    """e-Evidence Art. 4(3), 6(3): every category, from a judge, court or prosecutor, for any offence."""
+    assert set(EPOC_PR_.categories) == ALL_CATEGORIES
+    for rule in EPOC_PR_.categories.values():
+        assert rule.issuers == JUDICIAL
+        assert rule.min_penalty_years is None
+        assert not rule.listed_offences
+
+
+def test_epoc_pr_hold_lasts_until_production_once_confirmed_art_11_1() -> None:
+    """e-Evidence Art. 11(1): after a confirmed production request (Annex V), kept as long as needed."""
+    assert EPOC_PR_.hold is not None
+    assert EPOC_PR_.hold.until_production_confirmed
+    assert not EPOC_PR_.hold.extension_as_required
+
+
+@pytest.mark.parametrize("instrument", [EPOC_, EPOC_PR_], ids=lambda i: i.code)
+def test_epoc_and_epoc_pr_are_cross_border_and_may_be_validated_art_1_3_4(instrument: Instrument) -> None:
+    """Art. 1(1), 3: to another Member State; Art. 4(1)(b)-(3)(b): validated orders; Art. 4(5): 48 hours."""
+    assert instrument.cross_border_only
+    assert instrument.validation is not None
+    assert instrument.validation.issuers == {IssuerKind.POLICE, IssuerKind.REGULATOR, IssuerKind.OTHER}
+    assert instrument.validation.validators == JUDICIAL
+    assert instrument.validation.validators <= instrument.issuers
+    assert instrument.validation.emergency_after == hours(48)
+
+
+def test_every_epoc_is_preserved_on_receipt_art_10_1() -> None:
+    assert EPOC_.preserve_on_receipt
+    assert not EPOC_PR_.preserve_on_receipt
+    assert not any(i.preserve_on_receipt for i in CATALOGUE if i.code is not InstrumentCode.EU_EPOC)
+
+
+def test_epoc_listed_offences_and_information_systems_art_5_4() -> None:
+    """Art. 5(4)(b), (c): three listed offences count only when committed by an information system."""
+    assert EPOC_.information_system_offences == {
+        "fraud_non_cash_payment",
+        "child_sexual_abuse",
+        "attacks_information_systems",
+    }
+    for category in (DataCategory.TRAFFIC, DataCategory.CONTENT):
+        assert EPOC_.information_system_offences < EPOC_.categories[category].listed_offences
+        assert "terrorism" in EPOC_.categories[category].listed_offences
+
+
+def test_epoc_sentence_execution_needs_four_months_art_5_3() -> None:
+    assert EPOC_.sentence_execution_min_months == 4
+    assert all(i.sentence_execution_min_months is None for i in CATALOGUE if i is not EPOC_)
+
+
+def test_epoc_emergency_delivery_opens_a_96_hour_objection_window_art_10_4() -> None:
+    assert EPOC_.objection_window == hours(96)
+    assert all(i.objection_window is None for i in CATALOGUE if i is not EPOC_)
+
+
+def test_tco_removal_covers_every_member_state_art_3_3() -> None:
+    assert not TCO_.territorial_scope_allowed
+    assert RequestField.TERRITORIAL_SCOPE not in TCO_.required_fields
+    assert all(i.territorial_scope_allowed for i in CATALOGUE if i is not TCO_)
+
+
+def test_tco_keeps_removed_content_six_calendar_months_and_longer_as_required_art_6_2() -> None:
+    assert TCO_.hold is not None
+    assert TCO_.hold.duration == CalendarPeriod(6)
+    assert str(TCO_.hold.duration) == "P6M"
+    assert TCO_.hold.extension_as_required
+    assert TCO_.hold.max_extensions == 0
+
+
+def test_tco_confidentiality_is_six_weeks_plus_one_extension_art_11_3() -> None:
+    assert TCO_.confidentiality is not None
+    conf = TCO_.confidentiality
+    assert (conf.max, conf.extension, conf.max_extensions) == (day(42), day(42), 1)
+
+
+def test_tco_cross_border_scrutiny_48_and_72_hours_art_4_2_4() -> None:
+    assert TCO_.cross_border_scrutiny is not None
+    assert TCO_.cross_border_scrutiny.request_within == hours(48)
+    assert TCO_.cross_border_scrutiny.decision_within == hours(72)
+
+
+def test_tco_complaints_within_two_weeks_art_10_2_and_first_order_notice_art_3_2() -> None:
+    assert TCO_.complaint_answer_within == day(14)
+    assert TCO_.first_order_notice == hours(12)
+
+
+def test_dsa_art_10_leaves_the_categories_to_the_principles() -> None:
+    """DSA Art. 10 does not limit the categories; principle P1 does, in the policy files."""
+    assert set(CATALOGUE.get(InstrumentCode.EU_DSA_ART10).categories) == ALL_CATEGORIES
+
+
+def test_national_court_orders_have_an_emergency_track() -> None:
+    """Threats to life (UK, India, Brazil): 8 hours unless the order says otherwise."""
+    order = CATALOGUE.get(InstrumentCode.NATIONAL_COURT_ORDER)
+    assert order.deadline.emergency == hours(8)
+    assert order.deadline.configurable
+    assert order.deadline.as_ordered
+    assert order.emergency_required_fields == {RequestField.EMERGENCY_JUSTIFICATION}
+
+
+def test_india_it_rules_3_1_j_is_72_hours_fixed() -> None:
+    """IT Rules 2021 r. 3(1)(j): information not later than 72 hours after the order."""
+    rules = CATALOGUE.get(InstrumentCode.IN_IT_RULES_3_1_J)
+    assert rules.kind is InstrumentKind.INFORMATION
+    assert rules.jurisdictions == {"IN"}
+    assert rules.issuers == {IssuerKind.POLICE, IssuerKind.PROSECUTOR, IssuerKind.COURT, IssuerKind.REGULATOR}
+    assert set(rules.categories) == ALL_CATEGORIES
+    assert (rules.deadline.standard, rules.deadline.configurable, rules.deadline.pause) == (
+        hours(72),
+        False,
+        PauseRule.SUSPEND,
+    )
+    assert rules.notice is UserNoticeRule.PER_ORDER
+    assert rules.required_fields == {
+        RequestField.ISSUING_AUTHORITY,
+        RequestField.LEGAL_BASIS,
+        RequestField.STATEMENT_OF_REASONS,
+        RequestField.TARGETS,
+        RequestField.DATA_CATEGORIES,
+    }
+    with pytest.raises(CatalogueError, match="the law fixes this deadline"):
+        load_catalogue({"IN_IT_RULES_3_1_J": hours(96)})

@@ -18,8 +18,10 @@ from trustdesk.lawful.clock import (
     hold_expires_at,
     is_at_risk,
     is_overdue,
+    protective_period_end,
     time_left,
 )
+from trustdesk.legaltime import CalendarPeriod
 from trustdesk.vocabulary import InstrumentCode
 
 CATALOGUE = load_catalogue()
@@ -211,7 +213,9 @@ def test_us_preservation_is_90_days_plus_one_90_day_extension() -> None:
 
 def test_removed_terrorist_content_is_kept_six_months_without_extension() -> None:
     assert TCO.hold is not None
-    assert hold_expires_at(TCO.hold, T0) == T0 + days(183)
+    """TCO Art. 6(2): six calendar months from removal (2 November 09:00 -> 2 May 09:00)."""
+    assert hold_expires_at(TCO.hold, T0) == datetime(2027, 5, 2, 9, 0, tzinfo=UTC)
+    assert datetime(2026, 11, 2, 9, 0, tzinfo=UTC) == T0
     with pytest.raises(ExtensionNotAllowed, match="no extension"):
         hold_expires_at(TCO.hold, T0, extensions=1)
 
@@ -395,14 +399,17 @@ def test_an_ordered_date_is_honoured(
     assert _is_utc(due)
 
 
+calendar_periods = st.builds(
+    CalendarPeriod,
+    months=st.integers(0, 24),
+    delta=st.timedeltas(min_value=timedelta(seconds=1), max_value=days(200)),
+)
 holds = st.one_of(
     st.sampled_from([i.hold for i in CATALOGUE if i.hold is not None]),
     st.builds(
-        HoldRule,
-        duration=st.timedeltas(min_value=timedelta(seconds=1), max_value=days(400)),
-        extension=st.timedeltas(min_value=timedelta(seconds=1), max_value=days(200)),
-        max_extensions=st.integers(0, 3),
+        HoldRule, duration=calendar_periods, extension=calendar_periods, max_extensions=st.integers(1, 3)
     ),
+    st.builds(HoldRule, duration=calendar_periods, extension=st.none(), max_extensions=st.just(0)),
 )
 
 
@@ -412,9 +419,13 @@ def test_extensions_can_never_exceed_the_law(rule: HoldRule, placed: datetime, e
     if 0 <= extensions <= rule.max_extensions:
         expires = hold_expires_at(rule, placed, extensions)
         assert _is_utc(expires)
-        start = placed.astimezone(UTC)  # exact elapsed time, not wall-clock time
-        assert expires == start + rule.duration + extensions * rule.extension
-        assert expires <= start + rule.duration + rule.max_extensions * rule.extension
+        start = placed.astimezone(UTC)  # calendar months in UTC, then exact elapsed time
+        expected = rule.duration.after(start)
+        for _ in range(extensions):  # each extension runs from the previous expiry
+            assert rule.extension is not None
+            expected = rule.extension.after(expected)
+        assert expires == expected
+        assert expires <= hold_expires_at(rule, placed, rule.max_extensions)
         assert expires > placed
     else:
         with pytest.raises(ExtensionNotAllowed):
@@ -434,3 +445,74 @@ def test_risk_and_overdue_agree_with_time_left(
     assert is_overdue(due, now) == (left < timedelta(0))
     assert is_at_risk(received, due, now) == (timedelta(0) <= left < total / 4)
     assert not (is_at_risk(received, due, now) and is_overdue(due, now))
+
+
+# --- protective periods (Reg. (EEC, Euratom) No 1182/71 Art. 3) -------------------------------------------
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def test_a_period_in_days_ends_at_the_end_of_the_last_local_day_reg_1182_71_art_3() -> None:
+    """Art. 3(1), (2)(b): the day of the event is not counted; the period ends at 24:00 of the last day."""
+    start = datetime(2026, 9, 1, 15, 20, tzinfo=UTC)  # 17:20 in Brussels
+    end = protective_period_end(start, days(10), BRUSSELS)
+    assert end == datetime(2026, 9, 12, 0, 0, tzinfo=BRUSSELS).astimezone(UTC)
+    assert end == datetime(2026, 9, 11, 22, 0, tzinfo=UTC)
+
+
+def test_a_period_in_hours_starts_at_the_next_full_hour_reg_1182_71_art_3() -> None:
+    """Art. 3(1): the hour of the event is not counted (Art. 10(4) e-Evidence: 96 hours to object)."""
+    start = datetime(2026, 9, 1, 15, 20, tzinfo=UTC)
+    assert protective_period_end(start, hours(96), BRUSSELS, in_hours=True) == datetime(
+        2026, 9, 5, 16, 0, tzinfo=UTC
+    )
+    assert protective_period_end(start, hours(8), BRUSSELS) == datetime(2026, 9, 2, 0, 0, tzinfo=UTC)
+
+
+def test_a_local_half_hour_zone_counts_local_hours() -> None:
+    start = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)  # 15:30 in Kolkata: the next full hour is 16:00
+    end = protective_period_end(start, hours(2), ZoneInfo("Asia/Kolkata"))
+    assert end == datetime(2026, 9, 1, 18, 0, tzinfo=ZoneInfo("Asia/Kolkata")).astimezone(UTC)
+
+
+def test_a_period_in_days_over_the_dst_change_ends_at_local_midnight() -> None:
+    start = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)  # the clocks go back on 25 October 2026
+    end = protective_period_end(start, days(10), BRUSSELS)
+    assert end == datetime(2026, 10, 30, 23, 0, tzinfo=UTC)  # 31 October 00:00 CET
+
+
+zones = st.sampled_from(
+    [
+        ZoneInfo(name)
+        for name in ("Europe/Brussels", "America/New_York", "Asia/Kolkata", "UTC", "Australia/Lord_Howe")
+    ]
+)
+
+
+@PROPERTY
+@given(start=aware, n=st.integers(1, 60), zone=zones)
+def test_a_protective_period_in_days_ends_at_local_midnight_never_early(
+    start: datetime, n: int, zone: ZoneInfo
+) -> None:
+    end = protective_period_end(start, days(n), zone)
+    assert _is_utc(end)
+    assert end >= start.astimezone(UTC) + days(n)
+    local = end.astimezone(zone)
+    assert (local.hour, local.minute, local.second) == (0, 0, 0) or end == start.astimezone(UTC) + days(n)
+    assert end - start.astimezone(UTC) <= days(n + 1) + hours(2)  # at most the rest of the first day
+
+
+@PROPERTY
+@given(start=aware, n=st.integers(1, 200), zone=zones)
+def test_a_protective_period_in_hours_is_never_earlier_than_the_exact_time(
+    start: datetime, n: int, zone: ZoneInfo
+) -> None:
+    end = protective_period_end(start, hours(n), zone, in_hours=True)
+    exact = start.astimezone(UTC) + hours(n)
+    assert _is_utc(end)
+    assert exact <= end <= exact + hours(1)
+
+
+def test_a_protective_period_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        protective_period_end(T0, timedelta(0), BRUSSELS)

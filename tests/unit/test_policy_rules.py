@@ -98,11 +98,12 @@ def test_the_shipped_policy_loads_with_its_content_hash_as_version() -> None:
 
 
 def test_every_eu_member_state_is_active_with_the_eu_instruments_except_e_evidence_in_denmark() -> None:
+    """Protocol No 22: no EPOC in DK; e-Evidence Art. 1(1), 3: none from BE, where the representative sits."""
     for code in EU_MEMBER_STATES:
         jurisdiction = POLICY.jurisdiction(code)
         assert jurisdiction is not None, code
         assert jurisdiction.status is JurisdictionStatus.ACTIVE
-        expected = EU_INSTRUMENTS - E_EVIDENCE if code == "DK" else EU_INSTRUMENTS
+        expected = EU_INSTRUMENTS - E_EVIDENCE if code in {"DK", "BE"} else EU_INSTRUMENTS
         assert jurisdiction.instruments == expected, code
         assert "en" in jurisdiction.languages
         assert jurisdiction.contact is not None
@@ -112,8 +113,10 @@ def test_every_eu_member_state_is_active_with_the_eu_instruments_except_e_eviden
 def test_the_other_markets() -> None:
     us, gb, india, brazil = (POLICY.jurisdictions[c] for c in ("US", "GB", "IN", "BR"))
     assert us.instruments == US_INSTRUMENTS
-    for other in (gb, india, brazil):
+    for other in (gb, brazil):
         assert other.instruments == {InstrumentCode.NATIONAL_COURT_ORDER}
+    # IT Rules 2021 r. 3(1)(j): information within 72 hours, besides court orders.
+    assert india.instruments == {InstrumentCode.IN_IT_RULES_3_1_J, InstrumentCode.NATIONAL_COURT_ORDER}
     assert "GB" not in EU_MEMBER_STATES  # the UK is not EU: no EU instrument
     assert all(j.status is JurisdictionStatus.ACTIVE for j in (us, gb, india, brazil))
     assert brazil.languages[0] == "pt"
@@ -314,8 +317,32 @@ JURISDICTION_CASES: dict[str, JurisdictionCase] = {
         "",
         r"jurisdictions\.toml: not valid TOML: .*'FR'",
     ),
+    "e-Evidence from the representative's own State": (
+        lambda t: edit_in(t, "[jurisdictions.BE]", '"EU_TCO_REMOVAL", ', '"EU_EPOC", "EU_TCO_REMOVAL", '),
+        "BE",
+        "jurisdictions.BE.instruments",
+        r"jurisdiction BE: key 'instruments': EU_EPOC is an order to another State.*sits in BE",
+    ),
+    "contact without a country": (
+        lambda t: edit(t, 'country = "BE"\n', ""),
+        None,
+        "contacts.eu.country",
+        r"contact eu: key 'country': missing",
+    ),
+    "contact in no real country": (
+        lambda t: edit(t, 'country = "BE"\n', 'country = "XX"\n'),
+        None,
+        "contacts.eu.country",
+        r"contact eu: key 'country': 'XX' is not an assigned ISO 3166-1 alpha-2 code",
+    ),
+    "contact in an unknown time zone": (
+        lambda t: edit(t, 'timezone = "Europe/Brussels"\n', 'timezone = "Europe/Bruxelles"\n'),
+        None,
+        "contacts.eu.timezone",
+        r"contact eu: key 'timezone': 'Europe/Bruxelles' is not an IANA time zone",
+    ),
     "exited without reason": (
-        lambda t: re.sub(r"(?m)^reason = \"national law \(Federal.*\n", "", t, count=1),
+        lambda t: re.sub(r"(?m)^reason = \"Federal Law.*\n", "", t, count=1),
         "RU",
         "jurisdictions.RU.reason",
         r"jurisdiction RU: key 'reason': missing: a exited jurisdiction needs the reason",
@@ -669,3 +696,21 @@ def test_other_principles_load_as_written(tmp_path: Path) -> None:
     assert policy.principles.preservation_limited_by_disclosure
     assert policy.version != POLICY.version
     assert isinstance(policy, PolicySet)
+
+
+def test_contacts_say_where_they_sit_and_their_time_zone() -> None:
+    """Reg. 1182/71: a protective period ends at the end of the contact's local day."""
+    be = POLICY.jurisdictions["BE"].contact
+    assert be is not None
+    assert (be.country, be.timezone) == ("BE", "Europe/Brussels")
+    for jurisdiction in POLICY.jurisdictions.values():
+        if jurisdiction.contact is not None:
+            assert len(jurisdiction.contact.country) == 2
+            assert jurisdiction.contact.timezone
+
+
+def test_no_epoc_from_the_state_where_the_representative_sits_art_1_1_and_3() -> None:
+    """e-Evidence Art. 1(1), 3: an EPOC or EPOC-PR goes to an addressee in ANOTHER Member State."""
+    for jurisdiction in POLICY.jurisdictions.values():
+        if jurisdiction.contact is not None and jurisdiction.contact.country == jurisdiction.code:
+            assert not jurisdiction.instruments & E_EVIDENCE, jurisdiction.code

@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Final, Generic, TypeVar
 
+from trustdesk.legaltime import CalendarPeriod
 from trustdesk.tomltable import ErrorFactory, TomlTable, parse_duration
 from trustdesk.vocabulary import (
     DataCategory,
@@ -34,17 +35,21 @@ from trustdesk.vocabulary import (
 __all__ = [
     "EU_MEMBER_STATES",
     "SCHEMA_VERSION",
+    "CalendarPeriod",
     "Catalogue",
     "CatalogueError",
     "CategoryRule",
+    "ConfidentialityRule",
     "DeadlineRule",
     "FrozenMap",
     "HoldRule",
     "Instrument",
     "PauseRule",
     "RequestField",
+    "ScrutinyRule",
     "UnknownInstrument",
     "UserNoticeRule",
+    "ValidationRule",
     "load_catalogue",
     "parse_duration",
 ]
@@ -250,21 +255,64 @@ class DeadlineRule:
 
 @dataclass(frozen=True)
 class HoldRule:
-    """How long preserved (or removed-and-kept) data is held, and how far it extends."""
+    """How long preserved (or removed-and-kept) data is held, and how far it extends.
 
-    duration: timedelta
-    extension: timedelta
+    Periods are :class:`CalendarPeriod` (TCO Art. 6(2) keeps content six *calendar* months);
+    ``placed_at + rule.duration`` works and means ``rule.duration.after(placed_at)``.
+    """
+
+    duration: CalendarPeriod
+    extension: CalendarPeriod | None
+    """One extension's length; None when the rule allows no fixed extension."""
     max_extensions: int
+    until_production_confirmed: bool = False
+    """Once the authority confirms that a production request was issued (e-Evidence Annex V),
+    the data is kept as long as needed to produce it (Art. 11(1)): the hold no longer lapses."""
+    extension_as_required: bool = False
+    """Kept longer when, and as long as, a competent authority or court requires (TCO Art. 6(2)):
+    no fixed cap."""
 
     def __post_init__(self) -> None:
-        if self.duration <= timedelta(0):
+        if self.duration.is_zero:
             raise ValueError(f"duration must be positive, got {self.duration}")
         if isinstance(self.max_extensions, bool) or self.max_extensions < 0:
             raise ValueError(f"max_extensions must be a non-negative integer, got {self.max_extensions!r}")
-        if self.extension < timedelta(0):
-            raise ValueError(f"extension must not be negative, got {self.extension}")
-        if self.max_extensions > 0 and self.extension == timedelta(0):
+        if self.max_extensions > 0 and (self.extension is None or self.extension.is_zero):
             raise ValueError("extension must be positive when extensions are allowed")
+        if self.max_extensions == 0 and self.extension is not None:
+            raise ValueError("an extension needs max_extensions > 0")
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """Orders some authorities may issue only with a validation (e-Evidence Art. 4(1)(b), 4(2)(b),
+    4(3)(b)); a validated order is competent as its validator would be."""
+
+    issuers: frozenset[IssuerKind]
+    """Kinds that may issue only with a validation (police, regulator, other)."""
+    validators: frozenset[IssuerKind]
+    """Kinds that may validate (prosecutor, investigating judge, court)."""
+    emergency_after: timedelta
+    """An emergency order may be validated afterwards, within this period (Art. 4(5): 48 hours)."""
+
+
+@dataclass(frozen=True)
+class ConfidentialityRule:
+    """How long the issuing authority may keep a removal confidential (TCO Art. 11(3))."""
+
+    max: timedelta
+    extension: timedelta
+    max_extensions: int
+
+
+@dataclass(frozen=True)
+class ScrutinyRule:
+    """Cross-border scrutiny of a removal order (TCO Art. 4(2), (4))."""
+
+    request_within: timedelta
+    """The provider or content provider may request scrutiny within this period of receipt."""
+    decision_within: timedelta
+    """The competent authority of the host State decides within this period of the request."""
 
 
 @dataclass(frozen=True)
@@ -298,6 +346,32 @@ class Instrument:
     """The requester must be verified by calling back before anything is disclosed."""
     voluntary: bool = False
     """The law permits compliance but does not compel it."""
+    cross_border_only: bool = False
+    """An order to an addressee in ANOTHER State (e-Evidence Art. 1(1), 3): from the State where the
+    platform's contact for that jurisdiction sits it is a national order, not this instrument."""
+    preserve_on_receipt: bool = False
+    """Preserve the data sought as soon as the order is received (e-Evidence Art. 10(1))."""
+    validation: ValidationRule | None = None
+    """Who issues only with a validation, and who validates (e-Evidence Art. 4)."""
+    information_system_offences: frozenset[str] = frozenset()
+    """Listed offences that qualify only when committed wholly or partly by means of an
+    information system (e-Evidence Art. 5(4)(b), (c))."""
+    sentence_execution_min_months: int | None = None
+    """An order for the execution of a custodial sentence or detention order needs one of at
+    least this many months (e-Evidence Art. 5(3); Art. 5(4)(d) for traffic and content)."""
+    territorial_scope_allowed: bool = True
+    """Whether an order may limit its territorial scope (TCO Art. 3(3): no, all Member States)."""
+    confidentiality: ConfidentialityRule | None = None
+    """How long the authority may keep the measure confidential (TCO Art. 11(3))."""
+    cross_border_scrutiny: ScrutinyRule | None = None
+    """Scrutiny of an order from another Member State (TCO Art. 4)."""
+    complaint_answer_within: timedelta | None = None
+    """The content provider's complaint is answered within this period (TCO Art. 10(2))."""
+    first_order_notice: timedelta | None = None
+    """A first order to a provider is announced this long before (TCO Art. 3(2); not in emergencies)."""
+    objection_window: timedelta | None = None
+    """After an emergency delivery, the notified enforcing authority may object within this period
+    (e-Evidence Art. 10(4): 96 hours)."""
 
     def applies_in(self, country: str, at: datetime) -> bool:
         """Whether an authority of ``country`` can use this instrument at ``at``.
@@ -465,18 +539,77 @@ def _deadline(table: TomlTable) -> DeadlineRule:
     )
 
 
+def _period(table: TomlTable, key: str, *, required: bool = True) -> CalendarPeriod | None:
+    text = (
+        table.required(key, str, "a period like 'P6M'") if required else table.optional(key, str, "a period")
+    )
+    if text is None:
+        return None
+    try:
+        return CalendarPeriod.parse(text)
+    except ValueError as exc:
+        raise table.error(key, str(exc)) from None
+
+
 def _hold(table: TomlTable) -> HoldRule:
-    duration = table.duration("duration")
+    duration = _period(table, "duration")
+    assert duration is not None
     max_extensions = table.required("max_extensions", int, "an integer")
-    extension = table.optional_duration("extension")
+    extension = _period(table, "extension", required=False)
     if extension is None and max_extensions > 0:
         raise table.error("extension", "missing (needed when max_extensions > 0)")
+    until_confirmed = table.flag("until_production_confirmed", default=False)
+    as_required = table.flag("extension_as_required", default=False)
     table.finish()
     return _checked(
         table,
         "",
-        lambda: HoldRule(duration, extension or timedelta(0), max_extensions),
+        lambda: HoldRule(duration, extension, max_extensions, until_confirmed, as_required),
     )
+
+
+def _validation(table: TomlTable) -> ValidationRule:
+    issuers = _non_empty(table, "issuers", table.enums("issuers", IssuerKind))
+    validators = _non_empty(table, "validators", table.enums("validators", IssuerKind))
+    both = issuers & validators
+    if both:
+        raise table.error("validators", f"{', '.join(sorted(both))} cannot both need and give a validation")
+    emergency_after = table.duration("emergency_after")
+    table.finish()
+    return ValidationRule(issuers, validators, emergency_after)
+
+
+def _confidentiality(table: TomlTable) -> ConfidentialityRule:
+    rule = ConfidentialityRule(
+        table.duration("max"),
+        table.duration("extension"),
+        table.required("max_extensions", int, "an integer"),
+    )
+    if isinstance(rule.max_extensions, bool) or rule.max_extensions < 0:
+        raise table.error("max_extensions", f"must be a non-negative integer, got {rule.max_extensions!r}")
+    table.finish()
+    return rule
+
+
+def _scrutiny(table: TomlTable) -> ScrutinyRule:
+    rule = ScrutinyRule(table.duration("request_within"), table.duration("decision_within"))
+    table.finish()
+    return rule
+
+
+def _positive(table: TomlTable, key: str) -> timedelta | None:
+    value = table.optional_duration(key)
+    if value is not None and value <= timedelta(0):
+        raise table.error(key, f"must be positive, got {value}")
+    return value
+
+
+T2 = TypeVar("T2")
+
+
+def _sub(table: TomlTable, key: str, build: Callable[[TomlTable], T2]) -> T2 | None:
+    sub = table.optional_table(key)
+    return None if sub is None else build(sub)
 
 
 def _categories(table: TomlTable | None) -> Mapping[DataCategory, CategoryRule]:
@@ -503,6 +636,10 @@ def _instrument(code: InstrumentCode, raw: object) -> Instrument:
     hold_table = table.optional_table("hold")
     hold = None if hold_table is None else _hold(hold_table)
     categories = _categories(table.optional_table("categories"))
+    min_months = table.optional("sentence_execution_min_months", int, "an integer")
+    if min_months is not None and (isinstance(min_months, bool) or min_months < 1):
+        raise table.error("sentence_execution_min_months", f"must be at least 1, got {min_months!r}")
+    is_offences = table.strings("information_system_offences", required=False)
     instrument = Instrument(
         code=code,
         title=table.text("title"),
@@ -522,6 +659,17 @@ def _instrument(code: InstrumentCode, raw: object) -> Instrument:
         enforcing_notification=enforcing,
         callback_verification=table.flag("callback_verification", default=False),
         voluntary=table.flag("voluntary", default=False),
+        cross_border_only=table.flag("cross_border_only", default=False),
+        preserve_on_receipt=table.flag("preserve_on_receipt", default=False),
+        validation=_sub(table, "validation", _validation),
+        information_system_offences=frozenset(is_offences),
+        sentence_execution_min_months=min_months,
+        territorial_scope_allowed=table.flag("territorial_scope_allowed", default=True),
+        confidentiality=_sub(table, "confidentiality", _confidentiality),
+        cross_border_scrutiny=_sub(table, "cross_border_scrutiny", _scrutiny),
+        complaint_answer_within=_positive(table, "complaint_answer_within"),
+        first_order_notice=_positive(table, "first_order_notice"),
+        objection_window=_positive(table, "objection_window"),
     )
     table.finish()
     _check_consistency(table, instrument)
@@ -571,6 +719,37 @@ def _check_consistency(table: TomlTable, ins: Instrument) -> None:
         )
     if ins.emergency_required_fields and not ins.supports_emergency:
         raise table.error("emergency_required_fields", "the instrument has no emergency track")
+    if ins.validation is not None:
+        outside = ins.validation.validators - ins.issuers
+        if outside:
+            raise table.error(
+                "validation.validators",
+                f"{', '.join(sorted(outside))} may not issue this instrument, so cannot validate it",
+            )
+    listed = frozenset().union(*(rule.listed_offences for rule in ins.categories.values()))
+    unlisted = ins.information_system_offences - listed
+    if unlisted:
+        raise table.error(
+            "information_system_offences", f"{', '.join(sorted(unlisted))} is not a listed offence here"
+        )
+    if ins.objection_window is not None and not ins.supports_emergency:
+        raise table.error("objection_window", "follows an emergency delivery: the instrument has none")
+    if ins.preserve_on_receipt and ins.kind is not InstrumentKind.PRODUCTION:
+        raise table.error("preserve_on_receipt", f"a {ins.kind} instrument produces nothing to preserve")
+    removal_only = {
+        "territorial_scope_allowed": not ins.territorial_scope_allowed,
+        "confidentiality": ins.confidentiality is not None,
+        "cross_border_scrutiny": ins.cross_border_scrutiny is not None,
+        "complaint_answer_within": ins.complaint_answer_within is not None,
+        "first_order_notice": ins.first_order_notice is not None,
+    }
+    for key, present in removal_only.items():
+        if present and ins.kind is not InstrumentKind.REMOVAL:
+            raise table.error(key, f"applies to removal orders only, not to a {ins.kind} instrument")
+    if not ins.territorial_scope_allowed and RequestField.TERRITORIAL_SCOPE in ins.required_fields:
+        raise table.error(
+            "required_fields", "'territorial_scope' is refused by territorial_scope_allowed = false"
+        )
 
 
 def _parse(data: bytes, source: str) -> list[Instrument]:

@@ -3,14 +3,18 @@
 Pure functions of their inputs: no ORM, no web, never the wall clock (callers pass
 ``now`` from the injected clock). Every datetime argument must be aware; results are
 UTC. Durations are exact elapsed time computed in UTC, so a period spanning a
-daylight-saving change is neither an hour short nor an hour long.
+daylight-saving change is neither an hour short nor an hour long; hold periods may
+count calendar months (:class:`~trustdesk.legaltime.CalendarPeriod`). Periods that
+protect someone else's right to object end as Regulation (EEC, Euratom) No 1182/71
+says (:func:`protective_period_end`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from trustdesk.lawful.catalogue import DeadlineRule, HoldRule, PauseRule
 
@@ -21,6 +25,7 @@ __all__ = [
     "hold_expires_at",
     "is_at_risk",
     "is_overdue",
+    "protective_period_end",
     "time_left",
 ]
 
@@ -145,7 +150,44 @@ def hold_expires_at(rule: HoldRule, placed_at: datetime, extensions: int = 0) ->
             else f"at most {rule.max_extensions} extension(s) of {rule.extension}"
         )
         raise ExtensionNotAllowed(f"{extensions} extension(s) asked for, but the law allows {allowed}")
-    return placed + rule.duration + extensions * rule.extension
+    expires = rule.duration.after(placed)
+    for _ in range(extensions):  # each extension runs from the previous expiry, in calendar terms
+        assert rule.extension is not None  # HoldRule guarantees it when max_extensions > 0
+        expires = rule.extension.after(expires)
+    return expires
+
+
+_DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
+
+
+def protective_period_end(
+    start: datetime, period: timedelta, zone: ZoneInfo, *, in_hours: bool | None = None
+) -> datetime:
+    """The end of a period that protects someone else's right to object (Reg. 1182/71 Art. 3).
+
+    A period in whole days does not count the day of the event: it ends at the end of the last day,
+    24:00 local time in ``zone`` of ``start``'s local date plus N days. A period in hours does not count
+    the hour of the event: it starts at the beginning of the next full hour (local) and ends N hours
+    later. Any other period runs exactly. The result is never earlier than ``start + period`` and is in
+    UTC. ``in_hours`` says how the law expresses the period (e.g. "96 hours"); None: whole days when
+    the period is a whole number of days.
+    """
+    begin = _utc("start", start)
+    if period <= timedelta(0):
+        raise ValueError(f"period must be positive, got {period}")
+    exact = begin + period
+    local = begin.astimezone(zone)
+    days = in_hours is not True and period % _DAY == timedelta(0)
+    if days:
+        last_day = local.date() + timedelta(days=period // _DAY + 1)
+        end = datetime.combine(last_day, time(0), tzinfo=zone).astimezone(UTC)
+    elif period % _HOUR == timedelta(0):
+        hour = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+        end = hour + _HOUR + period
+    else:
+        end = exact
+    return max(end, exact)
 
 
 def time_left(due: datetime, now: datetime) -> timedelta:

@@ -22,6 +22,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 
@@ -135,6 +136,10 @@ class Contact:
     address: str
     email: str
     phone: str
+    country: str = ""
+    """ISO 3166-1 alpha-2 code of the country where the contact sits."""
+    timezone: str = "UTC"
+    """IANA time zone of the contact (the local days of protective periods, Reg. 1182/71)."""
 
 
 @dataclass(frozen=True)
@@ -316,6 +321,14 @@ def _contact(table: TomlTable, contact_id: str) -> Contact:
     address = table.text("address", one_line=True)
     email = table.text("email", one_line=True)
     phone = table.text("phone", one_line=True)
+    country = table.text("country", one_line=True)
+    if not _COUNTRY.fullmatch(country) or pycountry.countries.get(alpha_2=country) is None:
+        raise table.error("country", f"{country!r} is not an assigned ISO 3166-1 alpha-2 code (like 'BE')")
+    zone = table.text("timezone", one_line=True)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise table.error("timezone", f"{zone!r} is not an IANA time zone (like 'Europe/Brussels')") from None
     if not _EMAIL.fullmatch(email):
         raise table.error("email", f"{email!r} is not an e-mail address like 'legal@example.org'")
     digits = sum(ch.isdigit() for ch in phone)
@@ -326,7 +339,7 @@ def _contact(table: TomlTable, contact_id: str) -> Contact:
             "groups of digits separated by single spaces, 7 to 15 digits)",
         )
     table.finish()
-    return Contact(contact_id, kind, name, address, email, phone)
+    return Contact(contact_id, kind, name, address, email, phone, country, zone)
 
 
 def _instruments(
@@ -391,6 +404,14 @@ def _jurisdiction(
         raise table.error("contact", f"unknown contact {contact_id!r}; known: {known}")
     else:
         contact = contacts[contact_id]
+    if contact is not None and contact.country == code:
+        national = sorted(c for c in instruments if catalogue.get(c).cross_border_only)
+        if national:
+            raise table.error(
+                "instruments",
+                f"{', '.join(national)} is an order to another State, but the platform's contact for {code} "
+                f"sits in {code}: there such an order is a national order",
+            )
     table.finish()
     return Jurisdiction(code, name, status, instruments, languages, contact, since, reason)
 

@@ -87,6 +87,22 @@ class CalendarPeriod:
             return NotImplemented
         return CalendarPeriod(self.months + other.months, self.delta + other.delta)
 
+    def spoken(self) -> str:
+        """The period as people say it: "6 months", "60 days", "8 hours", "1 month and 2 days"."""
+
+        def unit(n: int, word: str) -> str:
+            return f"{n} {word}{'s' if n != 1 else ''}"
+
+        parts = [unit(self.months, "month")] if self.months else []
+        seconds = int(self.delta.total_seconds())
+        if seconds and seconds < 2 * 86_400 and seconds % 3_600 == 0:
+            parts.append(unit(seconds // 3_600, "hour"))
+        elif seconds and seconds % 86_400 == 0:
+            parts.append(unit(seconds // 86_400, "day"))
+        elif seconds:
+            parts.append(unit(seconds // 60, "minute"))
+        return " and ".join(parts) or "no time"
+
     def __str__(self) -> str:
         years, months = divmod(self.months, 12)
         seconds = int(self.delta.total_seconds())

@@ -104,3 +104,17 @@ def test_multiples_add_months_and_time(period: CalendarPeriod, start: datetime, 
     assert (n * period).months == n * period.months
     assert (n * period).delta == n * period.delta
     assert (period + period) == 2 * period
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("P6M", "6 months"),
+        ("P60D", "60 days"),
+        ("PT8H", "8 hours"),
+        ("P1M2D", "1 month and 2 days"),
+        ("P1Y", "12 months"),
+    ],
+)
+def test_spoken_reads_as_people_say_it(text: str, spoken: str) -> None:
+    assert CalendarPeriod.parse(text).spoken() == spoken

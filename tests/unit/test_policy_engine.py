@@ -77,6 +77,7 @@ LAWFUL: Mapping[InstrumentCode, Lawful] = {
         suspect_confirmed=False,
     ),
     InstrumentCode.NATIONAL_COURT_ORDER: Lawful("GB", IssuerKind.COURT, BASIC, BASIC),
+    InstrumentCode.IN_IT_RULES_3_1_J: Lawful("IN", IssuerKind.COURT, BASIC, BASIC),
 }
 CODES = list(InstrumentCode)
 DISCLOSING = [
@@ -108,7 +109,15 @@ def facts(code: InstrumentCode, **changes: Any) -> RequestFacts:
 
 
 def decide(request: RequestFacts, policy: PolicySet = POLICY) -> Recommendation:
-    return recommend(request, CATALOGUE.get(request.instrument), policy, CATALOGUE.version)
+    return recommend(
+        request, CATALOGUE.get(request.instrument), policy, CATALOGUE.version, catalogue=CATALOGUE
+    )
+
+
+def needs_validation(code: InstrumentCode) -> frozenset[IssuerKind]:
+    """Kinds that may issue ``code`` only with a validation (e-Evidence Art. 4(1)(b)-(3)(b))."""
+    validation = CATALOGUE.get(code).validation
+    return frozenset() if validation is None else validation.issuers
 
 
 def rule_ids(recommendation: Recommendation) -> list[str]:
@@ -180,7 +189,12 @@ def test_the_lawful_variants_explain_the_special_cases() -> None:
 
 @pytest.mark.parametrize(
     ("code", "issuer"),
-    [(c, k) for c in CODES for k in IssuerKind if k not in CATALOGUE.get(c).issuers],
+    [
+        (c, k)
+        for c in CODES
+        for k in IssuerKind
+        if k not in CATALOGUE.get(c).issuers and k not in needs_validation(c)
+    ],
     ids=str,
 )
 def test_an_issuer_who_cannot_issue_the_instrument_is_refused(
@@ -334,6 +348,7 @@ def test_an_offence_below_the_threshold_drops_the_category(
         (None, None, False),
         (1, "terrorism", True),
         (None, "child_sexual_abuse", True),
+        (None, "attacks_information_systems", True),
         (1, "tax_evasion", False),
         (5, "tax_evasion", True),
     ],
@@ -341,11 +356,13 @@ def test_an_offence_below_the_threshold_drops_the_category(
 def test_the_threshold_is_a_penalty_or_a_listed_offence(
     penalty: int | None, listed: str | None, allowed: bool
 ) -> None:
+    """e-Evidence Art. 5(4)(a)-(c) (committed by means of an information system where the list says so)."""
     request = facts(
         InstrumentCode.EU_EPOC,
         requested_categories=frozenset({CONTENT}),
         offence_max_penalty_years=penalty,
         listed_offence=listed,
+        by_information_system=True,
     )
     result = decide(request, PERMISSIVE)
     assert (CONTENT in result.allowed_categories) is allowed
@@ -469,16 +486,24 @@ def test_preservation_is_not_limited_by_the_disclosure_principles_unless_they_sa
     assert "P7" not in rule_ids(limited)
 
 
-def test_preservation_keeps_the_issuer_checks() -> None:
+def test_a_prosecutor_may_preserve_every_category() -> None:
+    """e-Evidence Art. 4(3), 6(3): an EPOC-PR from a prosecutor, every category, no offence threshold."""
     result = decide(
         facts(
-            InstrumentCode.EU_EPOC_PR, issuer_kind=IssuerKind.PROSECUTOR, requested_categories=ALL_CATEGORIES
+            InstrumentCode.EU_EPOC_PR,
+            issuer_kind=IssuerKind.PROSECUTOR,
+            requested_categories=ALL_CATEGORIES,
+            offence_max_penalty_years=None,
         )
     )
-    assert result.outcome is Outcome.PARTIAL
-    assert result.allowed_categories == BASIC
-    assert result.grounds == (Ground.ISSUER_NOT_COMPETENT,)
-    assert all(s.endswith("so it is not preserved.") for s in sentences(result, "C2"))
+    assert result.outcome is Outcome.COMPLY
+    assert result.allowed_categories == ALL_CATEGORIES
+
+
+def test_preservation_keeps_the_issuer_checks() -> None:
+    result = decide(facts(InstrumentCode.EU_EPOC_PR, issuer_kind=IssuerKind.REGULATOR))
+    assert result.outcome is Outcome.REFUSE
+    assert Ground.VALIDATION_MISSING in result.grounds
 
 
 def test_voluntary_disclosure_can_be_switched_off() -> None:
@@ -560,12 +585,15 @@ def test_an_unconfirmed_suspect_asks_for_clarification_where_disclosure_needs_it
         assert Ground.SUSPECT_NOT_CONFIRMED not in result.grounds
 
 
+WITHOUT_EMERGENCY = next(c for c in DISCLOSING if not CATALOGUE.get(c).supports_emergency)
+
+
 def test_an_emergency_epoc_waives_the_suspect_confirmation_but_an_ordinary_court_order_cannot() -> None:
     epoc = decide(facts(InstrumentCode.EU_EPOC, emergency=True, suspect_confirmed=False))
     assert epoc.outcome is Outcome.COMPLY
     assert rule_ids(epoc)[:2] == ["E1", "P5"]
 
-    national = decide(facts(InstrumentCode.NATIONAL_COURT_ORDER, emergency=True, suspect_confirmed=False))
+    national = decide(facts(WITHOUT_EMERGENCY, emergency=True, suspect_confirmed=False))
     assert national.outcome is Outcome.CLARIFY
     assert rule_ids(national)[:2] == ["E2", "P4"]
     assert "no emergency procedure" in sentences(national, "E2")[0]
@@ -649,7 +677,10 @@ def test_an_instrument_the_jurisdiction_does_not_recognise_is_refused() -> None:
     assert sentences(us, "I1") == [
         (
             "The platform's policy for United States (US) does not recognise NATIONAL_COURT_ORDER "
-            "(National court order), so the request is refused."
+            "(National court order), so the request is refused; the authorities of United States (US) may "
+            "use US_SUBPOENA (Subpoena for basic subscriber information), US_2703D (Court order for "
+            "non-content records), US_WARRANT (Search warrant) or US_EMERGENCY (Emergency disclosure "
+            "request) instead."
         )
     ]
 

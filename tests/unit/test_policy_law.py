@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from tests.unit.test_policy_engine import (
     NONE,
     PERMISSIVE,
     POLICIES,
+    POLICY,
     PRESERVATIONS,
     TRAFFIC,
     WITH_DATA,
@@ -25,9 +27,11 @@ from tests.unit.test_policy_engine import (
     facts,
     rule_ids,
     sentences,
+    with_principles,
 )
+from trustdesk.policy.admissibility import Admissibility, admissibility
 from trustdesk.policy.engine import Clarification, Ground, Outcome, PeriodPart, RequestFacts
-from trustdesk.policy.rules import PolicySet
+from trustdesk.policy.rules import EmergencyWaiver, PolicySet
 from trustdesk.vocabulary import InstrumentCode, InstrumentKind, IssuerKind
 
 EPOC = InstrumentCode.EU_EPOC
@@ -231,3 +235,234 @@ def test_a_future_period_never_adds_anything(request: RequestFacts, part: Period
     before = decide(request)
     after = decide(dataclasses.replace(request, period_after_receipt=part))
     assert after.allowed_categories <= before.allowed_categories
+
+
+# ------------------------------------------------------------------------------------- admissibility
+
+AT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+
+
+def admit(country: str, code: InstrumentCode, at: datetime = AT) -> Admissibility | None:
+    return admissibility(country, code, at, POLICY, CATALOGUE)
+
+
+def test_a_french_police_unit_cannot_send_a_us_subpoena() -> None:
+    """18 U.S.C. 2703(c)(2) is a US instrument: the law does not make it available in France."""
+    answer = admit("FR", InstrumentCode.US_SUBPOENA)
+    assert answer is not None
+    assert answer.ground is Ground.INSTRUMENT_NOT_APPLICABLE
+    assert answer.alternatives == (
+        InstrumentCode.EU_EPOC,
+        InstrumentCode.EU_DSA_ART10,
+        InstrumentCode.NATIONAL_COURT_ORDER,
+    )
+    assert answer.sentence.startswith(
+        "Per the instrument catalogue, US_SUBPOENA (Subpoena for basic subscriber information) cannot be "
+        "used by an authority of France (FR)"
+    )
+    assert "may use EU_EPOC (European Production Order Certificate (EPOC)), EU_DSA_ART10" in answer.sentence
+
+    result = decide(facts(InstrumentCode.US_SUBPOENA, agency_country="FR"))
+    assert result.outcome is Outcome.REFUSE
+    assert result.grounds == (Ground.INSTRUMENT_NOT_APPLICABLE,)
+    assert sentences(result, "I1") == [answer.sentence]
+
+
+def test_denmark_takes_no_part_in_the_e_evidence_regulation() -> None:
+    """Regulation (EU) 2023/1543, recital 96: Denmark is not bound by it."""
+    answer = admit("DK", InstrumentCode.EU_EPOC)
+    assert answer is not None
+    assert answer.ground is Ground.INSTRUMENT_NOT_APPLICABLE
+    assert answer.alternatives == (InstrumentCode.EU_DSA_ART10, InstrumentCode.NATIONAL_COURT_ORDER)
+
+
+def test_a_uk_authority_cannot_send_a_tco_removal_order() -> None:
+    """Regulation (EU) 2021/784 binds Member State authorities only; the UK left the EU."""
+    answer = admit("GB", InstrumentCode.EU_TCO_REMOVAL)
+    assert answer is not None
+    assert answer.ground is Ground.INSTRUMENT_NOT_APPLICABLE
+    assert answer.alternatives == ()
+    assert "recognises no other instrument of this kind" in answer.sentence
+
+
+def test_an_epoc_from_the_legal_representatives_own_state_is_a_national_order() -> None:
+    """e-Evidence Art. 1(1), 3: an EPOC goes to an addressee in another Member State."""
+    result = decide(facts(InstrumentCode.EU_EPOC, agency_country="BE", legal_representative_country="BE"))
+    assert result.outcome is Outcome.REFUSE
+    assert result.grounds[0] is Ground.INSTRUMENT_NOT_APPLICABLE
+    (sentence,) = sentences(result, "I1")
+    assert "goes only to an addressee in another Member State" in sentence
+    assert "EU_EPOC (" not in sentence.split("instead")[0].split("may use")[-1]
+    elsewhere = decide(facts(InstrumentCode.EU_EPOC, agency_country="FR", legal_representative_country="BE"))
+    assert elsewhere.outcome is Outcome.COMPLY
+
+
+def test_admissibility_reads_where_the_legal_representative_sits() -> None:
+    """The EU legal representative sits in BE (policies/jurisdictions.toml)."""
+    answer = admit("BE", InstrumentCode.EU_EPOC)
+    assert answer is not None
+    assert answer.ground is Ground.INSTRUMENT_NOT_APPLICABLE
+    assert answer.alternatives == (InstrumentCode.EU_DSA_ART10, InstrumentCode.NATIONAL_COURT_ORDER)
+    assert "the platform's legal representative sits in BE" in answer.sentence
+
+
+def test_an_instrument_before_it_applies_is_not_applicable() -> None:
+    """e-Evidence Art. 34: the Regulation applies from 18 August 2026."""
+    before = datetime(2026, 8, 17, 23, 0, tzinfo=UTC)
+    answer = admit("FR", InstrumentCode.EU_EPOC, before)
+    assert answer is not None
+    assert answer.ground is Ground.INSTRUMENT_NOT_APPLICABLE
+    assert "applies only from 2026-08-18, and this order was received on 2026-08-17" in answer.sentence
+    assert answer.alternatives == (InstrumentCode.EU_DSA_ART10, InstrumentCode.NATIONAL_COURT_ORDER)
+    assert admit("FR", InstrumentCode.EU_EPOC, datetime(2026, 8, 18, tzinfo=UTC)) is None
+
+    result = decide(facts(InstrumentCode.EU_EPOC, received_at=before))
+    assert result.grounds == (Ground.INSTRUMENT_NOT_APPLICABLE,)
+    assert decide(facts(InstrumentCode.EU_EPOC, received_at=AT)).outcome is Outcome.COMPLY
+
+
+def test_the_policy_not_listing_an_instrument_is_not_recognised() -> None:
+    answer = admit("US", InstrumentCode.NATIONAL_COURT_ORDER)
+    assert answer is not None
+    assert answer.ground is Ground.INSTRUMENT_NOT_RECOGNISED
+    assert InstrumentCode.US_WARRANT in answer.alternatives
+    assert InstrumentCode.US_PRESERVATION not in answer.alternatives  # another family
+
+
+def test_an_exited_jurisdiction_is_exited_and_nothing_else() -> None:
+    answer = admit("RU", InstrumentCode.EU_EPOC)
+    assert answer is not None
+    assert answer.ground is Ground.JURISDICTION_EXITED
+    assert answer.alternatives == ()
+
+
+@pytest.mark.parametrize("code", list(InstrumentCode))
+def test_every_lawful_variant_is_admissible(code: InstrumentCode) -> None:
+    request = facts(code)
+    assert admit(request.agency_country, code) is None
+
+
+def test_admissibility_needs_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        admit("FR", InstrumentCode.EU_EPOC, datetime(2026, 12, 2))  # noqa: DTZ001
+
+
+# ---------------------------------------------------------------------------------- validated orders
+
+
+def police_epoc(**changes: object) -> RequestFacts:
+    base = facts(EPOC, issuer_kind=IssuerKind.POLICE, requested_categories=ALL_CATEGORIES)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_police_order_validated_by_a_prosecutor_is_a_prosecutors_order() -> None:
+    """e-Evidence Art. 4(1)(b), 4(2)(b): competent as the validator, so subscriber and identification only
+    (a prosecutor cannot order traffic or content data)."""
+    result = decide(police_epoc(validator_kind=IssuerKind.PROSECUTOR), PERMISSIVE)
+    assert result.outcome is Outcome.PARTIAL
+    assert result.allowed_categories == BASIC
+    assert result.grounds == (Ground.ISSUER_NOT_COMPETENT,)
+    assert "validated by a public prosecutor" in sentences(result, "I3")[0]
+    for sentence in sentences(result, "C2"):
+        assert "this order was issued by a police authority and validated by a public prosecutor" in sentence
+    # P3 looks at the validator: a validated order is a judicial authority's order.
+    default = decide(police_epoc(validator_kind=IssuerKind.PROSECUTOR, requested_categories=BASIC))
+    assert default.outcome is Outcome.COMPLY
+    assert "P3" not in rule_ids(default)
+
+
+def test_a_police_order_validated_by_a_judge_may_reach_content() -> None:
+    """e-Evidence Art. 4(2)(b): traffic and content orders validated by a judge, court or investigating
+    judge."""
+    result = decide(police_epoc(validator_kind=IssuerKind.INVESTIGATING_JUDGE), PERMISSIVE)
+    assert result.outcome is Outcome.COMPLY
+    assert result.allowed_categories == ALL_CATEGORIES
+
+
+@pytest.mark.parametrize("validator", [None, IssuerKind.POLICE, IssuerKind.REGULATOR])
+def test_an_order_that_needs_validation_and_has_none_is_refused(validator: IssuerKind | None) -> None:
+    """e-Evidence Art. 4(1)(b)-(3)(b): without a validation by a competent authority the order is invalid."""
+    result = decide(police_epoc(validator_kind=validator))
+    assert result.outcome is Outcome.REFUSE
+    assert Ground.VALIDATION_MISSING in result.grounds
+    assert Ground.ISSUER_NOT_COMPETENT not in result.grounds
+    assert (
+        "is valid only once validated by a public prosecutor, an investigating judge or a court"
+        in (sentences(result, "I3")[0])
+    )
+
+
+def test_an_emergency_order_may_be_validated_within_48_hours() -> None:
+    """e-Evidence Art. 4(5): validation within 48 hours; if refused the data must not be used."""
+    request = police_epoc(emergency=True, validation_pending=True, requested_categories=BASIC)
+    waiving = with_principles(emergency_waives=frozenset(EmergencyWaiver))
+    result = decide(request, waiving)
+    assert result.outcome is Outcome.COMPLY
+    assert result.allowed_categories == BASIC
+    (sentence,) = sentences(result, "I3")
+    assert "within 48 hours (Art. 4(5))" in sentence
+    assert "the data must not be used" in sentence
+    # Without the emergency, a pending validation is a missing one.
+    ordinary = decide(dataclasses.replace(request, emergency=False), waiving)
+    assert ordinary.outcome is Outcome.REFUSE
+    assert Ground.VALIDATION_MISSING in ordinary.grounds
+
+
+def test_an_emergency_awaiting_validation_still_meets_the_judicial_order_principle() -> None:
+    """Default P5 does not waive P3: the police order awaiting validation is a conflict for counsel."""
+    result = decide(police_epoc(emergency=True, validation_pending=True, requested_categories=BASIC))
+    assert result.outcome is Outcome.ESCALATE
+    assert Ground.PRINCIPLE_CONFLICT in result.grounds
+
+
+def test_validated_and_pending_at_once_is_impossible() -> None:
+    with pytest.raises(ValueError, match="validated"):
+        police_epoc(validator_kind=IssuerKind.COURT, validation_pending=True)
+
+
+# ----------------------------------------------------------------------------------- listed offences
+
+
+def content_epoc(**changes: object) -> RequestFacts:
+    base = facts(EPOC, requested_categories=frozenset({CONTENT}), offence_max_penalty_years=1)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "offence", ["fraud_non_cash_payment", "child_sexual_abuse", "attacks_information_systems"]
+)
+def test_listed_offences_need_an_information_system(offence: str) -> None:
+    """e-Evidence Art. 5(4)(b), (c): wholly or partly by means of an information system."""
+    without = decide(content_epoc(listed_offence=offence), PERMISSIVE)
+    assert CONTENT not in without.allowed_categories
+    (sentence,) = sentences(without, "C3")
+    assert (
+        f"{offence} counts as a listed offence only when committed wholly or partly by means of an "
+        in sentence
+    )
+    assert "which the order does not state" in sentence
+    with_system = decide(content_epoc(listed_offence=offence, by_information_system=True), PERMISSIVE)
+    assert with_system.allowed_categories == {CONTENT}
+
+
+def test_terrorism_needs_no_information_system() -> None:
+    """e-Evidence Art. 5(4)(c): terrorist offences (Directive 2017/541) qualify whatever the means."""
+    assert decide(content_epoc(listed_offence="terrorism"), PERMISSIVE).allowed_categories == {CONTENT}
+
+
+def test_an_order_to_execute_a_short_sentence_is_refused_for_every_category() -> None:
+    """e-Evidence Art. 5(3): a custodial sentence or detention order of at least 4 months."""
+    result = decide(facts(EPOC, sentence_months=3))
+    assert result.outcome is Outcome.REFUSE
+    assert len(sentences(result, "C5")) == len(BASIC)
+    assert "at least 4 months (Art. 5(3)), and this one is of 3" in sentences(result, "C5")[0]
+    assert decide(facts(EPOC, sentence_months=4)).outcome is Outcome.COMPLY
+
+
+def test_a_sentence_for_traffic_or_content_needs_a_qualifying_offence() -> None:
+    """e-Evidence Art. 5(4)(d): the sentence must be for an offence meeting the category's threshold."""
+    short = decide(content_epoc(sentence_months=12, offence_max_penalty_years=2), PERMISSIVE)
+    assert CONTENT not in short.allowed_categories
+    assert "Art. 5(4)(d)" in sentences(short, "C3")[0]
+    serious = decide(content_epoc(sentence_months=12, offence_max_penalty_years=5), PERMISSIVE)
+    assert serious.allowed_categories == {CONTENT}

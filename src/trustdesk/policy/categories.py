@@ -1,4 +1,4 @@
-"""Per-category rules (C1-C4 and the category principle), the targets (T1, T2, D1) and the conditions on
+"""Per-category rules (C1-C5 and the category principle), the targets (T1, T2, D1) and the conditions on
 what is given (field minimisation, N1, K1)."""
 
 from __future__ import annotations
@@ -17,29 +17,43 @@ from trustdesk.vocabulary import DataCategory, InstrumentKind, IssuerKind
 __all__ = ["category_rules", "compelled", "conditions", "target_rules"]
 
 
-def _threshold_met(facts: RequestFacts, rule: CategoryRule) -> bool:
+def _by_list(facts: RequestFacts, instrument: Instrument, rule: CategoryRule) -> bool:
+    """The order invokes one of the category's listed offences, by an information system where the
+    offence qualifies only so (e-Evidence Art. 5(4)(b), (c))."""
+    listed = facts.listed_offence
+    if listed is None or listed not in rule.listed_offences:
+        return False
+    return listed not in instrument.information_system_offences or facts.by_information_system
+
+
+def _threshold_met(facts: RequestFacts, instrument: Instrument, rule: CategoryRule) -> bool:
     """Whether the offence meets the category's threshold (a penalty or a listed offence)."""
     minimum = rule.min_penalty_years
     if minimum is None:
         return True
     penalty = facts.offence_max_penalty_years
-    listed = facts.listed_offence
-    by_penalty = penalty is not None and penalty >= minimum
-    by_list = listed is not None and listed in rule.listed_offences
-    return by_penalty or by_list
+    return (penalty is not None and penalty >= minimum) or _by_list(facts, instrument, rule)
+
+
+def _sentence_met(facts: RequestFacts, instrument: Instrument) -> bool:
+    """An order to execute a sentence needs the instrument's minimum sentence (e-Evidence Art. 5(3))."""
+    minimum = instrument.sentence_execution_min_months
+    return facts.sentence_months is None or minimum is None or facts.sentence_months >= minimum
 
 
 def compelled(
-    facts: RequestFacts, instrument: Instrument, kind: IssuerKind | None
+    facts: RequestFacts, instrument: Instrument, kinds: frozenset[IssuerKind]
 ) -> frozenset[DataCategory]:
-    """The requested categories the law lets an authority of ``kind`` compel under ``instrument`` (C1-C3
-    pass); none when ``kind`` is None (the issuer cannot issue the instrument at all)."""
-    if kind is None:
+    """The requested categories the law lets an authority of one of ``kinds`` compel under ``instrument``
+    (C1-C3 and C5 pass); none when ``kinds`` is empty (the order cannot be issued at all)."""
+    if not _sentence_met(facts, instrument):
         return frozenset()
     return frozenset(
         category
         for category, rule in instrument.categories.items()
-        if category in facts.requested_categories and kind in rule.issuers and _threshold_met(facts, rule)
+        if category in facts.requested_categories
+        and kinds & rule.issuers
+        and _threshold_met(facts, instrument, rule)
     )
 
 
@@ -57,10 +71,15 @@ def _threshold(
     penalty = facts.offence_max_penalty_years
     listed = facts.listed_offence
     by_penalty = penalty is not None and penalty >= minimum
+    execution = (
+        " (an order to execute a sentence must be for such an offence, Art. 5(4)(d))"
+        if facts.sentence_months is not None
+        else ""
+    )
     need = f"an offence punishable by at least {years(minimum)}"
     if rule.listed_offences:
         need += f" or one of the listed offences ({join(sorted(rule.listed_offences), 'or')})"
-    if _threshold_met(facts, rule):
+    if _threshold_met(facts, instrument, rule):
         how = (
             f"this offence is punishable by up to {years(penalty)}"
             if by_penalty and penalty is not None
@@ -69,7 +88,8 @@ def _threshold(
         d.fire(
             "C4",
             None,
-            f"Under {instrument.code}, {category} data needs {need}, and {how}, so the threshold is met.",
+            f"Under {instrument.code}, {category} data needs {need}{execution}, and {how}, so the threshold "
+            "is met.",
         )
         return True
     facts_said = (
@@ -77,13 +97,18 @@ def _threshold(
         if penalty is None
         else f"this offence is punishable by at most {years(penalty)}"
     )
-    if listed is not None:
+    if listed is not None and listed in rule.listed_offences:
+        facts_said += (
+            f" and {listed} counts as a listed offence only when committed wholly or partly by means of an "
+            "information system (Art. 5(4)(b), (c)), which the order does not state"
+        )
+    elif listed is not None:
         facts_said += f" and {listed} is not a listed offence"
     d.fire(
         "C3",
         Ground.OFFENCE_THRESHOLD_NOT_MET,
-        f"Under {instrument.code}, {category} data may be ordered only for {need}, and {facts_said}, so it "
-        f"is not {verb}.",
+        f"Under {instrument.code}, {category} data may be ordered only for {need}{execution}, and "
+        f"{facts_said}, so it is not {verb}.",
     )
     return False
 
@@ -94,15 +119,15 @@ def category_rules(
     instrument: Instrument,
     policy: PolicySet,
     *,
-    kind: IssuerKind | None,
+    kinds: frozenset[IssuerKind],
     authority: str,
     disclosing: bool,
     conflict: bool,
 ) -> tuple[frozenset[DataCategory], frozenset[DataCategory]]:
     """C1-C4 and the category principle, per requested category in a fixed order.
 
-    ``kind`` is the kind the category issuer checks use (the validator's for a validated order; None when
-    the issuer cannot issue the instrument at all, then C2 is not repeated); ``authority`` names it in the
+    ``kinds`` are the kinds the category issuer checks accept (the validator's for a validated order;
+    empty when the order cannot be issued at all, then C2 is not repeated); ``authority`` names it in the
     sentences. ``conflict``: the instrument binds, so a principle withholding a compelled category is a
     conflict for counsel (escalate), not a limit. Returns the categories the principles allow and those
     a principle withholds although the law compels them.
@@ -129,13 +154,23 @@ def category_rules(
                 f"{verb}.",
             )
             continue
-        ok = kind is not None
-        if kind is not None and kind not in rule.issuers:
+        ok = bool(kinds)
+        if kinds and not kinds & rule.issuers:
             d.fire(
                 "C2",
                 Ground.ISSUER_NOT_COMPETENT,
                 f"Under {code}, {category} data may be ordered only by {issuers(rule.issuers)}, and this "
                 f"order {authority}, so it is not {verb}.",
+            )
+            ok = False
+        minimum = instrument.sentence_execution_min_months
+        if facts.sentence_months is not None and minimum is not None and facts.sentence_months < minimum:
+            d.fire(
+                "C5",
+                Ground.OFFENCE_THRESHOLD_NOT_MET,
+                f"Under {code}, an order to execute a custodial sentence or detention order needs a sentence "
+                f"of at least {minimum} months (Art. 5(3)), and this one is of {facts.sentence_months}, so "
+                f"the {category} data is not {verb}.",
             )
             ok = False
         if rule.min_penalty_years is not None:

@@ -8,9 +8,11 @@ always gives the same output, and the rules fire in a fixed order:
 ======  ==========================================================================================
 J1-J3   the jurisdiction: unknown (escalate), exited (refuse, nothing else is considered),
         restricted (escalate; the rest is still computed for the reviewer)
-I1, I2  the instrument: available in law to that authority (else refuse, instrument_not_applicable)
-        and recognised by the policy for that country (else refuse, instrument_not_recognised);
-        issuer kind among its issuers
+I1, I2  the instrument: available in law to that authority (catalogue jurisdictions, applies_from,
+        a cross-border-only instrument from the legal representative's own State; else refuse,
+        instrument_not_applicable) and recognised by the policy for that country (else refuse,
+        instrument_not_recognised), naming the instruments valid instead (see admissibility);
+        issuer kind among its issuers (I2)
 E1, E2  the emergency procedure: invoked (E1), or claimed on an instrument that has none (E2)
 F1      required fields (plus the emergency ones) present, else clarify: an incomplete order, which
         suspends the legal clock (e-Evidence Art. 10(5))
@@ -22,8 +24,13 @@ P<n>    principles, by the ids in principles.toml: judicial order (on a validate
         withholds what the law compels (categories, judicial order) is a conflict: escalate with
         principle_conflict, for counsel to comply, refuse through Annex III on a ground the law
         lists, or challenge; against a voluntary instrument the principles simply limit
-C1-C4   per requested category: compellable (C1), issuer competent for it (C2), offence threshold
-        not met (C3) or met (C4)
+I3      a validated order (Art. 4(1)(b), 4(2)(b), 4(3)(b)): competent as its validator; an order from a
+        kind that needs validation without one refuses (validation_missing), unless an emergency's
+        validation is pending (Art. 4(5): within 48 hours; if refused the data must not be used)
+C1-C5   per requested category: compellable (C1), issuer (or validator) competent for it (C2),
+        offence threshold not met (C3) or met (C4: a penalty, or a listed offence, by an information
+        system where the list says so, Art. 5(4)); an order to execute a sentence shorter than the
+        instrument's minimum (C5, Art. 5(3))
 T1, T2  targets: none found (refuse), some not found (partial)
 D1, D2  data not held for the period (refuse); the period lies after receipt (e-Evidence Art. 3(8):
         wholly refuse, partly partial), both data_not_held
@@ -45,9 +52,10 @@ so giving only the fields the principles name within an allowed category answers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from trustdesk.lawful.catalogue import Instrument
+from trustdesk.policy.admissibility import Admissibility, admissibility
 from trustdesk.policy.categories import category_rules, compelled, conditions, target_rules
 from trustdesk.policy.decision import Decision
 from trustdesk.policy.gates import (
@@ -75,6 +83,7 @@ from trustdesk.policy.wording import category_list, cite, join
 from trustdesk.vocabulary import DataCategory, InstrumentKind
 
 __all__ = [
+    "Admissibility",
     "Clarification",
     "Conflict",
     "Ground",
@@ -83,14 +92,23 @@ __all__ = [
     "Recommendation",
     "RequestFacts",
     "RuleFired",
+    "admissibility",
     "recommend",
 ]
 
 
 def recommend(
-    facts: RequestFacts, instrument: Instrument, policy: PolicySet, catalogue_version: str
+    facts: RequestFacts,
+    instrument: Instrument,
+    policy: PolicySet,
+    catalogue_version: str,
+    *,
+    catalogue: Iterable[Instrument] | None = None,
 ) -> Recommendation:
-    """Recommend what to do with a request, naming every rule that fired (see the module docstring)."""
+    """Recommend what to do with a request, naming every rule that fired (see the module docstring).
+
+    ``catalogue`` (every instrument) lets rule I1 name the instruments that would be valid instead.
+    """
     if facts.instrument is not instrument.code:
         raise ValueError(f"the facts are about {facts.instrument}, but the instrument is {instrument.code}")
     d = Decision()
@@ -121,7 +139,7 @@ def recommend(
     jurisdiction = policy.jurisdiction(facts.agency_country)
     if not jurisdiction_rules(d, facts.agency_country, jurisdiction):
         return result()
-    competence = instrument_rules(d, facts, instrument, jurisdiction)
+    competence = instrument_rules(d, facts, instrument, jurisdiction, catalogue)
     emergency = emergency_rules(d, facts, instrument)
     field_rules(d, facts, instrument, emergency)
 
@@ -132,7 +150,7 @@ def recommend(
             facts,
             instrument,
             policy,
-            kind=competence.kind,
+            kinds=competence.kinds,
             authority=competence.authority,
             disclosing=False,
             conflict=False,
@@ -143,7 +161,7 @@ def recommend(
     preservation = instrument.kind is InstrumentKind.PRESERVATION
     disclosing = not preservation or p.preservation_limited_by_disclosure
     binding = not instrument.voluntary
-    lawful = compelled(facts, instrument, competence.kind)
+    lawful = compelled(facts, instrument, competence.kinds)
     gate = Gate.OPEN
     if disclosing:
         gate = disclosure_gate(
@@ -172,7 +190,7 @@ def recommend(
         facts,
         instrument,
         policy,
-        kind=competence.kind,
+        kinds=competence.kinds,
         authority=competence.authority,
         disclosing=disclosing,
         conflict=binding,

@@ -3,11 +3,14 @@ disclosure (V) and the principles on who may obtain a disclosure, and removals."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 from typing import Final
 
 from trustdesk.lawful.catalogue import Instrument, RequestField
+from trustdesk.policy.admissibility import assess
 from trustdesk.policy.decision import Decision
 from trustdesk.policy.rules import EmergencyWaiver, Jurisdiction, JurisdictionStatus, PolicySet
 from trustdesk.policy.rules import PrincipleKey as Key
@@ -23,6 +26,7 @@ __all__ = [
     "emergency_rules",
     "field_rules",
     "instrument_rules",
+    "is_emergency",
     "jurisdiction_rules",
     "removal_rules",
 ]
@@ -67,39 +71,71 @@ def jurisdiction_rules(d: Decision, country: str, jurisdiction: Jurisdiction | N
 class Competence:
     """Who the order is from, as the issuer checks see it."""
 
-    kind: IssuerKind | None
-    """The kind the category issuer checks (C2) use: the issuer's, or the validator's for a validated
-    order; None when the issuer cannot issue the instrument at all (I2 refused it)."""
+    kinds: frozenset[IssuerKind]
+    """The kinds the category issuer checks (C2) accept, any one sufficing: the issuer's, the validator's
+    for a validated order, every possible validator's for an emergency order awaiting validation; empty
+    when the order cannot be issued at all (I2 or I3 refused it)."""
     judicial_kind: IssuerKind
     """The kind the judicial-order principle looks at (a validated order is the validator's order)."""
     authority: str
     """Who issued (and validated) it, to follow "this order" in a sentence."""
 
 
+def is_emergency(facts: RequestFacts, instrument: Instrument) -> bool:
+    """Whether the request counts as an emergency (see :func:`emergency_rules`)."""
+    always = RequestField.EMERGENCY_JUSTIFICATION in instrument.required_fields
+    return instrument.supports_emergency and (facts.emergency or always)
+
+
+def _hours(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+
+
 def instrument_rules(
-    d: Decision, facts: RequestFacts, instrument: Instrument, jurisdiction: Jurisdiction | None
+    d: Decision,
+    facts: RequestFacts,
+    instrument: Instrument,
+    jurisdiction: Jurisdiction | None,
+    instruments: Iterable[Instrument] | None,
 ) -> Competence:
-    """I1, I2. Returns who the order counts as coming from."""
+    """I1 (admissibility), I2 (issuer kind) and I3 (validation). Returns who the order counts as from.
+
+    ``instruments`` (the catalogue) lets I1 name the instruments that would be valid instead.
+    """
     code = instrument.code
-    country = facts.agency_country
     issuer = ISSUER[facts.issuer_kind]
-    if not (instrument.any_jurisdiction or country in instrument.jurisdictions):
+    inadmissible = assess(
+        instrument,
+        facts.agency_country,
+        facts.received_at,
+        jurisdiction,
+        facts.legal_representative_country,
+        instruments,
+    )
+    if inadmissible is not None:
+        d.fire("I1", inadmissible.ground, inadmissible.sentence, Outcome.REFUSE)
+    own = Competence(frozenset({facts.issuer_kind}), facts.issuer_kind, f"comes from {issuer}")
+    refused = Competence(frozenset(), facts.issuer_kind, f"comes from {issuer}")
+    rule = instrument.validation
+    validator = facts.validator_kind
+    if (
+        rule is not None
+        and validator is not None
+        and validator in rule.validators
+        and (facts.issuer_kind in instrument.issuers or facts.issuer_kind in rule.issuers)
+    ):
+        by = ISSUER[validator]
         d.fire(
-            "I1",
-            Ground.INSTRUMENT_NOT_APPLICABLE,
-            f"Per the instrument catalogue, {code} ({instrument.title}) cannot be used by an authority of "
-            f"{country}, so the request is refused.",
-            Outcome.REFUSE,
+            "I3",
+            None,
+            f"This {code} was issued by {issuer} and validated by {by} (Regulation (EU) 2023/1543 "
+            f"Art. 4(1)(b), 4(2)(b), 4(3)(b)), so it is competent as an order of {by} would be.",
         )
-    elif jurisdiction is not None and not jurisdiction.recognises(code):
-        d.fire(
-            "I1",
-            Ground.INSTRUMENT_NOT_RECOGNISED,
-            f"The platform's policy for {jurisdiction.name} ({jurisdiction.code}) does not recognise {code} "
-            f"({instrument.title}), so the request is refused.",
-            Outcome.REFUSE,
-        )
-    if facts.issuer_kind not in instrument.issuers:
+        return Competence(frozenset({validator}), validator, f"was issued by {issuer} and validated by {by}")
+    if facts.issuer_kind in instrument.issuers:
+        return own
+    if rule is None or facts.issuer_kind not in rule.issuers:
         d.fire(
             "I2",
             Ground.ISSUER_NOT_COMPETENT,
@@ -107,8 +143,37 @@ def instrument_rules(
             f"{issuer}, so the request is refused.",
             Outcome.REFUSE,
         )
-        return Competence(None, facts.issuer_kind, f"comes from {issuer}")
-    return Competence(facts.issuer_kind, facts.issuer_kind, f"comes from {issuer}")
+        return refused
+    needs = (
+        f"{code} from {issuer} is valid only once validated by {issuers(rule.validators)} "
+        "(Regulation (EU) 2023/1543 Art. 4(1)(b), 4(2)(b), 4(3)(b))"
+    )
+    if validator is not None:
+        d.fire(
+            "I3",
+            Ground.VALIDATION_MISSING,
+            f"{needs}, and this order was validated by {ISSUER[validator]}, who cannot validate it, so the "
+            "request is refused.",
+            Outcome.REFUSE,
+        )
+        return refused
+    if facts.validation_pending and is_emergency(facts, instrument):
+        d.fire(
+            "I3",
+            None,
+            f"{needs}; in an emergency the validation may follow within {_hours(rule.emergency_after)} "
+            "(Art. 4(5)), so this order is considered now as if validated, the validation is tracked, and "
+            "if it is refused the data must not be used and the authority is told.",
+        )
+        return Competence(rule.validators, facts.issuer_kind, f"was issued by {issuer} and awaits validation")
+    d.fire(
+        "I3",
+        Ground.VALIDATION_MISSING,
+        f"{needs}, and this order names no validation and is no emergency whose validation may follow, so "
+        "the request is refused.",
+        Outcome.REFUSE,
+    )
+    return refused
 
 
 def emergency_rules(d: Decision, facts: RequestFacts, instrument: Instrument) -> bool:
@@ -118,8 +183,7 @@ def emergency_rules(d: Decision, facts: RequestFacts, instrument: Instrument) ->
     instrument exists only for emergencies (it always requires an emergency justification).
     """
     code = instrument.code
-    always = RequestField.EMERGENCY_JUSTIFICATION in instrument.required_fields
-    if instrument.supports_emergency and (facts.emergency or always):
+    if is_emergency(facts, instrument):
         d.fire(
             "E1",
             None,

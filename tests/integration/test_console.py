@@ -130,21 +130,29 @@ def test_a_moderator_gets_a_403_page_on_the_legal_queue(
 # --- the queue -----------------------------------------------------------------------------------------
 
 
-def test_emergencies_lead_the_queue_and_overdue_requests_are_marked(
+def test_the_queue_follows_the_legal_deadline_and_overdue_requests_are_marked(
     world: World, sessions: sessionmaker[Session]
 ) -> None:
     emergency = world.submit(emergency_epoc())  # due in 8 hours
+    world.clock.advance(timedelta(minutes=50))
     removal = world.submit(
         tco(targets=[{"type": "content_url", "value": world.message_locator}]), world.de_key
-    )
-    world.clock.advance(timedelta(hours=2))  # the removal order had one hour: overdue; the emergency is not
+    )  # the removal order has one hour
+    world.clock.advance(timedelta(minutes=10))  # removal: 50 minutes left; the emergency: 7 hours
     staff_login(world, sessions, REVIEWER, "legal_reviewer")
 
+    html = world.client.get("/console").text
+    # The example: the legal deadline decides, not the emergency flag.
+    assert html.index(removal) < html.index(emergency)
+    emergency_row = next(row for row in html.split("<tr>") if emergency in row)
+    assert 'class="badge emergency"' in emergency_row  # the emergency keeps its badge
+
+    world.clock.advance(timedelta(minutes=110))  # the removal is overdue by 1 hour; the emergency is not
+    staff_login(world, sessions, "rev2@platform.example", "legal_reviewer")  # the first one idled out
     page = world.client.get("/console")
     assert page.status_code == 200
     html = page.text
-    # The removal is due sooner (it is overdue) and still comes after the emergency: emergencies first.
-    assert html.index(emergency) < html.index(removal)
+    assert html.index(removal) < html.index(emergency)
     rows = html.split("<tr>")
     emergency_row = next(row for row in rows if emergency in row)
     removal_row = next(row for row in rows if removal in row)

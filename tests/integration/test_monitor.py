@@ -438,6 +438,33 @@ def test_sla_breaks_ties_in_time_left_by_receipt(
         assert [r.tracking_number for r in sla(s, clock)] == [early, late]
 
 
+def test_sla_orders_by_the_legal_deadline_not_by_emergency(
+    submit: Submit, sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    """The issue's example: a removal order with 50 minutes left comes before an emergency EPOC with
+    7 hours left; an emergency wins only a tie in time left."""
+    emergency = submit(epoc(reference="E-1"))  # emergency EPOC: due in 8 hours
+    clock.advance(timedelta(minutes=50))
+    removal = submit(tco())  # due in 1 hour
+    clock.advance(timedelta(minutes=10))  # removal: 50 minutes left; emergency: 7 hours left
+
+    with sessions() as s:
+        rows = sla(s, clock)
+    assert [(r.tracking_number, r.emergency, r.time_left_seconds) for r in rows] == [
+        (removal, False, 50 * 60),
+        (emergency, True, 7 * 3600),
+    ]
+
+    # Equal time left: the emergency first, although the other request was received earlier.
+    standard = submit(epoc(reference="S-1", **STANDARD))
+    set_request(sessions, standard, received_at=clock.now - timedelta(hours=2))
+    with sessions() as s:
+        due = s.scalar(select(LawfulRequest.due_at).where(LawfulRequest.tracking_number == emergency))
+    set_request(sessions, standard, due_at=due)
+    with sessions() as s:
+        assert [r.tracking_number for r in sla(s, clock)] == [removal, emergency, standard]
+
+
 # --- the unique constraint as the backstop between concurrent monitors --------------------------------
 
 

@@ -258,10 +258,13 @@ class SlaRow:
 
 
 def sla(session: Session, clock: Clock, *, limit: int = 1000) -> list[SlaRow]:
-    """Open requests by time left, least first (so the most overdue lead); paused ones last.
+    """Open requests by time left to the legal deadline, least first (so the most overdue lead); paused
+    ones last.
 
-    Ties go to the request received first. Time left is due minus now for every request, so ordering by
-    ``due_at`` in the database is ordering by time left, and ``limit`` cuts the list there.
+    The legal deadline decides, not the kind of request: a removal order with 50 minutes left comes
+    before an emergency with 7 hours. Equal time left goes to the emergency, then to the request
+    received first. Time left is due minus now for every request, so ordering by ``due_at`` in the
+    database is ordering by time left, and ``limit`` cuts the list there.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
@@ -279,6 +282,7 @@ def sla(session: Session, clock: Clock, *, limit: int = 1000) -> list[SlaRow]:
         .order_by(
             LawfulRequest.due_at.is_(None),
             LawfulRequest.due_at,
+            LawfulRequest.emergency.desc(),
             LawfulRequest.received_at,
             LawfulRequest.tracking_number,
         )

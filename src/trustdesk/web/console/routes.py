@@ -198,7 +198,8 @@ class QueueRow:
 
 
 def queue_rows(session: Session, container: Container) -> list[QueueRow]:
-    """Open requests: emergencies on top, then by time left (overdue first), paused last."""
+    """Open requests by time left to the legal deadline (overdue first; an emergency wins a tie), paused
+    last: the monitor's order (`monitor.sla`). Emergencies keep their badge but not the top."""
     rows = monitor.sla(session, container.clock, limit=QUEUE_LIMIT)
     about = {
         tracking: (reference, name, country)
@@ -208,7 +209,7 @@ def queue_rows(session: Session, container: Container) -> list[QueueRow]:
             .where(LawfulRequest.tracking_number.in_([row.tracking_number for row in rows]))
         )
     }
-    queue = [
+    return [
         QueueRow(
             tracking_number=row.tracking_number,
             reference=about[row.tracking_number][0],
@@ -224,7 +225,6 @@ def queue_rows(session: Session, container: Container) -> list[QueueRow]:
         for row in rows
         if row.tracking_number in about
     ]
-    return sorted(queue, key=lambda row: not row.emergency)  # stable: the monitor's order inside each
 
 
 def median_seconds(pairs: Sequence[tuple[datetime, datetime]]) -> float | None:

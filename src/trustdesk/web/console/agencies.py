@@ -1,0 +1,172 @@
+"""The console's agency pages: the list, adding an agency, verifying it, its production recipient."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from trustdesk.app import Container
+from trustdesk.audit.vocabulary import Actor, ActorKind
+from trustdesk.authorities import service as authorities
+from trustdesk.db import unit_of_work
+from trustdesk.errors import DomainError, InvalidInput
+from trustdesk.staff.roles import Permission
+from trustdesk.vocabulary import IssuerKind
+from trustdesk.web.browser import ConsoleVisitor, Visitor, page
+from trustdesk.web.console.common import (
+    Csrf,
+    Text,
+    flash_for,
+    frame,
+    refused,
+    too_long,
+)
+from trustdesk.web.deps import ContainerDep
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+# --- agencies -------------------------------------------------------------------------------------------
+
+
+def agencies_page(
+    request: Request,
+    container: Container,
+    visitor: Visitor,
+    *,
+    flash: str | None = None,
+    error: DomainError | None = None,
+    target: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    with unit_of_work(container.sessions) as session:
+        agencies = authorities.list_agencies(session)
+        return page(
+            request,
+            "console/agencies.html",
+            frame(
+                visitor,
+                "agencies",
+                agencies=agencies,
+                kinds=[kind.value for kind in IssuerKind],
+                flash=flash,
+                error=error,
+                target=target,
+                form=form or {},
+            ),
+            status_code=error.status if error else 200,
+        )
+
+
+def staff_actor(visitor: Visitor) -> Actor:
+    return Actor(ActorKind.STAFF, visitor.principal.id)
+
+
+def change_agency(
+    request: Request,
+    container: Container,
+    visitor: Visitor,
+    change: Callable[[Session], object],
+    *,
+    done: str,
+    target: str,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    try:
+        with unit_of_work(container.sessions) as session:
+            change(session)
+    except DomainError as exc:
+        return agencies_page(request, container, visitor, error=exc, target=target, form=form)
+    return RedirectResponse(f"/console/agencies?done={done}", status_code=303)
+
+
+@router.get("/agencies")
+def agencies(
+    request: Request, container: ContainerDep, visitor: ConsoleVisitor, done: str | None = None
+) -> HTMLResponse:
+    if (stop := refused(request, visitor, Permission.STAFF_AGENCY_MANAGE, post=False)) is not None:
+        return stop
+    return agencies_page(request, container, visitor, flash=flash_for(done))
+
+
+@router.post("/agencies")
+def add_agency(
+    request: Request,
+    container: ContainerDep,
+    visitor: ConsoleVisitor,
+    csrf_token: Csrf = None,
+    name: Text = "",
+    country: Text = "",
+    kind: Text = "",
+    domains: Text = "",
+) -> Response:
+    if (stop := refused(request, visitor, Permission.STAFF_AGENCY_MANAGE, csrf_token, post=True)) is not None:
+        return stop
+    names = [d for d in domains.replace(",", " ").split() if d]
+
+    def change(session: Session) -> object:
+        too_long(name, 200, "name")
+        return authorities.create_agency(
+            session,
+            container.clock,
+            staff_actor(visitor),
+            name=name,
+            country=country,
+            kind=kind,
+            domains=names,
+            verified=False,
+        )
+
+    form = {"name": name, "country": country, "kind": kind, "domains": domains}
+    return change_agency(request, container, visitor, change, done="added", target="new", form=form)
+
+
+@router.post("/agencies/{agency_id}/verify")
+def verify_agency(
+    request: Request,
+    agency_id: str,
+    container: ContainerDep,
+    visitor: ConsoleVisitor,
+    csrf_token: Csrf = None,
+    verified: Text = "",
+) -> Response:
+    if (stop := refused(request, visitor, Permission.STAFF_AGENCY_MANAGE, csrf_token, post=True)) is not None:
+        return stop
+
+    def change(session: Session) -> object:
+        if verified not in ("true", "false"):
+            raise InvalidInput("say whether the agency is verified (true or false)", field="verified")
+        return authorities.set_verified(
+            session, container.clock, staff_actor(visitor), agency_id, verified == "true"
+        )
+
+    done = "verified" if verified == "true" else "unverified"
+    return change_agency(request, container, visitor, change, done=done, target=agency_id)
+
+
+@router.post("/agencies/{agency_id}/recipient")
+def set_recipient(
+    request: Request,
+    agency_id: str,
+    container: ContainerDep,
+    visitor: ConsoleVisitor,
+    csrf_token: Csrf = None,
+    recipient: Text = "",
+) -> Response:
+    if (stop := refused(request, visitor, Permission.STAFF_AGENCY_MANAGE, csrf_token, post=True)) is not None:
+        return stop
+
+    def change(session: Session) -> object:
+        too_long(recipient, 100, "recipient")
+        return authorities.set_recipient(session, container.clock, staff_actor(visitor), agency_id, recipient)
+
+    return change_agency(
+        request,
+        container,
+        visitor,
+        change,
+        done="recipient",
+        target=agency_id,
+        form={"recipient": recipient},
+    )

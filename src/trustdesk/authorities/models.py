@@ -23,6 +23,8 @@ class Agency(Base):
     kind: Mapped[IssuerKind] = mapped_column(enum_type(IssuerKind))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     age_recipient: Mapped[str | None] = mapped_column(String(100))
+    tco_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the agency gave its 12 hours' notice of procedures before a first TCO order (TCO Art. 3(2))."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     domains: Mapped[list["AgencyDomain"]] = relationship(
         back_populates="agency", cascade="all, delete-orphan", order_by="AgencyDomain.domain", lazy="selectin"

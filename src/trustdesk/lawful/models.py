@@ -8,6 +8,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.authorities.models import Agency, new_id
 from trustdesk.db import Base, UTCDateTime, enum_type
+from trustdesk.lawful.vocabulary import (
+    AnnexIIIGround,
+    ConflictResolution,
+    EnforcingAnswer,
+    EnforcingGround,
+    FirstOrderNotice,
+    HoldEnd,
+    ValidationStatus,
+    WindowKind,
+)
 from trustdesk.lawful.workflow import RequestStatus
 from trustdesk.vocabulary import InstrumentCode, IssuerKind, TargetType
 
@@ -48,6 +58,29 @@ class LawfulRequest(Base):
     channel: Mapped[str] = mapped_column(String(16))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The validating authority of an order issued by a non-judicial authority (e-Evidence Art. 4).
+    validation_status: Mapped[ValidationStatus | None] = mapped_column(enum_type(ValidationStatus))
+    validator_kind: Mapped[IssuerKind | None] = mapped_column(enum_type(IssuerKind))
+    validator_name: Mapped[str | None] = mapped_column(String(200))
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Offence facts the law's thresholds and exceptions turn on (e-Evidence Arts 5, 8(2)).
+    by_information_system: Mapped[bool] = mapped_column(Boolean, default=False)
+    sentence_months: Mapped[int | None] = mapped_column(Integer)
+    offence_in_issuing_state: Mapped[bool] = mapped_column(Boolean, default=False)
+    person_resides_in_issuing_state: Mapped[bool] = mapped_column(Boolean, default=False)
+    target_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The desk's internal target: like ``due_at``, but the desk's own questions stop it too."""
+    receipt_ground: Mapped[str | None] = mapped_column(String(40))
+    """The ground of a refusal on receipt (instrument not applicable or not recognised, jurisdiction exited)."""
+    # The enforcing authority (e-Evidence Arts 8, 10, 12): None = not concerned.
+    enforcing_notification: Mapped[bool | None] = mapped_column(Boolean)
+    enforcing_answer: Mapped[EnforcingAnswer | None] = mapped_column(enum_type(EnforcingAnswer))
+    enforcing_ground: Mapped[EnforcingGround | None] = mapped_column(enum_type(EnforcingGround))
+    enforcing_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    use_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the data produced became unusable (validation refused, objection): recorded, authority told."""
+    use_stopped_reason: Mapped[str | None] = mapped_column(String(40))
+    tco_first_order_notice: Mapped[FirstOrderNotice | None] = mapped_column(enum_type(FirstOrderNotice))
     agency: Mapped[Agency] = relationship(lazy="joined")
     targets: Mapped[list["RequestTarget"]] = relationship(
         cascade="all, delete-orphan", order_by="RequestTarget.position", lazy="selectin"
@@ -176,11 +209,16 @@ class PreservationHold(Base):
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    """None once a production request was confirmed (Annex V): kept as long as needed (Art. 11(1))."""
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     snapshot_sha256: Mapped[str] = mapped_column(String(64))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(32))
+    ended: Mapped[HoldEnd | None] = mapped_column(enum_type(HoldEnd))
+    production_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    production_reference: Mapped[str | None] = mapped_column(String(100))
+    """The production request the authority confirmed: a tracking number here or its own reference."""
 
 
 class Removal(Base):
@@ -196,6 +234,7 @@ class Removal(Base):
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_account_id: Mapped[str | None] = mapped_column(String(255))
+    reinstated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class UserNotice(Base):
@@ -223,3 +262,63 @@ class DeadlineAlert(Base):
     request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"))
     kind: Mapped[str] = mapped_column(String(16))  # emergency | at_risk | overdue
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LegalWindow(Base):
+    """A legal period other than the answer deadline: opened by an event, watched by the monitor, closed
+    by another event with its outcome (see ``WindowKind``)."""
+
+    __tablename__ = "legal_windows"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    kind: Mapped[WindowKind] = mapped_column(enum_type(WindowKind))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    """What the window is about when a request has several (a complaint, a removal)."""
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    """None for a window open as long as needed (a retention an authority extended without an end)."""
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PrincipleConflict(Base):
+    """A binding order that asked for more than the platform's principles disclose, and how it ended.
+
+    The conflict register per jurisdiction is the evidence a platform needs before leaving a market."""
+
+    __tablename__ = "principle_conflicts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2), index=True)
+    instrument: Mapped[InstrumentCode] = mapped_column(enum_type(InstrumentCode))
+    principle_id: Mapped[str] = mapped_column(String(8))
+    principle_key: Mapped[str] = mapped_column(String(32))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolution: Mapped[ConflictResolution | None] = mapped_column(enum_type(ConflictResolution))
+    legal_ground: Mapped[AnnexIIIGround | None] = mapped_column(enum_type(AnnexIIIGround))
+    justification: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RemovalComplaint(Base):
+    """A content provider's complaint about content removed on a TCO order (Art. 10): answered in 2 weeks."""
+
+    __tablename__ = "removal_complaints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    removal_id: Mapped[str] = mapped_column(ForeignKey("removals.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    upheld: Mapped[bool | None] = mapped_column(Boolean)
+    """True: the removal was reversed and the content reinstated; False: dismissed."""
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -13,6 +13,7 @@ class RequestStatus(StrEnum):
     DECIDED = "decided"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
+    CHALLENGED = "challenged"  # counsel challenges a binding order that conflicts with the principles
     EXECUTING = "executing"
     ANSWERED = "answered"
     CLOSED = "closed"
@@ -34,6 +35,10 @@ class Transition(StrEnum):
     EXECUTE = "execute"
     ANSWER = "answer"
     REFUSE = "refuse"
+    REFUSE_ON_RECEIPT = "refuse_on_receipt"  # the instrument is not applicable or not recognised there
+    ENFORCING_REFUSAL = "enforcing_refusal"  # the notified enforcing authority raised a ground (Art. 12)
+    CHALLENGE = "challenge"
+    END_CHALLENGE = "end_challenge"
     WITHDRAW = "withdraw"
     CLOSE = "close"
 
@@ -47,6 +52,7 @@ _OPEN = (
     S.DECIDED,
     S.AWAITING_APPROVAL,
     S.APPROVED,
+    S.CHALLENGED,
 )
 
 TRANSITIONS: dict[tuple[RequestStatus, Transition], RequestStatus] = {
@@ -67,6 +73,13 @@ TRANSITIONS: dict[tuple[RequestStatus, Transition], RequestStatus] = {
     (S.WITHDRAWN, T.CLOSE): S.CLOSED,
     (S.IN_REVIEW, T.REFUSE): S.REFUSED,
     (S.DECIDED, T.REFUSE): S.REFUSED,
+    (S.ACKNOWLEDGED, T.REFUSE_ON_RECEIPT): S.REFUSED,
+    (S.IN_REVIEW, T.CHALLENGE): S.CHALLENGED,  # the legal clock keeps running during a challenge
+    (S.CHALLENGED, T.END_CHALLENGE): S.IN_REVIEW,
+    **{
+        (state, T.ENFORCING_REFUSAL): S.REFUSED
+        for state in (*_OPEN, S.EXECUTING)
+    },
     **{(state, T.WITHDRAW): S.WITHDRAWN for state in _OPEN},
 }
 

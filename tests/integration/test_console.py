@@ -18,7 +18,10 @@ from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
 from trustdesk.authorities.models import Agency, AgencyDomain
 from trustdesk.clock import FrozenClock
+from trustdesk.db import unit_of_work
+from trustdesk.lawful.models import LawfulRequest, PrincipleConflict
 from trustdesk.lawful.package import generate_age_identity
+from trustdesk.lawful.vocabulary import ConflictResolution
 from trustdesk.web import login_routes
 from trustdesk.web.browser import LoginThrottle
 
@@ -533,3 +536,76 @@ def test_script_payloads_from_authorities_are_shown_escaped(
     html = world.client.get(f"/console/requests/{tracking}").text
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
+# --- the conflict register -------------------------------------------------------------------------------
+
+
+def test_the_conflict_register_counts_orders_per_jurisdiction_and_how_each_ended(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    french = world.submit(emergency_epoc())
+    german = world.submit(
+        tco(targets=[{"type": "content_url", "value": world.message_locator}]), world.de_key
+    )
+    with unit_of_work(sessions) as s:
+        by_tracking = {
+            r.tracking_number: r
+            for r in s.scalars(
+                select(LawfulRequest).where(LawfulRequest.tracking_number.in_([french, german]))
+            )
+        }
+
+        def conflict(
+            tracking: str, principle: str, resolution: ConflictResolution | None
+        ) -> PrincipleConflict:
+            lawful = by_tracking[tracking]
+            return PrincipleConflict(
+                request_id=lawful.id,
+                jurisdiction=lawful.agency.country,
+                instrument=lawful.instrument,
+                principle_id=principle,
+                principle_key="no_content",
+                categories=["content"],
+                detected_at=world.clock.now,
+                resolution=resolution,
+            )
+
+        s.add_all(
+            [
+                conflict(french, "P1", None),  # one French order against two principles: one order
+                conflict(french, "P2", ConflictResolution.COMPLIED),
+                conflict(german, "P1", ConflictResolution.CHALLENGED),
+            ]
+        )
+    staff_login(world, sessions, REVIEWER, "legal_reviewer")
+
+    queue = world.client.get("/console").text
+    assert 'href="/console/conflicts"' in queue  # linked from the navigation
+    page = world.client.get("/console/conflicts")
+    assert page.status_code == 200
+    html = page.text
+    assert "leave a market, as it left Russia and Iran" in html
+    assert html.index('id="conflicts-DE"') < html.index('id="conflicts-FR"')
+    german_part = html[html.index('id="conflicts-DE"') : html.index('id="conflicts-FR"')]
+    french_part = html[html.index('id="conflicts-FR"') :]
+    assert "1 order in conflict" in german_part
+    assert "1 order in conflict" in french_part
+    assert "EU_TCO_REMOVAL" in german_part
+    assert "EU_EPOC" in french_part
+
+    def cells(part: str, principle: str) -> list[str]:
+        row = part[part.index(f"<td>{principle} ") :].split("</tr>", maxsplit=1)[0]
+        return re.findall(r"<td>(\d+)</td>", row)
+
+    # conflicts, then open / complied / refused / challenged / withdrawn
+    assert cells(german_part, "P1") == ["1", "0", "0", "0", "1", "0"]
+    assert cells(french_part, "P1") == ["1", "1", "0", "0", "0", "0"]
+    assert cells(french_part, "P2") == ["1", "0", "1", "0", "0", "0"]
+    for outcome in ("open", "complied", "refused", "challenged", "withdrawn"):
+        assert f'<th scope="col">{outcome}</th>' in html
+
+
+def test_an_empty_conflict_register_says_so(world: World, sessions: sessionmaker[Session]) -> None:
+    staff_login(world, sessions, REVIEWER, "legal_reviewer")
+    assert "No order has conflicted" in world.client.get("/console/conflicts").text

@@ -10,9 +10,11 @@ with the reason and nothing changed. The actions call the same services as the s
 
 from fastapi import APIRouter
 
-from trustdesk.web.console import agencies, lawful
+from trustdesk.web.console import agencies, conflicts, lawful
 
 router = APIRouter(include_in_schema=False)
-"""Every console page, one module per domain (``lawful``, ``agencies``); what they share is in ``common``."""
+"""Every console page, one module per domain (``lawful``, ``conflicts``, ``agencies``); what they share
+is in ``common``."""
 router.include_router(lawful.router)
+router.include_router(conflicts.router)
 router.include_router(agencies.router)

@@ -609,3 +609,39 @@ def test_the_conflict_register_counts_orders_per_jurisdiction_and_how_each_ended
 def test_an_empty_conflict_register_says_so(world: World, sessions: sessionmaker[Session]) -> None:
     staff_login(world, sessions, REVIEWER, "legal_reviewer")
     assert "No order has conflicted" in world.client.get("/console/conflicts").text
+
+
+# --- legal deadline and internal target --------------------------------------------------------------
+
+
+def test_the_queue_and_request_page_show_the_internal_target_when_it_differs(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = world.submit(emergency_epoc())  # the legal deadline: 8 hours (Art. 10(2))
+    with unit_of_work(sessions) as s:
+        lawful = s.scalars(select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)).one()
+        assert lawful.due_at is not None
+        lawful.target_at = lawful.due_at + timedelta(hours=1)  # the desk waited an hour for its own question
+    staff_login(world, sessions, REVIEWER, "legal_reviewer")
+
+    row = next(row for row in world.client.get("/console").text.split("<tr>") if tracking in row)
+    assert "legal deadline" in row
+    assert 'internal target <time datetime="2026-11-02T18:00:00+00:00">' in row
+    html = world.client.get(f"/console/requests/{tracking}").text
+    assert "Due: legal deadline" in html
+    assert "<dt>Internal target</dt>" in html
+
+    with unit_of_work(sessions) as s:
+        lawful = s.scalars(select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)).one()
+        lawful.target_at = lawful.due_at
+    row = next(row for row in world.client.get("/console").text.split("<tr>") if tracking in row)
+    assert "internal target" not in row  # the same instant: one deadline shown
+    assert "<dt>Internal target</dt>" not in world.client.get(f"/console/requests/{tracking}").text
+
+
+def test_a_configurable_deadline_is_labelled_the_platforms() -> None:
+    from trustdesk.web.console.common import deadline_word
+
+    assert deadline_word(False) == "legal deadline"
+    assert "without undue delay" in deadline_word(True)
+    assert deadline_word(True).startswith("platform deadline")

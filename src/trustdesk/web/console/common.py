@@ -87,7 +87,21 @@ def label(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
-HELPERS: dict[str, Callable[..., str]] = {"when": when, "iso": iso, "span": span, "label": label}
+def deadline_word(configurable: bool) -> str:
+    """What ``due_at`` is, in words: the law's own deadline, or where the law only says "without undue
+    delay" (a ``configurable`` deadline in the catalogue) the platform's own target for it."""
+    if configurable:
+        return "platform deadline (the law says \u201cwithout undue delay\u201d)"
+    return "legal deadline"
+
+
+HELPERS: dict[str, Callable[..., str]] = {
+    "deadline_word": deadline_word,
+    "when": when,
+    "iso": iso,
+    "span": span,
+    "label": label,
+}
 
 
 # --- the frame every console page shares ---------------------------------------------------------------

@@ -65,11 +65,9 @@ def register(session: Session) -> list[JurisdictionConflicts]:
         tally[outcome] += 1
         orders.setdefault(jurisdiction, set()).add(request_id)
     result: dict[str, JurisdictionConflicts] = {}
-    for (jurisdiction, instrument, principle_id, principle_key), tally in sorted(tallies.items()):
-        entry = result.setdefault(
-            jurisdiction, JurisdictionConflicts(jurisdiction, orders=len(orders[jurisdiction]))
-        )
-        entry.lines.append(ConflictLine(instrument, principle_id, principle_key, sum(tally.values()), tally))
+    for (country, code, principle, key_name), tally in sorted(tallies.items()):
+        entry = result.setdefault(country, JurisdictionConflicts(country, orders=len(orders[country])))
+        entry.lines.append(ConflictLine(code, principle, key_name, sum(tally.values()), tally))
     return list(result.values())
 
 

@@ -29,7 +29,7 @@ from trustdesk.platform.protocol import PlatformError
 from trustdesk.staff import service as staff
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
-from trustdesk.vocabulary import DataCategory
+from trustdesk.vocabulary import DataCategory, InstrumentCode
 from trustdesk.web.browser import ConsoleVisitor, Visitor, page
 from trustdesk.web.console.common import (
     FIGURE_WINDOW,
@@ -68,6 +68,10 @@ class QueueRow:
     state: str
     due_at: datetime | None
     time_left_seconds: int | None
+    target_at: datetime | None = None
+    """The desk's internal target (also stopped by the desk's own questions), when it differs."""
+    configurable: bool = False
+    """The catalogue's deadline is configurable: ``due_at`` is the platform's target, not the law's."""
 
     @property
     def countdown(self) -> str:
@@ -79,9 +83,15 @@ def queue_rows(session: Session, container: Container) -> list[QueueRow]:
     last: the monitor's order (`monitor.sla`). Emergencies keep their badge but not the top."""
     rows = monitor.sla(session, container.clock, limit=QUEUE_LIMIT)
     about = {
-        tracking: (reference, name, country)
-        for tracking, reference, name, country in session.execute(
-            select(LawfulRequest.tracking_number, LawfulRequest.reference, Agency.name, Agency.country)
+        tracking: (reference, name, country, target_at)
+        for tracking, reference, name, country, target_at in session.execute(
+            select(
+                LawfulRequest.tracking_number,
+                LawfulRequest.reference,
+                Agency.name,
+                Agency.country,
+                LawfulRequest.target_at,
+            )
             .join(Agency, Agency.id == LawfulRequest.agency_id)
             .where(LawfulRequest.tracking_number.in_([row.tracking_number for row in rows]))
         )
@@ -98,6 +108,8 @@ def queue_rows(session: Session, container: Container) -> list[QueueRow]:
             state=row.state,
             due_at=row.due_at,
             time_left_seconds=row.time_left_seconds,
+            target_at=None if about[row.tracking_number][3] == row.due_at else about[row.tracking_number][3],
+            configurable=container.catalogue.get(InstrumentCode(row.instrument)).deadline.configurable,
         )
         for row in rows
         if row.tracking_number in about

@@ -28,6 +28,7 @@ LAWFUL: dict[InstrumentCode, tuple[str, IssuerKind, list[str]]] = {
     InstrumentCode.US_PRESERVATION: ("US", IssuerKind.POLICE, ALL),
     InstrumentCode.US_EMERGENCY: ("US", IssuerKind.PROSECUTOR, BASIC),
     InstrumentCode.NATIONAL_COURT_ORDER: ("GB", IssuerKind.COURT, BASIC),
+    InstrumentCode.IN_IT_RULES_3_1_J: ("IN", IssuerKind.COURT, BASIC),
 }
 
 
@@ -108,7 +109,11 @@ def test_an_issuer_of_the_wrong_kind_is_refused(
         world, sessions, code, issuing_authority={"name": "A ministry", "kind": "other", "country": country}
     )
     assert recommendation["outcome"] == "refuse"
-    assert "issuer_not_competent" in recommendation["grounds"]
+    rule = CATALOGUE.get(code).validation
+    # e-Evidence Art. 4: a kind that may issue only with a validation lacks one; others are not competent
+    needs_validation = rule is not None and IssuerKind.OTHER in rule.issuers
+    expected = "validation_missing" if needs_validation else "issuer_not_competent"
+    assert expected in recommendation["grounds"]
     assert recommendation["allowed_categories"] == []
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from trustdesk.lawful.facts import (
     recommendation_for,
 )
 from trustdesk.lawful.models import Correspondence, Decision, LawfulRequest, RequestPause
-from trustdesk.lawful.vocabulary import ClarificationKind
+from trustdesk.lawful.vocabulary import ClarificationKind, EnforcingAnswer
 from trustdesk.lawful.workflow import OPEN_STATUSES, RequestStatus, Transition, next_status
 from trustdesk.policy.engine import Recommendation
 from trustdesk.staff.models import StaffUser
@@ -162,6 +163,25 @@ def current_decision(session: Session, request: LawfulRequest) -> Decision | Non
     )
 
 
+def _record_law(
+    session: Session,
+    clock: Clock,
+    request: LawfulRequest,
+    instrument: Instrument,
+    recommendation: Recommendation,
+    chosen: set[DataCategory] | None,
+) -> None:
+    """What a decision records beside itself: whether the enforcing authority is notified (Art. 8: the
+    engine says so and a decided category needs it) and the principle conflicts (the register)."""
+    from trustdesk.lawful.conflicts import record_conflicts  # conflicts imports review
+
+    if chosen is not None:
+        request.enforcing_notification = recommendation.enforcing_notification and bool(
+            instrument.enforcing_notification & chosen
+        )
+    record_conflicts(session, clock, Actor.system(), request, recommendation)
+
+
 def decide(
     session: Session,
     clock: Clock,
@@ -236,6 +256,7 @@ def decide(
         rejected=False,
     )
     session.add(decision)
+    _record_law(session, clock, request, instrument, recommendation, chosen if disclosing else None)
     session.flush()
     audit.record(
         session,
@@ -306,14 +327,26 @@ def approve(
 
 
 def delivery_not_before(
-    request: LawfulRequest, instrument: Instrument, decision: Decision
+    request: LawfulRequest, instrument: Instrument, decision: Decision, *, zone: ZoneInfo | None = None
 ) -> datetime | None:
-    """When the enforcing authority must be notified (e-Evidence Art. 8), delivery waits for the end of the
-    standard period unless it is an emergency (Art. 10(2)); None when nothing waits."""
-    notified = instrument.enforcing_notification & {DataCategory(c) for c in decision.allowed_categories}
-    if not notified or request.emergency:
+    """When the enforcing authority was notified (e-Evidence Art. 8), delivery waits for the end of the
+    standard period, counted as a period protecting its right to object (Reg. 1182/71: the end of the
+    last day in ``zone``, the legal representative's; UTC when not given, which is never earlier for
+    Europe), unless it is an emergency or the enforcing authority said early it raises no ground
+    (Art. 10(2)); None when nothing waits."""
+    if request.enforcing_answer is EnforcingAnswer.NO_GROUNDS or request.emergency:
         return None
-    return request.received_at + instrument.deadline.standard
+    if request.enforcing_notification is not None:
+        notified = request.enforcing_notification
+    else:
+        notified = bool(
+            instrument.enforcing_notification & {DataCategory(c) for c in decision.allowed_categories}
+        )
+    if not notified:
+        return None
+    from trustdesk.lawful.enforcing import protective_end  # enforcing imports review
+
+    return protective_end(request.received_at, instrument.deadline.standard, zone)
 
 
 def reject(session: Session, clock: Clock, user: StaffUser, request: LawfulRequest, note: str) -> Decision:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from trustdesk.authorities.models import Officer
 from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
-from trustdesk.lawful import execution, review, service, views
+from trustdesk.lawful import enforcing, execution, review, service, views
 from trustdesk.lawful.catalogue import Catalogue
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.schemas import (
@@ -23,6 +23,7 @@ from trustdesk.lawful.schemas import (
     RequestOut,
     RequestSummary,
     Target,
+    ValidationIn,
     WithdrawIn,
 )
 from trustdesk.web.deps import ContainerDep, OfficerDep
@@ -228,6 +229,30 @@ def withdraw(
                     container.connector,
                     "the request was withdrawn",
                 )
+        return officer_request_out(session, request, container.catalogue)
+
+
+@router.post(
+    "/{tracking_number}/validation",
+    response_model=RequestOut,
+    summary="Send the validation of an emergency order, or say it was refused (e-Evidence Art. 4(5))",
+)
+def validate(
+    tracking_number: str, body: ValidationIn, principal: OfficerDep, container: ContainerDep
+) -> RequestOut:
+    with unit_of_work(container.sessions) as session:
+        officer = session.get_one(Officer, principal.officer_id)
+        request = service.get_for_agency(session, tracking_number, principal.agency_id)
+        enforcing.record_validation(
+            session,
+            container.clock,
+            review.officer_actor(officer),
+            request,
+            body.status,
+            validator_name=body.authority.name if body.authority else None,
+            validator_kind=body.authority.kind if body.authority else None,
+            validated_at=body.validated_at,
+        )
         return officer_request_out(session, request, container.catalogue)
 
 

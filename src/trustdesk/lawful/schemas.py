@@ -207,6 +207,14 @@ class ProductionOut(BaseModel):
     download: str
 
 
+class ValidationIn(Strict):
+    """The later validation of an emergency order, or its refusal (e-Evidence Art. 4(5))."""
+
+    status: Annotated[str, StringConstraints(pattern=r"^(validated|refused)$")]
+    authority: ValidatingAuthority | None = None
+    validated_at: AwareDatetime | None = None
+
+
 class MessageIn(Strict):
     body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 

@@ -28,9 +28,10 @@ from trustdesk.lawful.models import (
 from trustdesk.lawful.schemas import RequestIn
 from trustdesk.lawful.vocabulary import FirstOrderNotice, ValidationStatus, WindowKind
 from trustdesk.lawful.workflow import RequestStatus, Transition
-from trustdesk.policy.rules import JurisdictionStatus, PolicySet
+from trustdesk.policy.admissibility import Admissibility, admissibility
+from trustdesk.policy.rules import PolicySet
 from trustdesk.policy.values import Ground
-from trustdesk.vocabulary import InstrumentCode, InstrumentKind
+from trustdesk.vocabulary import InstrumentKind
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PDF_MAGIC = b"%PDF-"
@@ -103,74 +104,6 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, at: dateti
             code="confidentiality_too_long",
             field="confidential_until",
         )
-
-
-@dataclass(frozen=True)
-class Admissibility:
-    """Why an instrument cannot be used by a country's authorities, and what they could use instead."""
-
-    ground: Ground
-    sentence: str
-    alternatives: tuple[InstrumentCode, ...]
-
-
-def _family(kind: InstrumentKind) -> str:
-    return "disclosure" if kind in (InstrumentKind.PRODUCTION, InstrumentKind.INFORMATION) else kind.value
-
-
-def _usable(instrument: Instrument, country: str, at: datetime, rep_country: str | None) -> bool:
-    cross_border_only = getattr(instrument, "cross_border_only", False)
-    return instrument.applies_in(country, at) and not (cross_border_only and rep_country == country)
-
-
-def admissibility(
-    country: str, code: InstrumentCode, at: datetime, policy: PolicySet, catalogue: Catalogue
-) -> Admissibility | None:
-    """The spec's ``policy.admissibility`` (worker B); this copy serves intake until B's lands."""
-    instrument = catalogue.get(code)
-    jurisdiction = policy.jurisdiction(country)
-    if jurisdiction is not None and jurisdiction.status is JurisdictionStatus.EXITED:
-        since = f" on {jurisdiction.since.isoformat()}" if jurisdiction.since else ""
-        return Admissibility(
-            Ground.JURISDICTION_EXITED,
-            f"The platform left {jurisdiction.name} ({jurisdiction.code}){since} and answers no request "
-            f"from its authorities (reason: {(jurisdiction.reason or 'see its policy').rstrip('.')}).",
-            (),
-        )
-    contact = jurisdiction.contact if jurisdiction is not None else None
-    rep_country = getattr(contact, "country", None)
-    alternatives = tuple(
-        other.code
-        for other in catalogue
-        if other.code is not code
-        and _family(other.kind) == _family(instrument.kind)
-        and jurisdiction is not None
-        and jurisdiction.recognises(other.code)
-        and _usable(other, country, at, rep_country)
-    )
-    if not instrument.applies_in(country, at):
-        return Admissibility(
-            Ground.INSTRUMENT_NOT_APPLICABLE,
-            f"{code} ({instrument.title}) is not available in law to an authority in {country} "
-            f"on {at.date()}.",
-            alternatives,
-        )
-    if not _usable(instrument, country, at, rep_country):
-        return Admissibility(
-            Ground.INSTRUMENT_NOT_APPLICABLE,
-            f"{code} ({instrument.title}) goes to a provider in another Member State (Regulation (EU) "
-            f"2023/1543 Art. 1(1), 3), and the platform's legal representative sits in {country}: an "
-            "order from there is a national order.",
-            alternatives,
-        )
-    if jurisdiction is not None and not jurisdiction.recognises(code):
-        return Admissibility(
-            Ground.INSTRUMENT_NOT_RECOGNISED,
-            f"The platform's policy for {jurisdiction.name} ({jurisdiction.code}) does not recognise "
-            f"{code} ({instrument.title}).",
-            alternatives,
-        )
-    return None
 
 
 def refusal_on_receipt(

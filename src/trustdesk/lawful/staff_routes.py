@@ -10,11 +10,17 @@ from sqlalchemy.orm import Session
 
 from trustdesk.app import Container
 from trustdesk.db import unit_of_work
-from trustdesk.lawful import execution, monitor, review, service, views
+from trustdesk.lawful import conflicts, enforcing, execution, monitor, review, service, views
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.routes import request_out
 from trustdesk.lawful.schemas import Strict, Text2000
-from trustdesk.lawful.vocabulary import ClarificationKind
+from trustdesk.lawful.vocabulary import (
+    AnnexIIIGround,
+    ClarificationKind,
+    ConflictResolution,
+    EnforcingAnswer,
+    EnforcingGround,
+)
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.vocabulary import DataCategory
@@ -50,6 +56,18 @@ class QuestionIn(Strict):
 
 class AnswerIn(Strict):
     message: Annotated[str, Field(min_length=1, max_length=20000)] | None = None
+
+
+class EnforcingIn(Strict):
+    answer: EnforcingAnswer
+    ground: EnforcingGround | None = Field(default=None, description="Required when grounds were raised")
+    note: Text2000 | None = None
+
+
+class ConflictIn(Strict):
+    resolution: ConflictResolution
+    justification: Text2000
+    ground: AnnexIIIGround | None = Field(default=None, description="The Annex III ground of a refusal")
 
 
 class StaffRequestOut(BaseModel):
@@ -174,6 +192,54 @@ def clarify(
             container.catalogue.get(request.instrument),
             body.question,
             kind=kind,
+        )
+
+    return _act(container, principal, tracking_number, action)
+
+
+@router.post(
+    "/{tracking_number}/enforcing",
+    response_model=StaffRequestOut,
+    summary="Record the enforcing authority's answer (e-Evidence Arts 10, 12)",
+    description="grounds_raised (with the ground): nothing is delivered, the request is refused; "
+    "no_grounds: deliver as soon as possible; objected (after an emergency delivery): the data must not "
+    "be used.",
+)
+def enforcing_answer(
+    tracking_number: str, body: EnforcingIn, principal: Decider, container: ContainerDep
+) -> StaffRequestOut:
+    return _act(
+        container,
+        principal,
+        tracking_number,
+        lambda s, u, r: enforcing.record_enforcing_answer(
+            s, container.clock, review.staff_actor(u), r, body.answer, ground=body.ground, note=body.note
+        ),
+    )
+
+
+@router.post(
+    "/{tracking_number}/conflict",
+    response_model=StaffRequestOut,
+    summary="Counsel resolves a principle conflict: comply, refuse (Annex III) or challenge",
+)
+def resolve_conflict(
+    tracking_number: str, body: ConflictIn, principal: Decider, container: ContainerDep
+) -> StaffRequestOut:
+    def action(session: Session, user: StaffUser, request: LawfulRequest) -> object:
+        recommendation = review.recommendation_for(
+            request, container.catalogue, container.policy, container.connector
+        )
+        return conflicts.resolve_conflicts(
+            session,
+            container.clock,
+            user,
+            request,
+            container.catalogue.get(request.instrument),
+            recommendation,
+            resolution=body.resolution,
+            justification=body.justification,
+            ground=body.ground,
         )
 
     return _act(container, principal, tracking_number, action)

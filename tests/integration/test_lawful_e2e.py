@@ -136,11 +136,17 @@ def test_a_tco_removal_order_is_executed_and_answered_well_inside_its_hour(world
 
 
 def test_a_clarification_stops_the_clock_and_the_answer_resumes_it(world: World) -> None:
+    """Only an incomplete order suspends the legal deadline (Reg. 2023/1543 Art. 10(5))."""
     body = emergency_epoc() | {"emergency": False, "emergency_justification": None}
     tracking = world.submit(body)
     due = datetime.fromisoformat(world.officer_view(tracking)["due_at"])
 
-    world.act(world.reviewer, tracking, "clarify", {"question": "Which account handle did the victim use?"})
+    world.act(
+        world.reviewer,
+        tracking,
+        "clarify",
+        {"question": "The order names no account handle: which one?", "kind": "incomplete_order"},
+    )
     asked = world.officer_view(tracking)
     assert asked["status"] == "clarification_requested"
     assert asked["due_at"] is None  # paused
@@ -210,6 +216,22 @@ def test_an_approver_rejects_and_the_request_returns_to_review(world: World) -> 
     assert back["review"]["decision"] is None
 
 
+def test_the_desk_s_own_question_keeps_the_legal_clock_running(world: World) -> None:
+    """A question about a complete order does not suspend the legal deadline (Reg. 2023/1543 Art. 10(5))."""
+    body = emergency_epoc() | {"emergency": False, "emergency_justification": None}
+    tracking = world.submit(body)
+    due = world.officer_view(tracking)["due_at"]
+    world.act(
+        world.reviewer,
+        tracking,
+        "clarify",
+        {"question": "Please confirm the person is a suspect.", "kind": "desk_question"},
+    )
+    asked = world.officer_view(tracking)
+    assert asked["status"] == "clarification_requested"
+    assert asked["due_at"] == due  # the legal clock runs
+
+
 def test_a_request_from_an_exited_jurisdiction_is_refused_with_a_form_3_notice(
     world: World, sessions: sessionmaker[Session]
 ) -> None:
@@ -223,14 +245,9 @@ def test_a_request_from_an_exited_jurisdiction_is_refused_with_a_form_3_notice(
         "data_categories": ["subscriber"],
         "suspect_confirmed": True,
     }
-    tracking = world.submit(body, ru_key)
-    recommendation = world.view(tracking)["review"]["recommendation"]
-    assert recommendation["outcome"] == "refuse"
-    assert "jurisdiction_exited" in recommendation["grounds"]
-
-    refused = world.act(world.reviewer, tracking, "decide", {"outcome": "refuse"})
-    assert refused["request"]["status"] == "refused"
+    tracking = world.submit(body, ru_key)  # recorded and refused on receipt, never left unanswered
     seen = world.officer_view(tracking, ru_key)
+    assert seen["status"] == "refused"
     assert seen["outcome"] == "refuse"
     assert "jurisdiction_exited" in seen["grounds"]
     assert [m["kind"] for m in seen["correspondence"]] == ["cannot_comply"]
@@ -343,7 +360,10 @@ def test_traffic_data_under_an_epoc_waits_for_the_enforcing_authority_until_day_
     early = world.staff(world.reviewer, "POST", f"/{tracking}/execute")
     assert early.status_code == 409
     assert early.json()["code"] == "delivery_waits"
+    # The enforcing authority's 10 days end at the end of the last day (Reg. 1182/71 Art. 3), not earlier.
     world.clock.now = received + timedelta(days=10)
+    assert world.staff(world.reviewer, "POST", f"/{tracking}/execute").json()["code"] == "delivery_waits"
+    world.clock.now = received + timedelta(days=11)
     assert world.act(world.reviewer, tracking, "execute")["request"]["status"] == "executing"
 
 

@@ -303,7 +303,7 @@ def test_the_instruments_page_links_each_instrument_to_the_jurisdictions_that_re
     assert "India" in national
     assert "Russia" not in national  # exited: nothing is recognised there
     assert "EU Member States except Denmark" in text(html, "EU_EPOC")
-    assert "183 days" in text(html, "EU_TCO_REMOVAL")
+    assert "6 months" in text(html, "EU_TCO_REMOVAL")  # calendar months (TCO Art. 6)
     assert "the full period starts again" in text(html, "EU_TCO_REMOVAL")
     assert 'href="/contact/IN"' in html
 

@@ -349,11 +349,12 @@ def _hold(kind: InstrumentKind, rule: HoldRule | None) -> str | None:
     if rule is None:
         return None
     what = "Removed content and related data are kept" if kind is InstrumentKind.REMOVAL else "Data is held"
-    text = f"{what} for {duration(rule.duration)}"
+    text = f"{what} for {rule.duration.spoken()}"
     if rule.max_extensions == 0:
         return text + "."
     times = {1: "once", 2: "twice"}.get(rule.max_extensions, f"up to {rule.max_extensions} times")
-    return f"{text}; the authority may extend it {times} by {duration(rule.extension)}."
+    extension = rule.extension.spoken() if rule.extension is not None else ""
+    return f"{text}; the authority may extend it {times} by {extension}."
 
 
 def _scope(instrument: Instrument, policy: PolicySet) -> str:

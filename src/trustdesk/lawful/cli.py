@@ -14,7 +14,7 @@ from trustdesk.audit import service as audit
 from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
 from trustdesk.db import unit_of_work
 from trustdesk.errors import NotFound
-from trustdesk.lawful import execution, review, views
+from trustdesk.lawful import execution, holds, review, views
 from trustdesk.lawful import service as lawful
 from trustdesk.lawful.models import LawfulRequest, PreservationHold
 from trustdesk.lawful.routes import request_out
@@ -44,6 +44,16 @@ def notice_job(c: Container) -> Callable[[], list[str]]:
             return execution.send_due_notices(session, c.clock, c.connector)
 
     return send
+
+
+def lapse_job(c: Container) -> Callable[[], list[str]]:
+    """One round of ending the preservation holds whose period ran out (``holds.lapse_holds``)."""
+
+    def lapse() -> list[str]:
+        with unit_of_work(c.sessions) as session:
+            return holds.lapse_holds(session, c.clock, c.connector)
+
+    return lapse
 
 
 def _time_left(request: LawfulRequest, now: datetime) -> str:
@@ -319,8 +329,9 @@ def hold_extend(hold_id: Annotated[str, typer.Argument()], as_user: AsUser) -> N
         rule = c.catalogue.get(lawful_request_of(session, hold).instrument).hold if hold else None
         if hold is None or rule is None:
             raise NotFound(f"no extendable hold {hold_id}", field="hold")
-        hold = execution.extend_hold(session, c.clock, review.staff_actor(user), hold_id, rule, c.connector)
-        typer.echo(f"hold {hold.id} now expires {hold.expires_at.isoformat()} (extension {hold.extensions})")
+        hold = holds.extend_hold(session, c.clock, review.staff_actor(user), hold_id, rule, c.connector)
+        until = hold.expires_at.isoformat() if hold.expires_at else "when no longer needed"
+        typer.echo(f"hold {hold.id} now expires {until} (extension {hold.extensions})")
 
 
 @hold_app.command("release")
@@ -334,7 +345,7 @@ def hold_release(
     with work() as (c, session):
         user = staff.acting_user(session, as_user)
         staff.require(user, Permission.STAFF_REQUEST_DECIDE)
-        execution.release_hold(session, c.clock, review.staff_actor(user), hold_id, c.connector, reason)
+        holds.release_hold(session, c.clock, review.staff_actor(user), hold_id, c.connector, reason)
         typer.echo(f"hold {hold_id} released")
 
 
@@ -420,10 +431,15 @@ def monitor(
 
     c = container()
     send_notices = notice_job(c)
+    lapse_holds = lapse_job(c)
     try:
         if once:
             alerts = deadline_monitor.tick(c.sessions, c.clock, c.notifier)
-            typer.echo(f"{len(alerts)} alert(s), {len(send_notices())} user notice(s) sent")
+            notices = send_notices()
+            typer.echo(
+                f"{len(alerts)} alert(s), {len(notices)} user notice(s) sent, "
+                f"{len(lapse_holds())} hold(s) lapsed"
+            )
             return
         deadline_monitor.run_monitor(
             c.sessions,
@@ -431,7 +447,7 @@ def monitor(
             c.notifier,
             interval=c.settings.monitor_interval_seconds,
             stop=threading.Event(),
-            also=[send_notices],
+            also=[send_notices, lapse_holds],
         )
     finally:
         c.engine.dispose()

@@ -33,7 +33,7 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, AuditAction
 from trustdesk.db import unit_of_work
 from trustdesk.lawful import clock as deadlines
-from trustdesk.lawful.models import DeadlineAlert, LawfulRequest
+from trustdesk.lawful.models import DeadlineAlert, LawfulRequest, LegalWindow
 from trustdesk.lawful.workflow import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -53,9 +53,15 @@ class AlertKind(StrEnum):
     EMERGENCY = "emergency"
     AT_RISK = "at_risk"
     OVERDUE = "overdue"
+    WINDOW_OVERDUE = "window_overdue"
+    """A legal window (``LegalWindow``: scrutiny, objection, complaint...) not closed in time."""
 
 
-_URGENCY = {AlertKind.OVERDUE: 0, AlertKind.EMERGENCY: 1, AlertKind.AT_RISK: 2}
+_URGENCY = {AlertKind.OVERDUE: 0, AlertKind.WINDOW_OVERDUE: 0, AlertKind.EMERGENCY: 1, AlertKind.AT_RISK: 2}
+
+WINDOW_ALERT_PREFIX = "w:"
+"""A window's alert is recorded as ``DeadlineAlert(kind="w:" + the window id's first 14 characters)``: one
+per window (the unique (request, kind) constraint holds per window), within the column's 16 characters."""
 """Among alerts with the same time left (one request's), overdue first, then emergency, then at risk."""
 
 
@@ -106,10 +112,19 @@ class Alert:
     received_at: datetime
     due_at: datetime | None
     time_left_seconds: int | None  # at the scan; negative when overdue, None while the clock is paused
+    window_id: str | None = None
+    window_kind: str | None = None  # a WindowKind value, for WINDOW_OVERDUE (``due_at`` is the window's)
+
+    @property
+    def slot(self) -> str:
+        """The ``DeadlineAlert.kind`` this alert takes: its kind, or one slot per legal window."""
+        if self.window_id is not None:
+            return f"{WINDOW_ALERT_PREFIX}{self.window_id}"[:16]
+        return self.kind.value
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: timestamps as ISO 8601 strings in UTC."""
-        return {
+        out: dict[str, object] = {
             "kind": self.kind.value,
             "request_id": self.request_id,
             "tracking_number": self.tracking_number,
@@ -119,6 +134,9 @@ class Alert:
             "due_at": _iso(self.due_at),
             "time_left_seconds": self.time_left_seconds,
         }
+        if self.window_id is not None:
+            out |= {"window_id": self.window_id, "window_kind": self.window_kind}
+        return out
 
 
 def _urgency(alert: Alert) -> tuple[bool, int, int, datetime, str]:
@@ -162,14 +180,70 @@ def _record(session: Session, clock: Clock, alert: Alert, now: datetime) -> bool
                 AuditAction.DEADLINE_ALERT,
                 subject_type=SUBJECT_TYPE,
                 subject_id=alert.request_id,
-                data={"after": {"kind": alert.kind.value, "due_at": _iso(alert.due_at)}},
+                data={
+                    "after": {"kind": alert.kind.value, "due_at": _iso(alert.due_at)}
+                    | (
+                        {"window_id": alert.window_id, "window_kind": alert.window_kind}
+                        if alert.window_id
+                        else {}
+                    )
+                },
             )
-            session.add(DeadlineAlert(request_id=alert.request_id, kind=alert.kind.value, sent_at=now))
+            session.add(DeadlineAlert(request_id=alert.request_id, kind=alert.slot, sent_at=now))
             session.flush()
     except IntegrityError:
         logger.info("alert %s for request %s was already raised elsewhere", alert.kind, alert.request_id)
         return False
     return True
+
+
+def _windows_due(session: Session, now: datetime) -> list[Alert]:
+    """WINDOW_OVERDUE for every legal window still open past its due time, never raised before.
+
+    Whatever the request's status: a window may outlive the answer (a complaint, a confidentiality)."""
+    rows = session.execute(
+        select(
+            LegalWindow.id,
+            LegalWindow.kind,
+            LegalWindow.due_at,
+            LawfulRequest.id,
+            LawfulRequest.tracking_number,
+            LawfulRequest.instrument,
+            LawfulRequest.emergency,
+            LawfulRequest.received_at,
+        )
+        .join(LawfulRequest, LawfulRequest.id == LegalWindow.request_id)
+        .where(LegalWindow.closed_at.is_(None), LegalWindow.due_at.is_not(None), LegalWindow.due_at < now)
+    ).all()
+    if not rows:
+        return []
+    raised = {
+        (request_id, kind)
+        for request_id, kind in session.execute(
+            select(DeadlineAlert.request_id, DeadlineAlert.kind).where(
+                DeadlineAlert.request_id.in_({row[3] for row in rows}),
+                DeadlineAlert.kind.startswith(WINDOW_ALERT_PREFIX),
+            )
+        )
+    }
+    alerts = []
+    for window_id, window_kind, window_due, request_id, tracking, instrument, emergency, received_at in rows:
+        assert window_due is not None  # the query's condition
+        alerts.append(
+            Alert(
+                kind=AlertKind.WINDOW_OVERDUE,
+                request_id=request_id,
+                tracking_number=tracking,
+                instrument=instrument.value,
+                emergency=emergency,
+                received_at=received_at,
+                due_at=window_due,
+                time_left_seconds=_seconds(deadlines.time_left(window_due, now)),
+                window_id=window_id,
+                window_kind=window_kind.value,
+            )
+        )
+    return [alert for alert in alerts if (alert.request_id, alert.slot) not in raised]
 
 
 def scan(session: Session, clock: Clock) -> list[Alert]:
@@ -198,7 +272,8 @@ def scan(session: Session, clock: Clock) -> list[Alert]:
             LawfulRequest.due_at,
         ).where(*_CANDIDATE)
     ).all()
-    if not candidates:
+    due: list[Alert] = _windows_due(session, now)
+    if not candidates and not due:
         return []
     # A join rather than ``IN (ids)``: no bound-parameter limit with tens of thousands of requests.
     existing = {
@@ -209,7 +284,6 @@ def scan(session: Session, clock: Clock) -> list[Alert]:
             .where(*_CANDIDATE)
         )
     }
-    due: list[Alert] = []
     for request_id, tracking_number, instrument, emergency, received_at, due_at in candidates:
         left = None if due_at is None else _seconds(deadlines.time_left(due_at, now))
         due.extend(

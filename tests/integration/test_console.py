@@ -19,9 +19,9 @@ from trustdesk.audit.models import AuditEvent
 from trustdesk.authorities.models import Agency, AgencyDomain
 from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
-from trustdesk.lawful.models import LawfulRequest, PrincipleConflict
+from trustdesk.lawful.models import LawfulRequest, LegalWindow, PrincipleConflict
 from trustdesk.lawful.package import generate_age_identity
-from trustdesk.lawful.vocabulary import ConflictResolution
+from trustdesk.lawful.vocabulary import ConflictResolution, WindowKind
 from trustdesk.web import login_routes
 from trustdesk.web.browser import LoginThrottle
 
@@ -645,3 +645,28 @@ def test_a_configurable_deadline_is_labelled_the_platforms() -> None:
     assert deadline_word(False) == "legal deadline"
     assert "without undue delay" in deadline_word(True)
     assert deadline_word(True).startswith("platform deadline")
+
+
+def test_the_request_page_shows_its_legal_windows_in_words(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = world.submit(emergency_epoc())
+    with unit_of_work(sessions) as s:
+        lawful = s.scalars(select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)).one()
+        s.add(
+            LegalWindow(
+                request_id=lawful.id,
+                kind=WindowKind.OBJECTION,
+                opened_at=world.clock.now,
+                due_at=world.clock.now + timedelta(hours=96),
+                closed_at=world.clock.now + timedelta(hours=1),
+                outcome="no_objection",
+            )
+        )
+    staff_login(world, sessions, REVIEWER, "legal_reviewer")
+    html = world.client.get(f"/console/requests/{tracking}").text
+    part = html[html.index('id="windows-title"') : html.index('id="corr-title"')]
+    assert "the enforcing authority may object after an emergency delivery (96 hours)" in part
+    assert "closed" in part
+    assert "outcome: no objection" in part
+    assert 'datetime="2026-11-06T09:00:00+00:00"' in part

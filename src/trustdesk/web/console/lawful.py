@@ -22,8 +22,9 @@ from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, NotFound
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful import execution, monitor, review, service, views
-from trustdesk.lawful.models import LawfulRequest
+from trustdesk.lawful.models import LawfulRequest, LegalWindow
 from trustdesk.lawful.package import PackageError
+from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.lawful.workflow import OPEN_STATUSES, RequestStatus
 from trustdesk.platform.protocol import PlatformError
 from trustdesk.staff import service as staff
@@ -249,6 +250,49 @@ def timeline(session: Session, lawful: LawfulRequest, names: dict[str, str]) -> 
     return events
 
 
+WINDOW_WORDS = {
+    WindowKind.VALIDATION: "validation of an emergency order by a judge or prosecutor (48 hours, Art. 4(5))",
+    WindowKind.OBJECTION: "the enforcing authority may object after an emergency delivery (96 hours)",
+    WindowKind.ENFORCING_REVIEW: "the enforcing authority may raise grounds for refusal (10 days)",
+    WindowKind.SCRUTINY_REQUEST: "scrutiny of a cross-border removal order may be requested (48 hours)",
+    WindowKind.SCRUTINY_DECISION: "the authority decides on the scrutiny (72 hours)",
+    WindowKind.COMPLAINT: "a content provider's complaint about a removal is answered (2 weeks)",
+    WindowKind.CONFIDENTIALITY: "the content provider is not yet told of the removal (6 weeks, +6 once)",
+    WindowKind.RETENTION: "removed content and its data are kept (6 calendar months)",
+}
+"""Each legal window in words a reviewer understands (the periods are the law's)."""
+
+
+def legal_windows(session: Session, lawful: LawfulRequest, now: datetime) -> list[dict[str, Any]]:
+    """The request's legal windows, oldest first: what each is, when it is due, its state and outcome."""
+    rows = session.scalars(
+        select(LegalWindow)
+        .where(LegalWindow.request_id == lawful.id)
+        .order_by(LegalWindow.opened_at, LegalWindow.id)
+    )
+    shown = []
+    for window in rows:
+        if window.closed_at is not None:
+            state = "closed"
+        elif window.due_at is not None and window.due_at < now:
+            state = "overdue"
+        else:
+            state = "open"
+        shown.append(
+            {
+                "kind": window.kind.value,
+                "words": WINDOW_WORDS.get(window.kind, label(window.kind.value)),
+                "opened_at": window.opened_at,
+                "due_at": window.due_at,
+                "closed_at": window.closed_at,
+                "state": state,
+                "outcome": window.outcome,
+                "note": window.note,
+            }
+        )
+    return shown
+
+
 def request_context(
     session: Session, container: Container, visitor: Visitor, tracking_number: str
 ) -> dict[str, Any]:
@@ -290,6 +334,7 @@ def request_context(
     return {
         "lawful": lawful,
         "instrument": instrument,
+        "windows": legal_windows(session, lawful, now),
         "recommendation": recommendation,
         "decision": seen["decision"],
         "correspondence": seen["correspondence"],

@@ -272,14 +272,11 @@ def test_an_emergency_epoc_sent_through_the_form_is_acknowledged_with_its_deadli
     ("overrides", "field", "message"),
     [
         ({"supervisor_phone": "12345", "supervisor_name": "Cdt. Martin"}, "supervisor_phone", "+33612345678"),
-        ({"offence_description": "", "offence_max_penalty_years": ""}, "offence_description", "Required for"),
         ({"offence_max_penalty_years": "twenty"}, "offence_max_penalty_years", "whole number"),
         ({"targets": "phone +33612345678"}, "targets", "Line 1: write type:value"),
         ({"targets": "fax:+33612345678"}, "targets", "Unknown target type"),
         ({"period_from": "yesterday"}, "period_from", "2026-11-02T09:00 (UTC)"),
         ({"emergency_justification": ""}, "emergency_justification", "emergency"),
-        ({"instrument": "US_SUBPOENA"}, "instrument", "does not apply"),
-        ({"data_categories": []}, "data_categories", "Required for a European Production Order"),
         ({"reference": ""}, "reference", "required"),
     ],
 )
@@ -302,6 +299,23 @@ def test_an_invalid_form_comes_back_with_the_error_at_its_field_and_the_input_ke
     assert f'name="nonce" value="{form["nonce"]}"' in response.text
     assert count(sessions, LawfulRequest) == 0
     assert count(sessions, RequestDocument) == 0
+
+
+def test_an_instrument_that_does_not_apply_is_still_recorded_refused_and_answered(
+    world: World, csrf: str, sessions: sessionmaker[Session]
+) -> None:
+    """A French authority sending a US subpoena gets a tracking number, a refusal and an answer."""
+    response = submit(world.client, epoc_form(csrf, instrument="US_SUBPOENA"), document=PDF)
+    assert response.status_code == 303, response.text
+    found = TRACKING.search(response.headers["location"])
+    assert found
+    tracking = found.group(1)
+    assert status_of(sessions, tracking) == "refused"
+    seen = world.officer_view(tracking)
+    assert "instrument_not_applicable" in seen["grounds"]
+    answer = seen["correspondence"][0]
+    assert answer["kind"] == "cannot_comply"
+    assert "EU_EPOC" in answer["body"]  # the answer names the instrument that would be valid
 
 
 def test_a_document_that_is_not_a_pdf_stops_the_whole_submission(
@@ -369,7 +383,12 @@ def test_a_clarification_is_asked_shown_and_answered_through_the_portal(
     world: World, csrf: str, sessions: sessionmaker[Session]
 ) -> None:
     tracking = world.submit(epoc(emergency=False, emergency_justification=None))
-    world.act(world.reviewer, tracking, "clarify", {"question": "Which account handle did the victim use?"})
+    world.act(
+        world.reviewer,
+        tracking,
+        "clarify",
+        {"question": "Which account handle did the victim use?", "kind": "incomplete_order"},
+    )
 
     page = world.client.get(f"/portal/requests/{tracking}")
     assert "The legal team asks:" in page.text

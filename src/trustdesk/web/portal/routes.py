@@ -349,6 +349,7 @@ def _submit(
                     body,
                     idempotency_key=key,
                     channel="portal",
+                    policy=container.policy,
                 )
                 document_id = None
                 if intake.created and upload is not None:

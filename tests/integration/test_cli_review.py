@@ -122,3 +122,12 @@ def test_staff_commands_refuse_unknown_users_and_illegal_steps(env: dict[str, st
     )
     monitor = cli(env, "monitor", "--once").stdout
     assert "alert(s)" in monitor
+
+
+def test_the_conflict_register_and_the_clarification_kind_from_the_cli(env: dict[str, str]) -> None:
+    assert json.loads(cli(env, "conflicts", "--json").output) == []
+    assert "no conflicts recorded" in cli(env, "conflicts").output
+    helped = cli(env, "request", "clarify", "--help").output
+    assert "incomplete_order" in helped
+    assert "desk_question" in helped
+    cli(env, "request", "clarify", "TD-X", "--as", "a@b.example", "--question", "?", "--kind", "x", expect=2)

@@ -18,6 +18,7 @@ from trustdesk.lawful import execution, holds, review, views
 from trustdesk.lawful import service as lawful
 from trustdesk.lawful.models import LawfulRequest, PreservationHold
 from trustdesk.lawful.routes import request_out
+from trustdesk.lawful.vocabulary import ClarificationKind
 from trustdesk.lawful.workflow import RequestStatus
 from trustdesk.staff import service as staff
 from trustdesk.staff.roles import Permission
@@ -245,11 +246,19 @@ def request_clarify(
     tracking_number: Annotated[str, typer.Argument()],
     as_user: AsUser,
     question: Annotated[str, typer.Option(help="What the authority must clarify.")],
+    kind: Annotated[
+        ClarificationKind,
+        typer.Option(
+            help="incomplete_order: the order lacks what the law requires (the legal deadline stops where "
+            "the instrument allows); desk_question: the desk's own question (only the internal target stops)."
+        ),
+    ] = ClarificationKind.INCOMPLETE_ORDER,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask the authority a question; the clock stops where the instrument allows."""
+    """Ask the authority a question; what it stops depends on its kind."""
     with staff_work(as_user, tracking_number) as (c, session, user, request):
-        review.clarify(session, c.clock, user, request, c.catalogue.get(request.instrument), question)
+        instrument = c.catalogue.get(request.instrument)
+        review.clarify(session, c.clock, user, request, instrument, question, kind=kind)
         _status_line(request, as_json)
 
 
@@ -398,6 +407,47 @@ def production_verify(
     emit(result, as_json, text)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@sla_app.command()
+@handles_errors
+def conflicts(as_json: JsonFlag = False) -> None:
+    """The conflict register: per jurisdiction, the orders that conflicted with the principles, and how
+    each ended (open, complied, refused, challenged, withdrawn)."""
+    from trustdesk.web.console.conflicts import register
+
+    with work() as (_, session):
+        found = register(session)
+    data = [
+        {
+            "jurisdiction": entry.jurisdiction,
+            "orders": entry.orders,
+            "lines": [
+                {
+                    "instrument": line.instrument,
+                    "principle": line.principle_id,
+                    "principle_key": line.principle_key,
+                    "conflicts": line.orders,
+                    "outcomes": line.outcomes,
+                }
+                for line in entry.lines
+            ],
+        }
+        for entry in found
+    ]
+    text = (
+        "\n".join(
+            f"{entry.jurisdiction}  {entry.orders} order(s) in conflict\n"
+            + "\n".join(
+                f"  {line.instrument:<20} {line.principle_id:<6} {line.orders} conflict(s): "
+                + ", ".join(f"{k} {v}" for k, v in line.outcomes.items() if v)
+                for line in entry.lines
+            )
+            for entry in found
+        )
+        or "no conflicts recorded"
+    )
+    emit(data, as_json, text)
 
 
 @sla_app.command()

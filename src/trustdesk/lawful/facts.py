@@ -112,8 +112,7 @@ def legal_representative_country(request: LawfulRequest, policy: PolicySet) -> s
     """Where the platform's contact for the requesting jurisdiction sits (for cross-border-only orders)."""
     jurisdiction = policy.jurisdiction(request.agency.country)
     contact = jurisdiction.contact if jurisdiction is not None else None
-    country: str | None = getattr(contact, "country", None)
-    return country
+    return contact.country if contact is not None else None
 
 
 def facts_for(
@@ -168,4 +167,4 @@ def recommendation_for(
         held=held,
         representative_country=legal_representative_country(request, policy),
     )
-    return recommend(facts, instrument, policy, catalogue.version)
+    return recommend(facts, instrument, policy, catalogue.version, catalogue=catalogue)

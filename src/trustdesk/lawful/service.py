@@ -84,7 +84,7 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, at: dateti
             raise InvalidInput(f"the deadline of {code} is set by law, not by the order", field="respond_by")
         if body.respond_by <= at:
             raise InvalidInput("respond_by is in the past", field="respond_by")
-    rule = getattr(instrument, "validation", None)
+    rule = instrument.validation
     if body.validation is not None:
         if body.validation.validated_at > at:
             raise InvalidInput("validation.validated_at is in the future", field="validation.validated_at")
@@ -94,7 +94,7 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, at: dateti
                 f"under {code} an order is validated by a {allowed}, not a {body.validation.authority.kind}",
                 field="validation.authority.kind",
             )
-    confidentiality = getattr(instrument, "confidentiality", None)
+    confidentiality = instrument.confidentiality
     until = body.confidential_until
     if confidentiality is not None and until is not None and until > at + confidentiality.max:
         raise InvalidInput(
@@ -137,7 +137,7 @@ def _first_order_notice(
     session: Session, instrument: Instrument, agency: Agency, emergency: bool, now: datetime
 ) -> FirstOrderNotice | None:
     """TCO Art. 3(2): the 12 hours' notice before an authority's first removal order (not in emergencies)."""
-    notice = getattr(instrument, "first_order_notice", None)
+    notice = instrument.first_order_notice
     if notice is None:
         return None
     if agency.tco_notice_at is not None and agency.tco_notice_at <= now - notice:
@@ -305,7 +305,7 @@ def _validation(
     within 48 hours (status and the due date of that validation)."""
     if body.validation is not None:
         return ValidationStatus.VALIDATED, None
-    rule = getattr(instrument, "validation", None)
+    rule = instrument.validation
     kind = body.issuing_authority.kind
     if rule is not None and body.emergency and kind in rule.issuers and kind not in rule.validators:
         return ValidationStatus.PENDING, now + rule.emergency_after

@@ -34,6 +34,7 @@ from trustdesk.audit.vocabulary import Actor, AuditAction
 from trustdesk.db import unit_of_work
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful.models import DeadlineAlert, LawfulRequest, LegalWindow
+from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.lawful.workflow import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -213,7 +214,13 @@ def _windows_due(session: Session, now: datetime) -> list[Alert]:
             LawfulRequest.received_at,
         )
         .join(LawfulRequest, LawfulRequest.id == LegalWindow.request_id)
-        .where(LegalWindow.closed_at.is_(None), LegalWindow.due_at.is_not(None), LegalWindow.due_at < now)
+        .where(
+            LegalWindow.closed_at.is_(None),
+            LegalWindow.due_at.is_not(None),
+            LegalWindow.due_at < now,
+            # The right to ask for scrutiny (TCO Art. 4(2)) is optional: letting it pass is no failure.
+            LegalWindow.kind != WindowKind.SCRUTINY_REQUEST,
+        )
     ).all()
     if not rows:
         return []

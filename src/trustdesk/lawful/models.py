@@ -71,7 +71,8 @@ class LawfulRequest(Base):
     target_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """The desk's internal target: like ``due_at``, but the desk's own questions stop it too."""
     receipt_ground: Mapped[str | None] = mapped_column(String(40))
-    """The ground of a refusal on receipt (instrument not applicable or not recognised, jurisdiction exited)."""
+    """The ground of a refusal on receipt (instrument not applicable or not recognised, jurisdiction
+    exited)."""
     # The enforcing authority (e-Evidence Arts 8, 10, 12): None = not concerned.
     enforcing_notification: Mapped[bool | None] = mapped_column(Boolean)
     enforcing_answer: Mapped[EnforcingAnswer | None] = mapped_column(enum_type(EnforcingAnswer))

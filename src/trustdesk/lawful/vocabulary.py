@@ -36,7 +36,8 @@ class WindowKind(StrEnum):
     """The notified enforcing authority may raise grounds for refusal until the end of the 10 days
     (Art. 10(2), 12): delivery waits for it unless it answers early."""
     SCRUTINY_REQUEST = "scrutiny_request"
-    """A cross-border TCO removal order: scrutiny may be requested within 48 hours of receipt (TCO Art. 4(2))."""
+    """A cross-border TCO removal order: scrutiny may be requested within 48 hours of receipt
+    (TCO Art. 4(2))."""
     SCRUTINY_DECISION = "scrutiny_decision"
     """The competent authority decides on the scrutiny within 72 hours of the request (TCO Art. 4(4))."""
     COMPLAINT = "complaint"
@@ -59,7 +60,8 @@ class HoldEnd(StrEnum):
     NO_LONGER_NEEDED = "no_longer_needed"
     """The issuing authority said the data is no longer needed."""
     DELIVERED = "delivered"
-    """A confirmed production request (Annex V) was delivered in full: everything the hold kept was produced."""
+    """A confirmed production request (Annex V) was delivered in full: everything the hold kept was
+    produced."""
 
 
 class ConflictResolution(StrEnum):
@@ -110,12 +112,14 @@ class ScrutinyOutcome(StrEnum):
     """The competent authority's decision on a cross-border TCO removal order (Art. 4(4))."""
 
     INFRINGEMENT = "infringement"
-    """The order seriously or manifestly infringes the Regulation or the Charter: the content is reinstated."""
+    """The order seriously or manifestly infringes the Regulation or the Charter: the content is
+    reinstated."""
     NO_INFRINGEMENT = "no_infringement"
 
 
 class FirstOrderNotice(StrEnum):
-    """Whether the authority gave the 12 hours' notice of its procedures before its first TCO order (Art. 3(2))."""
+    """Whether the authority gave 12 hours' notice of its procedures before its first TCO order
+    (Art. 3(2))."""
 
     GIVEN = "given"
     NOT_GIVEN = "not_given"

@@ -76,10 +76,7 @@ TRANSITIONS: dict[tuple[RequestStatus, Transition], RequestStatus] = {
     (S.ACKNOWLEDGED, T.REFUSE_ON_RECEIPT): S.REFUSED,
     (S.IN_REVIEW, T.CHALLENGE): S.CHALLENGED,  # the legal clock keeps running during a challenge
     (S.CHALLENGED, T.END_CHALLENGE): S.IN_REVIEW,
-    **{
-        (state, T.ENFORCING_REFUSAL): S.REFUSED
-        for state in (*_OPEN, S.EXECUTING)
-    },
+    **{(state, T.ENFORCING_REFUSAL): S.REFUSED for state in (*_OPEN, S.EXECUTING)},
     **{(state, T.WITHDRAW): S.WITHDRAWN for state in _OPEN},
 }
 

@@ -89,9 +89,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("enforcing_answered_at", _time()))
         batch_op.add_column(sa.Column("use_stopped_at", _time()))
         batch_op.add_column(sa.Column("use_stopped_reason", sa.String(length=40)))
-        batch_op.add_column(
-            sa.Column("tco_first_order_notice", _enum(FIRSTORDERNOTICE, "firstordernotice"))
-        )
+        batch_op.add_column(sa.Column("tco_first_order_notice", _enum(FIRSTORDERNOTICE, "firstordernotice")))
 
     with op.batch_alter_table("preservation_holds", schema=None) as batch_op:
         batch_op.alter_column("expires_at", existing_type=_time(), nullable=True)
@@ -151,7 +149,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_principle_conflicts")),
     )
     with op.batch_alter_table("principle_conflicts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_principle_conflicts_jurisdiction"), ["jurisdiction"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_principle_conflicts_jurisdiction"), ["jurisdiction"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_principle_conflicts_request_id"), ["request_id"], unique=False)
 
     op.create_table(

@@ -419,3 +419,35 @@ def test_an_epoc_never_notifies_the_user(world: World) -> None:
     assert notice["status"] == "withheld"
     assert "issuing authority informs" in notice["reason"]
     assert world.platform.notices(world.suspect) == []
+
+
+def test_an_emergency_delivery_of_traffic_data_opens_the_enforcing_authority_s_96_hours(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    """After an emergency delivery the notified enforcing authority may object for 96 hours (Art. 10(4))."""
+    body = emergency_epoc() | {"data_categories": ["subscriber", "identification", "traffic"]}
+    tracking = world.submit(body)
+    world.act(
+        world.reviewer,
+        tracking,
+        "decide",
+        {
+            "outcome": "comply",
+            "categories": ["subscriber", "identification", "traffic"],
+            "justification": "A court ordered the traffic data to find an abducted child.",
+        },
+    )
+    assert world.act(world.approver, tracking, "approve")["request"]["status"] == "approved"
+    delivered = world.clock.now
+    assert world.act(world.reviewer, tracking, "execute")["request"]["status"] == "executing"
+    from trustdesk.lawful.models import LawfulRequest, LegalWindow
+    from trustdesk.lawful.vocabulary import WindowKind
+
+    with sessions() as session:
+        query = select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)
+        request = session.scalars(query).one()
+        windows = session.scalars(select(LegalWindow).where(LegalWindow.request_id == request.id)).all()
+        objection = [w for w in windows if w.kind is WindowKind.OBJECTION]
+        assert len(objection) == 1
+        assert objection[0].due_at is not None
+        assert objection[0].due_at >= delivered + timedelta(hours=96)

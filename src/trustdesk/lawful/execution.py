@@ -20,6 +20,7 @@ from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, NotFound
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful.catalogue import Instrument
+from trustdesk.lawful.enforcing import open_objection_window
 from trustdesk.lawful.holds import (
     extend_hold,
     holds_of,
@@ -146,6 +147,8 @@ def execute(
             decision.policy_version,
         ).id
         settle_holds_after_production(session, clock, actor, request, accounts, categories, connector)
+        # After an emergency delivery a notified enforcing authority may object within 96 hours (Art. 10(4)).
+        open_objection_window(session, request, clock(), period=instrument.objection_window)
     elif instrument.kind is InstrumentKind.PRESERVATION:
         if instrument.hold is None:  # pragma: no cover - the catalogue guarantees a hold rule
             raise Conflict(f"{instrument.code} has no hold rule")

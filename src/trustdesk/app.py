@@ -140,9 +140,10 @@ class Container:
 def on_request_received(container: Container) -> None:
     """What happens at once when a request arrives, after its acknowledgement committed."""
     from trustdesk.lawful import monitor
+    from trustdesk.lawful.facts import legal_representative_country
     from trustdesk.lawful.holds import preserve_on_arrival
     from trustdesk.lawful.models import LawfulRequest
-    from trustdesk.lawful.removals import legal_representative_country, open_scrutiny_window
+    from trustdesk.lawful.removals import open_scrutiny_window
 
     def handle(_: str, payload: Payload) -> None:
         with unit_of_work(container.sessions) as session:

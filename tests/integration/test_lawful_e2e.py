@@ -11,8 +11,9 @@ from tests.factories import bearer, epoc, officer_key, tco
 from tests.lawful_world import SECRET_TEXT, SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.clock import FrozenClock
-from trustdesk.lawful.models import DeadlineAlert
+from trustdesk.lawful.models import DeadlineAlert, LawfulRequest, LegalWindow
 from trustdesk.lawful.package import open_package, read_records, verify_package
+from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.platform.protocol import DataCategory, Period
 from trustdesk.vocabulary import IssuerKind
 
@@ -337,7 +338,24 @@ def test_nobody_approves_their_own_decision(world: World, sessions: sessionmaker
     assert response.json()["code"] == "four_eyes"
 
 
-def test_traffic_data_under_an_epoc_waits_for_the_enforcing_authority_until_day_10(world: World) -> None:
+def _review_windows(sessions: sessionmaker[Session], tracking: str) -> list[tuple[datetime, str | None]]:
+    with sessions() as session:
+        return [
+            (window.due_at, window.outcome)
+            for window in session.scalars(
+                select(LegalWindow)
+                .join(LawfulRequest, LawfulRequest.id == LegalWindow.request_id)
+                .where(
+                    LawfulRequest.tracking_number == tracking,
+                    LegalWindow.kind == WindowKind.ENFORCING_REVIEW,
+                )
+            )
+        ]
+
+
+def test_traffic_data_under_an_epoc_waits_for_the_enforcing_authority_until_day_10(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
     body = emergency_epoc() | {
         "emergency": False,
         "emergency_justification": None,
@@ -356,6 +374,10 @@ def test_traffic_data_under_an_epoc_waits_for_the_enforcing_authority_until_day_
         },
     )
     assert world.act(world.approver, tracking, "approve")["request"]["status"] == "waiting"
+    # Approval opens the enforcing authority's window (Arts 10(2), 12), which the monitor watches.
+    [(due, outcome)] = _review_windows(sessions, tracking)
+    assert outcome is None
+    assert received + timedelta(days=10) < due <= received + timedelta(days=11)
 
     early = world.staff(world.reviewer, "POST", f"/{tracking}/execute")
     assert early.status_code == 409
@@ -365,6 +387,7 @@ def test_traffic_data_under_an_epoc_waits_for_the_enforcing_authority_until_day_
     assert world.staff(world.reviewer, "POST", f"/{tracking}/execute").json()["code"] == "delivery_waits"
     world.clock.now = received + timedelta(days=11)
     assert world.act(world.reviewer, tracking, "execute")["request"]["status"] == "executing"
+    assert _review_windows(sessions, tracking) == [(due, "elapsed")]
 
 
 def test_a_us_subpoena_notifies_the_user_only_when_the_non_disclosure_order_lapses(

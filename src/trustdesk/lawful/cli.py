@@ -16,6 +16,7 @@ from trustdesk.db import unit_of_work
 from trustdesk.errors import NotFound
 from trustdesk.lawful import execution, holds, review, views
 from trustdesk.lawful import service as lawful
+from trustdesk.lawful.facts import legal_representative_zone
 from trustdesk.lawful.models import LawfulRequest, PreservationHold
 from trustdesk.lawful.routes import request_out
 from trustdesk.lawful.vocabulary import ClarificationKind
@@ -236,7 +237,9 @@ def request_approve(
         if reject:
             review.reject(session, c.clock, user, request, note or "")
         else:
-            review.approve(session, c.clock, user, request, c.catalogue.get(request.instrument), note)
+            instrument = c.catalogue.get(request.instrument)
+            zone = legal_representative_zone(c.policy, request.agency.country)
+            review.approve(session, c.clock, user, request, instrument, note, zone=zone)
         _status_line(request, as_json)
 
 

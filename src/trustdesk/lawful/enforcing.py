@@ -30,6 +30,8 @@ from trustdesk.vocabulary import IssuerKind
 
 __all__ = [
     "OBJECTION_WINDOW",
+    "delivery_waits_until",
+    "end_wait",
     "open_objection_window",
     "protective_end",
     "record_enforcing_answer",
@@ -38,18 +40,14 @@ __all__ = [
 ]
 
 OBJECTION_WINDOW = timedelta(hours=96)
-"""Art. 10(4), used when the catalogue gives none (worker A's ``objection_window``)."""
+"""Art. 10(4), used when the catalogue gives no ``objection_window``."""
 UTC_ZONE = ZoneInfo("UTC")
 
 
 def protective_end(start: datetime, period: timedelta, zone: ZoneInfo | None = None) -> datetime:
     """The end of a period protecting someone else's right to object (Reg. 1182/71): the lawful clock's
     ``protective_period_end``; never earlier than the exact elapsed time."""
-    end_of = getattr(deadlines, "protective_period_end", None)
-    if end_of is None:
-        return start + period
-    end: datetime = end_of(start, period, zone or UTC_ZONE)
-    return max(end, start + period)
+    return max(deadlines.protective_period_end(start, period, zone or UTC_ZONE), start + period)
 
 
 def windows_of(session: Session, request: LawfulRequest, kind: WindowKind) -> list[LegalWindow]:
@@ -60,6 +58,20 @@ def windows_of(session: Session, request: LawfulRequest, kind: WindowKind) -> li
             .order_by(LegalWindow.opened_at, LegalWindow.id)
         )
     )
+
+
+def delivery_waits_until(session: Session, request: LawfulRequest) -> datetime | None:
+    """The end of the open window in which the notified enforcing authority may still raise grounds for
+    refusal (Arts 10(2), 12): no delivery before it. None when nothing waits."""
+    for window in windows_of(session, request, WindowKind.ENFORCING_REVIEW):
+        if window.closed_at is None:
+            return window.due_at
+    return None
+
+
+def end_wait(session: Session, request: LawfulRequest, at: datetime) -> None:
+    """The enforcing authority's 10 days are over: its window closes as elapsed."""
+    _close_windows(session, request, WindowKind.ENFORCING_REVIEW, at, "elapsed")
 
 
 def _close_windows(

@@ -20,7 +20,7 @@ from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, NotFound
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful.catalogue import Instrument
-from trustdesk.lawful.enforcing import open_objection_window
+from trustdesk.lawful.enforcing import delivery_waits_until, end_wait, open_objection_window
 from trustdesk.lawful.holds import (
     extend_hold,
     holds_of,
@@ -38,7 +38,6 @@ from trustdesk.lawful.review import (
     CorrespondenceKind,
     correspond,
     current_decision,
-    delivery_not_before,
     look_up_targets,
     officer_actor,
     staff_actor,
@@ -107,13 +106,14 @@ def execute(
     decision = current_decision(session, request)
     actor = staff_actor(user)
     if request.status is RequestStatus.WAITING and decision is not None:
-        deliver = delivery_not_before(request, instrument, decision)
+        deliver = delivery_waits_until(session, request)
         if deliver is not None and clock() < deliver:
             raise Conflict(
                 f"{request.tracking_number} waits for the enforcing authority: delivery not before "
                 f"{deliver.isoformat()} (Reg. 2023/1543 Art. 10(2))",
                 code="delivery_waits",
             )
+        end_wait(session, request, clock())
         transition(session, clock, actor, request, Transition.END_WAIT)
     if request.status is not RequestStatus.APPROVED or decision is None:
         raise Conflict(

@@ -8,13 +8,14 @@ only up to receipt: e-Evidence Art. 3(8) makes only data stored at receipt evide
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from trustdesk.lawful.catalogue import Catalogue, RequestField
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.vocabulary import ValidationStatus
 from trustdesk.platform.protocol import Period, PlatformConnector, PlatformError
 from trustdesk.policy.engine import PeriodPart, Recommendation, RequestFacts, recommend
-from trustdesk.policy.rules import PolicySet
+from trustdesk.policy.rules import Contact, PolicySet
 from trustdesk.vocabulary import DataCategory, InstrumentKind
 
 __all__ = [
@@ -23,7 +24,9 @@ __all__ = [
     "data_held",
     "facts_for",
     "held_period",
+    "legal_representative",
     "legal_representative_country",
+    "legal_representative_zone",
     "look_up_targets",
     "period_after_receipt",
     "present_fields",
@@ -108,11 +111,24 @@ def data_held(request: LawfulRequest, connector: PlatformConnector, lookups: Ite
     return False
 
 
-def legal_representative_country(request: LawfulRequest, policy: PolicySet) -> str | None:
-    """Where the platform's contact for the requesting jurisdiction sits (for cross-border-only orders)."""
-    jurisdiction = policy.jurisdiction(request.agency.country)
-    contact = jurisdiction.contact if jurisdiction is not None else None
-    return contact.country if contact is not None else None
+def legal_representative(policy: PolicySet, country: str) -> Contact | None:
+    """The platform's contact (its legal representative) for authorities of ``country``, if any."""
+    jurisdiction = policy.jurisdiction(country)
+    return jurisdiction.contact if jurisdiction is not None else None
+
+
+def legal_representative_country(policy: PolicySet, country: str) -> str | None:
+    """Where the platform's legal representative for ``country`` sits (cross-border-only orders,
+    TCO scrutiny)."""
+    contact = legal_representative(policy, country)
+    return contact.country or None if contact is not None else None
+
+
+def legal_representative_zone(policy: PolicySet, country: str) -> ZoneInfo:
+    """The time zone in which periods protecting an authority's right to object end (Reg. 1182/71): the
+    legal representative's; UTC when the policy names none."""
+    contact = legal_representative(policy, country)
+    return ZoneInfo(contact.timezone if contact is not None else "UTC")
 
 
 def facts_for(
@@ -165,6 +181,6 @@ def recommendation_for(
         request.agency.country,
         lookups,
         held=held,
-        representative_country=legal_representative_country(request, policy),
+        representative_country=legal_representative_country(policy, request.agency.country),
     )
     return recommend(facts, instrument, policy, catalogue.version, catalogue=catalogue)

@@ -19,7 +19,6 @@ from trustdesk.lawful.notices import schedule_user_notices
 from trustdesk.lawful.review import CorrespondenceKind, correspond
 from trustdesk.lawful.vocabulary import ScrutinyOutcome, WindowKind
 from trustdesk.platform.protocol import PlatformConnector, RemovalAction
-from trustdesk.policy.rules import PolicySet
 from trustdesk.vocabulary import TargetType
 
 if TYPE_CHECKING:
@@ -352,13 +351,6 @@ def extend_confidentiality(
 
 
 # --- cross-border scrutiny (TCO Art. 4) ----------------------------------------------------------------
-
-
-def legal_representative_country(policy: PolicySet, country: str) -> str | None:
-    """Where the platform's legal representative for the requesting country sits (policy contact)."""
-    jurisdiction = policy.jurisdiction(country)
-    contact = jurisdiction.contact if jurisdiction else None
-    return contact.country or None if contact else None
 
 
 def open_scrutiny_window(

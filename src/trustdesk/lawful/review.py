@@ -27,8 +27,8 @@ from trustdesk.lawful.facts import (
     present_fields,
     recommendation_for,
 )
-from trustdesk.lawful.models import Correspondence, Decision, LawfulRequest, RequestPause
-from trustdesk.lawful.vocabulary import ClarificationKind, EnforcingAnswer
+from trustdesk.lawful.models import Correspondence, Decision, LawfulRequest, LegalWindow, RequestPause
+from trustdesk.lawful.vocabulary import ClarificationKind, EnforcingAnswer, WindowKind
 from trustdesk.lawful.workflow import OPEN_STATUSES, RequestStatus, Transition, next_status
 from trustdesk.policy.engine import Recommendation
 from trustdesk.staff.models import StaffUser
@@ -304,8 +304,14 @@ def approve(
     request: LawfulRequest,
     instrument: Instrument,
     note: str | None = None,
+    *,
+    zone: ZoneInfo | None = None,
 ) -> Decision:
-    """The second pair of eyes: a different legal approver clears the disclosure."""
+    """The second pair of eyes: a different legal approver clears the disclosure.
+
+    When the enforcing authority was notified (e-Evidence Art. 8), the request waits, and the window in
+    which that authority may raise grounds for refusal (Arts 10(2), 12) opens; it ends as a protective
+    period in ``zone``, the legal representative's (UTC when not given)."""
     require(user, Permission.STAFF_REQUEST_APPROVE)
     decision = _pending_decision(session, request)
     if decision.decided_by == user.id:
@@ -321,8 +327,15 @@ def approve(
         data={"after": {"decision_id": decision.id, "approved_by": user.id}},
     )
     transition(session, clock, staff_actor(user), request, Transition.APPROVE)
-    if delivery_not_before(request, instrument, decision) is not None:
+    deliver = delivery_not_before(request, instrument, decision, zone=zone)
+    if deliver is not None:
         transition(session, clock, staff_actor(user), request, Transition.WAIT)
+        session.add(
+            LegalWindow(
+                request_id=request.id, kind=WindowKind.ENFORCING_REVIEW, opened_at=clock(), due_at=deliver
+            )
+        )
+        session.flush()
     return decision
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from trustdesk.app import Container
 from trustdesk.db import unit_of_work
 from trustdesk.lawful import conflicts, enforcing, execution, monitor, review, service, views
+from trustdesk.lawful.facts import legal_representative_zone
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.routes import request_out
 from trustdesk.lawful.schemas import Strict, Text2000
@@ -159,7 +160,13 @@ def approve(
         principal,
         tracking_number,
         lambda s, u, r: review.approve(
-            s, container.clock, u, r, container.catalogue.get(r.instrument), body.note
+            s,
+            container.clock,
+            u,
+            r,
+            container.catalogue.get(r.instrument),
+            body.note,
+            zone=legal_representative_zone(container.policy, r.agency.country),
         ),
     )
 

@@ -21,7 +21,8 @@ from trustdesk.authorities.models import Agency
 from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, NotFound
 from trustdesk.lawful import clock as deadlines
-from trustdesk.lawful import execution, monitor, review, service, views
+from trustdesk.lawful import enforcing, execution, monitor, review, service, views
+from trustdesk.lawful.facts import legal_representative_zone
 from trustdesk.lawful.models import LawfulRequest, LegalWindow
 from trustdesk.lawful.package import PackageError
 from trustdesk.lawful.vocabulary import WindowKind
@@ -325,11 +326,7 @@ def request_context(
         except (PlatformError, PackageError) as exc:
             preview_error = f"The preview could not be built: {failure(exc).message}"
 
-    delivery = (
-        review.delivery_not_before(lawful, instrument, decision)
-        if status is RequestStatus.WAITING and decision is not None
-        else None
-    )
+    delivery = enforcing.delivery_waits_until(session, lawful) if status is RequestStatus.WAITING else None
     recommendation = seen["recommendation"]
     return {
         "lawful": lawful,
@@ -520,6 +517,7 @@ def approve(
             lawful,
             container.catalogue.get(lawful.instrument),
             note.strip() or None,
+            zone=legal_representative_zone(container.policy, lawful.agency.country),
         )
 
     return act(

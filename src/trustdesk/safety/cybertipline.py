@@ -1,0 +1,982 @@
+"""NCMEC CyberTipline reports (18 U.S.C. § 2258A): the report record, its XML, and the API clients.
+
+A provider that obtains actual knowledge of apparent child sexual abuse material reports it to NCMEC's
+CyberTipline "as soon as reasonably possible" and preserves what it reported for one year
+(reference/legal-instruments.md). This module holds the pure parts the service uses to do that:
+
+* the report as frozen values named after the CyberTipline Reporting API's own elements
+  (`CyberTiplineReport` → ``<report>``, `ReportedFile` → ``<fileDetails>``);
+* `validate_report` / `validate_file`, which refuse an incomplete record with a `ReportIncomplete` naming
+  the element at fault by its API path (``reporter.reportingPerson.email``);
+* `report_xml` and `file_details_xml`, which render the documents with :mod:`xml.etree.ElementTree`;
+* the `CyberTiplineClient` protocol with two implementations: `HttpCyberTiplineClient` (the API over
+  HTTPS) and `InMemoryCyberTiplineClient` (the test double: records calls, assigns report ids, can be told
+  to fail transiently).
+
+The API ("ESP reporting web service", XML over HTTPS, HTTP Basic authentication with credentials NCMEC
+issues to a registered provider) has these calls, relative to a base URL: ``POST /submit`` (a ``<report>``
+document, ``text/xml``) answers a ``<reportResponse>`` carrying the new ``reportId``; ``POST /upload``
+(multipart form fields ``id`` and ``file``) answers ``fileId`` and NCMEC's MD5 ``hash`` of the bytes;
+``POST /fileinfo`` (a ``<fileDetails>`` document) describes one uploaded file; ``POST /finish`` (form field
+``id``) completes the report and answers a ``<reportDoneResponse>``; ``POST /retract`` (form field ``id``)
+cancels a report that is not finished. Every answer carries ``responseCode`` (0 is success) and usually
+``responseDescription``. Production is ``https://report.cybertip.org/ispws``; NCMEC's test environment is
+`TEST_BASE_URL` (``https://exttest.cybertip.org/ispws``), which no test here ever calls.
+
+Sources, and what they confirm. NCMEC's documentation page (``/ispws/documentation``) and its XSD
+(``/ispws/xsd``, behind credentials) could not be read from here. The element names, their order and the
+calls above were taken from public open-source integrations that cite that documentation, and a name is
+used here only where at least two of them agree: roostorg/coop (``docs/NCMEC.md`` and its XSD-order tests
+for ``incidentSummary``, ``personOrUserReported``, ``fileDetails`` and ``ipCaptureEvent``), a Python
+gateway that builds both documents with ElementTree (the ``report`` / ``reporter`` / ``reportingPerson``
+element orders, the ``reportResponse`` / ``reportDoneResponse`` answers, the response codes), a
+pydantic-xml model of the schema (cardinalities and maximum lengths), and civitai's CyberTipline client
+(``submit`` / ``upload`` / ``fileinfo`` / ``finish`` / ``retract``, the ``fileViewedByEsp`` flag).
+Confirmed that way: the root elements and their ``xsi:noNamespaceSchemaLocation``; ``incidentSummary``
+(``incidentType``, ``platform``, ``escalateToHighPriority``, ``incidentDateTime``,
+``incidentDateTimeDescription``) and the eight incident types; ``internetDetails`` with
+``webPageIncident`` (``url``) and ``chatImIncident`` (``chatClient``, ``chatRoomName``); ``reporter``
+(``reportingPerson``, ``contactPerson``, ``companyTemplate``, ``termsOfService``, ``legalURL``) and a
+person's ``firstName``, ``lastName``, ``phone``, ``email``; ``personOrUserReported``
+(``personOrUserReportedPerson``, ``espIdentifier``, ``espService``, ``screenName``, ``displayName``,
+``profileUrl``, ``ipCaptureEvent``, ``priorCTReports``, ``additionalInfo``); ``ipCaptureEvent``
+(``ipAddress``, ``eventName``, ``dateTime``, ``possibleProxy``, ``port``) and its event names;
+``fileDetails`` (``reportId``, ``fileId``, ``originalFileName``, ``uploadedToEspTimestamp``,
+``locationOfFile``, ``fileViewedByEsp``, ``exifViewedByEsp``, ``publiclyAvailable``, ``fileRelevance``,
+``fileAnnotations``, ``industryClassification``, ``originalFileHash`` with its ``hashType`` attribute,
+``additionalInfo``), the ten file annotations and the classifications A1, A2, B1, B2.
+
+Not confirmed, and so kept out or marked: a ``fileName`` element inside ``fileDetails`` (one source's
+XSD order lists it, the others do not; the file's name travels as the multipart file name of
+``/upload`` and as ``originalFileName``); the cardinality of ``ipCaptureEvent`` in ``fileDetails`` (one
+per file here, the smaller reading); which ``hashType`` values NCMEC accepts (MD5 and SHA1 are the
+documented examples; PDQ and SHA256 are passed through as written); ``accountTemporarilyDisabled`` and
+``accountPermanentlyDisabled`` (their content is not known, so they are not emitted); the numeric response
+codes beyond 0 (success), 1000 (server error), 2000 (authentication), 3100 (not authorised), 4100
+(validation failed), 5001 (no such report), 5101 (already retracted) and 5102 (already finished).
+The maximum lengths checked below come from a single source and are NCMEC's only where it is right; the
+documents NCMEC refuses still come back as `CyberTiplineError` with code 4100, so nothing depends on them.
+The requirements that go beyond the schema are this platform's own and are said so where they are checked
+(a reported account's ``espIdentifier``, at least one file, ``fileViewedByEsp`` stated for every file).
+
+Pure except for `HttpCyberTiplineClient`: no ORM, no web, no wall clock (every time is given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import httpx2
+
+__all__ = [
+    "PRODUCTION_BASE_URL",
+    "SCHEMA_LOCATION",
+    "TEST_BASE_URL",
+    "ChatImIncident",
+    "ContactPerson",
+    "CyberTiplineClient",
+    "CyberTiplineError",
+    "CyberTiplineReport",
+    "CyberTiplineTransientError",
+    "Email",
+    "EmailType",
+    "EventName",
+    "FileAnnotation",
+    "FileHash",
+    "FileRelevance",
+    "FinishedReport",
+    "HttpCyberTiplineClient",
+    "InMemoryCyberTiplineClient",
+    "IncidentSummary",
+    "IncidentType",
+    "IndustryClassification",
+    "IpCaptureEvent",
+    "RecordedCall",
+    "ReportIncomplete",
+    "ReportedFile",
+    "Reporter",
+    "ReportingPerson",
+    "ResponseCode",
+    "UploadedFile",
+    "UserReported",
+    "WebPageIncident",
+    "file_details_xml",
+    "report_xml",
+    "validate_file",
+    "validate_report",
+]
+
+PRODUCTION_BASE_URL: Final = "https://report.cybertip.org/ispws"
+TEST_BASE_URL: Final = "https://exttest.cybertip.org/ispws"
+"""NCMEC's test environment: reports sent there are not processed. Never called by the test suite."""
+SCHEMA_LOCATION: Final = "https://report.cybertip.org/ispws/xsd"
+XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
+XML_CONTENT_TYPE: Final = "text/xml; charset=utf-8"
+
+
+# ----------------------------------------------------------------------------------- vocabularies
+
+
+class IncidentType(StrEnum):
+    """``incidentSummary/incidentType``: the CyberTipline's incident categories, verbatim."""
+
+    CHILD_PORNOGRAPHY = "Child Pornography (possession, manufacture, and distribution)"
+    CHILD_SEX_TRAFFICKING = "Child Sex Trafficking"
+    CHILD_SEX_TOURISM = "Child Sex Tourism"
+    CHILD_SEXUAL_MOLESTATION = "Child Sexual Molestation"
+    MISLEADING_DOMAIN_NAME = "Misleading Domain Name"
+    MISLEADING_WORDS_OR_IMAGES = "Misleading Words or Digital Images on the Internet"
+    ONLINE_ENTICEMENT = "Online Enticement of Children for Sexual Acts"
+    UNSOLICITED_OBSCENE_MATERIAL = "Unsolicited Obscene Material Sent to a Child"
+
+
+class EventName(StrEnum):
+    """``ipCaptureEvent/eventName``."""
+
+    LOGIN = "Login"
+    REGISTRATION = "Registration"
+    PURCHASE = "Purchase"
+    UPLOAD = "Upload"
+    OTHER = "Other"
+    UNKNOWN = "Unknown"
+
+
+class EmailType(StrEnum):
+    """The ``type`` attribute of an ``email`` element."""
+
+    BUSINESS = "Business"
+    HOME = "Home"
+    WORK = "Work"
+
+
+class FileRelevance(StrEnum):
+    """``fileDetails/fileRelevance``: the reported file itself, or supporting material."""
+
+    REPORTED = "Reported"
+    SUPPLEMENTAL_REPORTED = "Supplemental Reported"
+
+
+class IndustryClassification(StrEnum):
+    """``fileDetails/industryClassification`` (prepubescent A / pubescent B; 1 sex act, 2 lascivious)."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+
+
+class FileAnnotation(StrEnum):
+    """The empty flag elements inside ``fileDetails/fileAnnotations``."""
+
+    ANIME_DRAWING_VIRTUAL_HENTAI = "animeDrawingVirtualHentai"
+    POTENTIAL_MEME = "potentialMeme"
+    VIRAL = "viral"
+    POSSIBLE_SELF_PRODUCTION = "possibleSelfProduction"
+    PHYSICAL_HARM = "physicalHarm"
+    VIOLENCE_GORE = "violenceGore"
+    BESTIALITY = "bestiality"
+    LIVE_STREAMING = "liveStreaming"
+    INFANT = "infant"
+    GENERATIVE_AI = "generativeAi"
+
+
+class ResponseCode:
+    """The ``responseCode`` values this module acts on."""
+
+    SUCCESS: Final = 0
+    SERVER_ERROR: Final = 1000
+    AUTHENTICATION_REQUIRED: Final = 2000
+    NOT_AUTHORISED: Final = 3100
+    VALIDATION_FAILED: Final = 4100
+    NO_SUCH_REPORT: Final = 5001
+    ALREADY_RETRACTED: Final = 5101
+    ALREADY_FINISHED: Final = 5102
+
+
+TRANSIENT_CODES: Final = frozenset({ResponseCode.SERVER_ERROR})
+"""Response codes a later attempt may get past (NCMEC's own fault)."""
+
+
+# ----------------------------------------------------------------------------------- the record
+
+
+@dataclass(frozen=True)
+class Email:
+    """An ``email`` element: the address, with the optional ``type`` and ``verified`` attributes."""
+
+    address: str
+    type: EmailType | None = None
+    verified: bool | None = None
+
+
+@dataclass(frozen=True)
+class IpCaptureEvent:
+    """``ipCaptureEvent``: an IP address the platform saw, with the event (login, upload) and its time."""
+
+    ip_address: str
+    event_name: EventName | None = None
+    date_time: datetime | None = None
+    possible_proxy: bool | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportingPerson:
+    """``reporter/reportingPerson``: the person at the platform who files the report."""
+
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactPerson:
+    """``reporter/contactPerson``: whom law enforcement contacts about the report."""
+
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """``reporter``: who reports (the provider)."""
+
+    reporting_person: ReportingPerson
+    contact_person: ContactPerson | None = None
+    company_template: str | None = None
+    terms_of_service: str | None = None
+    legal_url: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """``incidentSummary``: what happened and when."""
+
+    incident_type: IncidentType
+    incident_date_time: datetime
+    platform: str | None = None
+    escalate_to_high_priority: str | None = None
+    incident_date_time_description: str | None = None
+
+
+@dataclass(frozen=True)
+class WebPageIncident:
+    """``internetDetails/webPageIncident``: the content was on web pages (public channel links)."""
+
+    urls: tuple[str, ...]
+    additional_info: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatImIncident:
+    """``internetDetails/chatImIncident``: the content was sent in a chat or instant message."""
+
+    chat_client: str | None = None
+    chat_room_name: str | None = None
+    content: str | None = None
+    additional_info: str | None = None
+
+
+@dataclass(frozen=True)
+class UserReported:
+    """``personOrUserReported``: the account that shared the material.
+
+    ``emails`` go into ``personOrUserReportedPerson``; the other fields are the element's own children.
+    """
+
+    esp_identifier: str
+    esp_service: str | None = None
+    screen_name: str | None = None
+    display_names: tuple[str, ...] = ()
+    profile_urls: tuple[str, ...] = ()
+    emails: tuple[Email, ...] = ()
+    ip_capture_events: tuple[IpCaptureEvent, ...] = ()
+    prior_ct_reports: tuple[int, ...] = ()
+    additional_info: str | None = None
+
+
+@dataclass(frozen=True)
+class FileHash:
+    """``originalFileHash``: a hash of the file as the platform received it, with its ``hashType``."""
+
+    hash_type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ReportedFile:
+    """One reported file: ``file_name`` names the upload, the rest is its ``fileDetails`` document.
+
+    ``file_viewed_by_esp`` must be stated (True or False): whether a person at the platform looked at the
+    file decides what law enforcement may open without a warrant, so it is never defaulted.
+    """
+
+    file_name: str
+    file_viewed_by_esp: bool | None
+    original_file_name: str | None = None
+    uploaded_to_esp_timestamp: datetime | None = None
+    location_of_file: str | None = None
+    exif_viewed_by_esp: bool | None = None
+    publicly_available: bool | None = None
+    file_relevance: FileRelevance = FileRelevance.REPORTED
+    annotations: frozenset[FileAnnotation] = frozenset()
+    industry_classification: IndustryClassification | None = None
+    original_file_hashes: tuple[FileHash, ...] = ()
+    ip_capture_event: IpCaptureEvent | None = None
+    additional_info: str | None = None
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class CyberTiplineReport:
+    """A whole report: the ``<report>`` document and the files uploaded into it."""
+
+    incident_summary: IncidentSummary
+    reporter: Reporter
+    user_reported: UserReported | None
+    files: tuple[ReportedFile, ...]
+    internet_details: tuple[WebPageIncident | ChatImIncident, ...] = ()
+    additional_info: str | None = None
+
+
+# ----------------------------------------------------------------------------------- validation
+
+
+class ReportIncomplete(ValueError):
+    """The record is incomplete or malformed; ``field`` is the element's path in the API's own names."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL: Final = re.compile(r"https?://\S+")
+# Maximum lengths (one source; see the module docstring).
+_MAX: Final[Mapping[str, int]] = {
+    "platform": 256,
+    "escalateToHighPriority": 3000,
+    "incidentDateTimeDescription": 3000,
+    "legalURL": 2083,
+    "espIdentifier": 255,
+    "espService": 100,
+    "screenName": 256,
+    "originalFileName": 2056,
+    "locationOfFile": 2083,
+    "hashType": 64,
+    "firstName": 100,
+    "lastName": 100,
+    "email": 255,
+}
+
+
+def _text(value: str | None, path: str, *, required: bool = False) -> None:
+    if value is None:
+        if required:
+            raise ReportIncomplete(path, "is required")
+        return
+    if not value.strip():
+        raise ReportIncomplete(path, "is blank")
+    limit = _MAX.get(path.rpartition(".")[2])
+    if limit is not None and len(value) > limit:
+        raise ReportIncomplete(path, f"is {len(value)} characters long, at most {limit} allowed")
+
+
+def _aware(value: datetime | None, path: str) -> None:
+    if value is not None and value.utcoffset() is None:
+        raise ReportIncomplete(path, "must be an aware datetime (UTC), got a naive one")
+
+
+def _email(value: str | None, path: str, *, required: bool = False) -> None:
+    _text(value, path, required=required)
+    if value is not None and not _EMAIL.fullmatch(value):
+        raise ReportIncomplete(path, f"{value!r} is not an e-mail address")
+
+
+def _url(value: str, path: str) -> None:
+    _text(value, path, required=True)
+    if not _URL.fullmatch(value):
+        raise ReportIncomplete(path, f"{value!r} is not an http(s) URL")
+
+
+def _enum(value: object, kind: type[StrEnum], path: str) -> None:
+    if not isinstance(value, kind):
+        raise ReportIncomplete(path, f"must be a {kind.__name__}, got {value!r}")
+
+
+def _ip_event(event: IpCaptureEvent, path: str) -> None:
+    _text(event.ip_address, f"{path}.ipAddress", required=True)
+    if event.event_name is not None:
+        _enum(event.event_name, EventName, f"{path}.eventName")
+    _aware(event.date_time, f"{path}.dateTime")
+    if event.port is not None and not 1 <= event.port <= 65535:
+        raise ReportIncomplete(f"{path}.port", f"must be 1 to 65535, got {event.port}")
+
+
+def validate_file(file: ReportedFile, path: str = "fileDetails") -> None:
+    """Refuse an incomplete or malformed file record with a `ReportIncomplete` naming the element."""
+    _text(file.file_name, f"{path}.fileName", required=True)
+    if file.file_viewed_by_esp is None:
+        raise ReportIncomplete(
+            f"{path}.fileViewedByEsp", "must be stated: did a person at the platform view the file?"
+        )
+    if file.exif_viewed_by_esp and not file.file_viewed_by_esp:
+        raise ReportIncomplete(f"{path}.exifViewedByEsp", "cannot be true when fileViewedByEsp is false")
+    _text(file.original_file_name, f"{path}.originalFileName")
+    _aware(file.uploaded_to_esp_timestamp, f"{path}.uploadedToEspTimestamp")
+    if file.location_of_file is not None:
+        _text(file.location_of_file, f"{path}.locationOfFile")
+    _enum(file.file_relevance, FileRelevance, f"{path}.fileRelevance")
+    for annotation in file.annotations:
+        _enum(annotation, FileAnnotation, f"{path}.fileAnnotations")
+    if file.industry_classification is not None:
+        _enum(file.industry_classification, IndustryClassification, f"{path}.industryClassification")
+    for hashed in file.original_file_hashes:
+        _text(hashed.hash_type, f"{path}.originalFileHash.hashType", required=True)
+        _text(hashed.value, f"{path}.originalFileHash", required=True)
+    if file.ip_capture_event is not None:
+        _ip_event(file.ip_capture_event, f"{path}.ipCaptureEvent")
+    _text(file.additional_info, f"{path}.additionalInfo")
+
+
+def validate_report(report: CyberTiplineReport) -> None:
+    """Refuse an incomplete or malformed report with a `ReportIncomplete` naming the element at fault.
+
+    Beyond the schema, this platform requires the reported account (``personOrUserReported`` with its
+    ``espIdentifier``: every file on the platform was shared by an account) and at least one file.
+    """
+    summary = report.incident_summary
+    _enum(summary.incident_type, IncidentType, "incidentSummary.incidentType")
+    if summary.incident_date_time is None:
+        raise ReportIncomplete("incidentSummary.incidentDateTime", "is required")
+    _aware(summary.incident_date_time, "incidentSummary.incidentDateTime")
+    _text(summary.platform, "incidentSummary.platform")
+    _text(summary.escalate_to_high_priority, "incidentSummary.escalateToHighPriority")
+    _text(summary.incident_date_time_description, "incidentSummary.incidentDateTimeDescription")
+
+    for index, detail in enumerate(report.internet_details):
+        if isinstance(detail, WebPageIncident):
+            if not detail.urls:
+                raise ReportIncomplete(f"internetDetails[{index}].webPageIncident.url", "is required")
+            for url in detail.urls:
+                _url(url, f"internetDetails[{index}].webPageIncident.url")
+
+    reporter = report.reporter
+    person = reporter.reporting_person
+    _email(person.email, "reporter.reportingPerson.email", required=True)
+    _text(person.first_name, "reporter.reportingPerson.firstName")
+    _text(person.last_name, "reporter.reportingPerson.lastName")
+    _text(person.phone, "reporter.reportingPerson.phone")
+    if reporter.contact_person is not None:
+        contact = reporter.contact_person
+        if not any((contact.email, contact.phone)):
+            raise ReportIncomplete("reporter.contactPerson", "needs an email or a phone")
+        _email(contact.email, "reporter.contactPerson.email")
+    _text(reporter.company_template, "reporter.companyTemplate")
+    _text(reporter.terms_of_service, "reporter.termsOfService")
+    if reporter.legal_url is not None:
+        _url(reporter.legal_url, "reporter.legalURL")
+
+    user = report.user_reported
+    if user is None:
+        raise ReportIncomplete("personOrUserReported", "is required: name the account that shared the files")
+    _text(user.esp_identifier, "personOrUserReported.espIdentifier", required=True)
+    _text(user.esp_service, "personOrUserReported.espService")
+    _text(user.screen_name, "personOrUserReported.screenName")
+    for name in user.display_names:
+        _text(name, "personOrUserReported.displayName")
+    for url in user.profile_urls:
+        _url(url, "personOrUserReported.profileUrl")
+    for email in user.emails:
+        _email(email.address, "personOrUserReported.personOrUserReportedPerson.email", required=True)
+    for index, event in enumerate(user.ip_capture_events):
+        _ip_event(event, f"personOrUserReported.ipCaptureEvent[{index}]")
+    for prior in user.prior_ct_reports:
+        if prior <= 0:
+            raise ReportIncomplete("personOrUserReported.priorCTReports", f"{prior} is not a report id")
+    _text(user.additional_info, "personOrUserReported.additionalInfo")
+
+    if not report.files:
+        raise ReportIncomplete("fileDetails", "at least one file is required")
+    for index, file in enumerate(report.files):
+        validate_file(file, f"fileDetails[{index}]")
+    _text(report.additional_info, "additionalInfo")
+
+
+# ----------------------------------------------------------------------------------- XML
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _maybe(parent: ET.Element, tag: str, value: str | bool | int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        _add(parent, tag, _flag(value))
+    else:
+        _add(parent, tag, str(value))
+
+
+def _root(tag: str) -> ET.Element:
+    return ET.Element(tag, {"xmlns:xsi": XSI, "xsi:noNamespaceSchemaLocation": SCHEMA_LOCATION})
+
+
+def _document(root: ET.Element) -> bytes:
+    rendered: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return rendered
+
+
+def _email_element(parent: ET.Element, email: Email) -> None:
+    attributes = {}
+    if email.type is not None:
+        attributes["type"] = email.type.value
+    if email.verified is not None:
+        attributes["verified"] = _flag(email.verified)
+    _add(parent, "email", email.address, **attributes)
+
+
+def _ip_element(parent: ET.Element, event: IpCaptureEvent) -> None:
+    element = _add(parent, "ipCaptureEvent")
+    _add(element, "ipAddress", event.ip_address)
+    _maybe(element, "eventName", event.event_name.value if event.event_name else None)
+    _maybe(element, "dateTime", _timestamp(event.date_time) if event.date_time else None)
+    _maybe(element, "possibleProxy", event.possible_proxy)
+    _maybe(element, "port", event.port)
+
+
+def _person(parent: ET.Element, tag: str, person: ReportingPerson | ContactPerson) -> None:
+    element = _add(parent, tag)
+    _maybe(element, "firstName", person.first_name)
+    _maybe(element, "lastName", person.last_name)
+    _maybe(element, "phone", person.phone)
+    _maybe(element, "email", person.email)
+
+
+def report_xml(report: CyberTiplineReport) -> bytes:
+    """The ``<report>`` document for ``POST /submit``, in the schema's element order; validates first."""
+    validate_report(report)
+    root = _root("report")
+
+    summary = report.incident_summary
+    element = _add(root, "incidentSummary")
+    _add(element, "incidentType", summary.incident_type.value)
+    _maybe(element, "platform", summary.platform)
+    _maybe(element, "escalateToHighPriority", summary.escalate_to_high_priority)
+    _add(element, "incidentDateTime", _timestamp(summary.incident_date_time))
+    _maybe(element, "incidentDateTimeDescription", summary.incident_date_time_description)
+
+    for detail in report.internet_details:
+        element = _add(root, "internetDetails")
+        if isinstance(detail, WebPageIncident):
+            incident = _add(element, "webPageIncident")
+            for url in detail.urls:
+                _add(incident, "url", url)
+        else:
+            incident = _add(element, "chatImIncident")
+            _maybe(incident, "chatClient", detail.chat_client)
+            _maybe(incident, "chatRoomName", detail.chat_room_name)
+            _maybe(incident, "content", detail.content)
+        _maybe(incident, "additionalInfo", detail.additional_info)
+
+    reporter = report.reporter
+    element = _add(root, "reporter")
+    _person(element, "reportingPerson", reporter.reporting_person)
+    if reporter.contact_person is not None:
+        _person(element, "contactPerson", reporter.contact_person)
+    _maybe(element, "companyTemplate", reporter.company_template)
+    _maybe(element, "termsOfService", reporter.terms_of_service)
+    _maybe(element, "legalURL", reporter.legal_url)
+
+    user = report.user_reported
+    assert user is not None  # validate_report refused the report otherwise
+    element = _add(root, "personOrUserReported")
+    if user.emails:
+        person = _add(element, "personOrUserReportedPerson")
+        for email in user.emails:
+            _email_element(person, email)
+    _add(element, "espIdentifier", user.esp_identifier)
+    _maybe(element, "espService", user.esp_service)
+    _maybe(element, "screenName", user.screen_name)
+    for name in user.display_names:
+        _add(element, "displayName", name)
+    for url in user.profile_urls:
+        _add(element, "profileUrl", url)
+    for event in user.ip_capture_events:
+        _ip_element(element, event)
+    for prior in user.prior_ct_reports:
+        _add(element, "priorCTReports", str(prior))
+    _maybe(element, "additionalInfo", user.additional_info)
+
+    _maybe(root, "additionalInfo", report.additional_info)
+    return _document(root)
+
+
+def file_details_xml(report_id: str, file_id: str, file: ReportedFile) -> bytes:
+    """The ``<fileDetails>`` document for ``POST /fileinfo``, after ``/upload`` gave ``file_id``."""
+    _text(report_id, "fileDetails.reportId", required=True)
+    _text(file_id, "fileDetails.fileId", required=True)
+    validate_file(file)
+    root = _root("fileDetails")
+    _add(root, "reportId", report_id)
+    _add(root, "fileId", file_id)
+    _maybe(root, "originalFileName", file.original_file_name)
+    if file.uploaded_to_esp_timestamp is not None:
+        _add(root, "uploadedToEspTimestamp", _timestamp(file.uploaded_to_esp_timestamp))
+    _maybe(root, "locationOfFile", file.location_of_file)
+    _maybe(root, "fileViewedByEsp", file.file_viewed_by_esp)
+    _maybe(root, "exifViewedByEsp", file.exif_viewed_by_esp)
+    _maybe(root, "publiclyAvailable", file.publicly_available)
+    _add(root, "fileRelevance", file.file_relevance.value)
+    if file.annotations:
+        annotations = _add(root, "fileAnnotations")
+        for annotation in FileAnnotation:  # the schema's order, not the set's
+            if annotation in file.annotations:
+                _add(annotations, annotation.value)
+    if file.industry_classification is not None:
+        _add(root, "industryClassification", file.industry_classification.value)
+    for hashed in file.original_file_hashes:
+        _add(root, "originalFileHash", hashed.value, hashType=hashed.hash_type)
+    if file.ip_capture_event is not None:
+        _ip_element(root, file.ip_capture_event)
+    _maybe(root, "additionalInfo", file.additional_info)
+    return _document(root)
+
+
+# ----------------------------------------------------------------------------------- clients
+
+
+class CyberTiplineError(Exception):
+    """NCMEC refused a call (``code`` is its ``responseCode``), or the call failed (``code`` is None)."""
+
+    def __init__(self, operation: str, description: str, *, code: int | None = None) -> None:
+        detail = f" (responseCode {code})" if code is not None else ""
+        super().__init__(f"CyberTipline {operation} failed{detail}: {description}")
+        self.operation = operation
+        self.description = description
+        self.code = code
+
+
+class CyberTiplineTransientError(CyberTiplineError):
+    """A failure a later attempt may get past: a network error, a timeout, an HTTP 5xx or 429, code 1000."""
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """What ``/upload`` answers: NCMEC's id for the file and its MD5 of the bytes received."""
+
+    file_id: str
+    md5: str | None
+
+
+@dataclass(frozen=True)
+class FinishedReport:
+    """What ``/finish`` answers: the report id and the ids of the files it holds."""
+
+    report_id: str
+    file_ids: tuple[str, ...]
+
+
+@runtime_checkable
+class CyberTiplineClient(Protocol):
+    """The CyberTipline Reporting API. Every method raises `CyberTiplineError` when NCMEC refuses,
+    `CyberTiplineTransientError` when a retry may succeed, and `ReportIncomplete` before sending anything
+    when the record is incomplete. Calls are not idempotent on NCMEC's side: retry ``submit`` only when
+    the failure was transient, and ``retract`` a report that cannot be finished."""
+
+    def submit(self, report: CyberTiplineReport) -> str:
+        """Open a report (``POST /submit``); return NCMEC's report id."""
+        ...
+
+    def upload(self, report_id: str, file: ReportedFile, content: bytes) -> UploadedFile:
+        """Add a file's bytes to an open report (``POST /upload``)."""
+        ...
+
+    def file_info(self, report_id: str, file_id: str, file: ReportedFile) -> None:
+        """Describe an uploaded file (``POST /fileinfo``, the ``<fileDetails>`` document)."""
+        ...
+
+    def finish(self, report_id: str) -> FinishedReport:
+        """Complete the report (``POST /finish``); NCMEC processes it from then on."""
+        ...
+
+    def retract(self, report_id: str) -> None:
+        """Cancel a report that is not finished (``POST /retract``)."""
+        ...
+
+
+def _child_text(root: ET.Element, path: str) -> str | None:
+    found = root.find(path)
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return found.text.strip()
+
+
+class HttpCyberTiplineClient:
+    """The CyberTipline Reporting API over HTTPS, with HTTP Basic authentication (httpx2).
+
+    ``base_url`` is `PRODUCTION_BASE_URL` or `TEST_BASE_URL` (or a local stand-in); ``transport`` lets a
+    test put an ``httpx2.MockTransport`` in place of the network. The credentials never appear in errors
+    or in ``repr``. Use as a context manager, or call `close`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout: float = 60.0,
+        transport: httpx2.BaseTransport | None = None,
+    ) -> None:
+        import httpx2  # imported here, so that the record, the XML and the double import without it
+
+        if not re.fullmatch(r"https?://\S+", base_url):
+            raise ValueError(f"the CyberTipline base URL must be http(s)://..., got {base_url!r}")
+        if not username or not password:
+            raise ValueError("the CyberTipline username and password are required")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.base_url = base_url.rstrip("/")
+        self._httpx = httpx2
+        self._client = httpx2.Client(
+            base_url=self.base_url + "/",
+            auth=httpx2.BasicAuth(username, password),
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": "trustdesk-cybertipline"},
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpCyberTiplineClient({self.base_url})"
+
+    def __enter__(self) -> HttpCyberTiplineClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(
+        self,
+        operation: str,
+        *,
+        xml: bytes | None = None,
+        form: Mapping[str, str] | None = None,
+        file: tuple[str, bytes, str] | None = None,
+    ) -> ET.Element:
+        """POST to ``operation``: an XML body, or a multipart form (``id``, and the ``file`` to upload)."""
+        files: dict[str, tuple[str | None, bytes | str, str | None]] = {}
+        for name, value in (form or {}).items():
+            files[name] = (None, value, None)
+        if file is not None:
+            files["file"] = file
+        try:
+            if xml is not None:
+                response = self._client.post(
+                    operation, content=xml, headers={"Content-Type": XML_CONTENT_TYPE}
+                )
+            else:
+                response = self._client.post(operation, files=files)
+        except self._httpx.TransportError as exc:
+            raise CyberTiplineTransientError(operation, f"{type(exc).__name__}: {exc}") from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise CyberTiplineTransientError(operation, f"HTTP {status}")
+        if status == 401:
+            raise CyberTiplineError(
+                operation, "HTTP 401: credentials refused", code=ResponseCode.AUTHENTICATION_REQUIRED
+            )
+        try:
+            root = ET.fromstring(response.content)  # noqa: S314 - NCMEC's answer; expat refuses external entities
+        except ET.ParseError:
+            raise CyberTiplineError(operation, f"HTTP {status}, the answer is not XML") from None
+        code_text = _child_text(root, "responseCode")
+        if code_text is None or not code_text.lstrip("-").isdigit():
+            raise CyberTiplineError(operation, f"HTTP {status}, the answer has no responseCode")
+        code = int(code_text)
+        if code != ResponseCode.SUCCESS:
+            description = _child_text(root, "responseDescription") or "no description"
+            error = CyberTiplineTransientError if code in TRANSIENT_CODES else CyberTiplineError
+            raise error(operation, description, code=code)
+        if status >= 400:
+            raise CyberTiplineError(operation, f"HTTP {status}")
+        return root
+
+    def submit(self, report: CyberTiplineReport) -> str:
+        body = report_xml(report)
+        root = self._post("submit", xml=body)
+        report_id = _child_text(root, "reportId")
+        if report_id is None:
+            raise CyberTiplineError("submit", "the answer has no reportId")
+        return report_id
+
+    def upload(self, report_id: str, file: ReportedFile, content: bytes) -> UploadedFile:
+        validate_file(file)
+        root = self._post("upload", form={"id": report_id}, file=(file.file_name, content, file.content_type))
+        file_id = _child_text(root, "fileId")
+        if file_id is None:
+            raise CyberTiplineError("upload", "the answer has no fileId")
+        return UploadedFile(file_id=file_id, md5=_child_text(root, "hash"))
+
+    def file_info(self, report_id: str, file_id: str, file: ReportedFile) -> None:
+        body = file_details_xml(report_id, file_id, file)
+        self._post("fileinfo", xml=body)
+
+    def finish(self, report_id: str) -> FinishedReport:
+        root = self._post("finish", form={"id": report_id})
+        file_ids = tuple(
+            element.text.strip()
+            for element in root.iterfind("files/fileId")
+            if element.text and element.text.strip()
+        )
+        return FinishedReport(report_id=_child_text(root, "reportId") or report_id, file_ids=file_ids)
+
+    def retract(self, report_id: str) -> None:
+        self._post("retract", form={"id": report_id})
+
+
+# ----------------------------------------------------------------------------------- the test double
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One call the double received: the operation, the report id, and what was sent (XML or bytes)."""
+
+    operation: str
+    report_id: str | None
+    payload: bytes = b""
+    file_id: str | None = None
+
+
+@dataclass
+class _OpenReport:
+    xml: bytes
+    state: str = "open"  # open → finished | retracted
+    files: dict[str, bytes] = field(default_factory=dict)
+    details: dict[str, bytes] = field(default_factory=dict)
+
+
+class InMemoryCyberTiplineClient:
+    """A local CyberTipline: keeps reports in memory, records every call, assigns report ids.
+
+    It renders and validates the same XML as the HTTP client and keeps NCMEC's lifecycle (files only on
+    an open report, finish or retract once). `fail_next` makes the next calls fail with
+    `CyberTiplineTransientError` (before anything is stored), so that callers' retries can be tested.
+    """
+
+    OPERATIONS: Final = ("submit", "upload", "fileinfo", "finish", "retract")
+
+    def __init__(self, *, first_report_id: int = 1000) -> None:
+        self.calls: list[RecordedCall] = []
+        self.reports: dict[str, _OpenReport] = {}
+        self._report_ids = itertools.count(first_report_id)
+        self._file_ids = itertools.count(1)
+        self._failures: dict[str | None, int] = {}
+
+    def fail_next(self, times: int = 1, *, operation: str | None = None) -> None:
+        """Fail the next ``times`` calls (of ``operation`` only, if given) with a transient error."""
+        if times < 1:
+            raise ValueError(f"times must be at least 1, got {times}")
+        if operation is not None and operation not in self.OPERATIONS:
+            raise ValueError(f"unknown operation {operation!r}; one of {', '.join(self.OPERATIONS)}")
+        self._failures[operation] = self._failures.get(operation, 0) + times
+
+    def _maybe_fail(self, operation: str) -> None:
+        for key in (operation, None):
+            if self._failures.get(key, 0) > 0:
+                self._failures[key] -= 1
+                raise CyberTiplineTransientError(
+                    operation, "simulated transient failure", code=ResponseCode.SERVER_ERROR
+                )
+
+    def _open(self, operation: str, report_id: str) -> _OpenReport:
+        report = self.reports.get(report_id)
+        if report is None:
+            raise CyberTiplineError(operation, "report does not exist", code=ResponseCode.NO_SUCH_REPORT)
+        if report.state == "finished":
+            raise CyberTiplineError(operation, "report already finished", code=ResponseCode.ALREADY_FINISHED)
+        if report.state == "retracted":
+            raise CyberTiplineError(
+                operation, "report already retracted", code=ResponseCode.ALREADY_RETRACTED
+            )
+        return report
+
+    def submit(self, report: CyberTiplineReport) -> str:
+        body = report_xml(report)
+        self.calls.append(RecordedCall("submit", None, body))
+        self._maybe_fail("submit")
+        report_id = str(next(self._report_ids))
+        self.reports[report_id] = _OpenReport(xml=body)
+        return report_id
+
+    def upload(self, report_id: str, file: ReportedFile, content: bytes) -> UploadedFile:
+        validate_file(file)
+        self.calls.append(RecordedCall("upload", report_id, content))
+        self._maybe_fail("upload")
+        report = self._open("upload", report_id)
+        file_id = f"file-{next(self._file_ids)}"
+        report.files[file_id] = content
+        return UploadedFile(file_id=file_id, md5=hashlib.md5(content, usedforsecurity=False).hexdigest())
+
+    def file_info(self, report_id: str, file_id: str, file: ReportedFile) -> None:
+        body = file_details_xml(report_id, file_id, file)
+        self.calls.append(RecordedCall("fileinfo", report_id, body, file_id=file_id))
+        self._maybe_fail("fileinfo")
+        report = self._open("fileinfo", report_id)
+        if file_id not in report.files:
+            raise CyberTiplineError(
+                "fileinfo", f"no file {file_id} in report {report_id}", code=ResponseCode.VALIDATION_FAILED
+            )
+        report.details[file_id] = body
+
+    def finish(self, report_id: str) -> FinishedReport:
+        self.calls.append(RecordedCall("finish", report_id))
+        self._maybe_fail("finish")
+        report = self._open("finish", report_id)
+        report.state = "finished"
+        return FinishedReport(report_id=report_id, file_ids=tuple(report.files))
+
+    def retract(self, report_id: str) -> None:
+        self.calls.append(RecordedCall("retract", report_id))
+        self._maybe_fail("retract")
+        report = self._open("retract", report_id)
+        report.state = "retracted"
+
+    def operations(self) -> list[str]:
+        """The operations received so far, in order (failed attempts included)."""
+        return [call.operation for call in self.calls]

@@ -228,6 +228,7 @@ def demo(
     try:
         with unit_of_work(c.sessions) as session:
             loaded = demo_data.load(c, session, users=users or 200, seed=seed)
+        demo_data.announce(c, loaded)
         safety = safety_demo.load(c)
     finally:
         c.engine.dispose()
@@ -285,6 +286,7 @@ def matrix_demo(
     try:
         with unit_of_work(c.sessions) as session:
             loaded = demo_data.load(c, session, users=users, seed=seed)
+        demo_data.announce(c, loaded)
         safety = safety_demo.load(c)
     finally:
         c.engine.dispose()

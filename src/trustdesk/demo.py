@@ -20,6 +20,7 @@ from trustdesk.audit.vocabulary import Actor
 from trustdesk.auth.service import set_credentials
 from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain, ApiKey, Officer
+from trustdesk.bus.protocol import Subject
 from trustdesk.config import Environment, PlatformKind
 from trustdesk.credentials import derived_api_key, hash_api_key
 from trustdesk.errors import Forbidden
@@ -27,7 +28,7 @@ from trustdesk.lawful import service as lawful
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.package import generate_age_identity
 from trustdesk.lawful.schemas import RequestIn
-from trustdesk.platform.reference.connector import ReferencePlatform, message_locator
+from trustdesk.platform.reference.connector import ReferencePlatform
 from trustdesk.staff import service as staff
 from trustdesk.staff.roles import Role
 from trustdesk.vocabulary import IssuerKind, TargetType
@@ -98,6 +99,8 @@ class DemoData:
     platform: dict[str, int] = field(default_factory=dict)
     sample_requests: list[str] = field(default_factory=list)
     platform_name: str = "Reference platform"
+    arrived: list[str] = field(default_factory=list)
+    """Ids of the sample requests, to announce once their acknowledgement committed (:func:`announce`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -220,8 +223,15 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
         )
 
     if (session.scalar(select(func.count()).select_from(LawfulRequest)) or 0) == 0 and seeded.usable:
-        data.sample_requests = _sample_requests(container, session, seeded)
+        data.sample_requests, data.arrived = _sample_requests(container, session, seeded)
     return data
+
+
+def announce(container: Container, data: DemoData) -> None:
+    """After the commit, what an intake route does: each arrival goes on the bus, so that it is preserved
+    on receipt (every EPOC) and its legal windows open (a cross-border TCO order's scrutiny)."""
+    for request_id in data.arrived:
+        container.bus.publish(Subject.REQUEST_RECEIVED, {"request_id": request_id})
 
 
 @dataclass(frozen=True)
@@ -266,7 +276,8 @@ def _reference_platform(container: Container, *, users: int, seed: int) -> Seede
         ]
     finally:
         platform.close()
-    return SeededPlatform("Reference platform", counts, phones, message_locator(1, 1))
+    first = container.connector.content_events(limit=1)  # a message that exists, whatever the seed
+    return SeededPlatform("Reference platform", counts, phones, first[0].locator if first else None)
 
 
 def _matrix_platform(container: Container) -> SeededPlatform:
@@ -284,7 +295,9 @@ def _matrix_platform(container: Container) -> SeededPlatform:
     )
 
 
-def _sample_requests(container: Container, session: Session, seeded: SeededPlatform) -> list[str]:
+def _sample_requests(
+    container: Container, session: Session, seeded: SeededPlatform
+) -> tuple[list[str], list[str]]:
     phones = seeded.phones
     samples = [
         (
@@ -334,7 +347,7 @@ def _sample_requests(container: Container, session: Session, seeded: SeededPlatf
             },
         ),
     ]
-    tracking = []
+    tracking, ids = [], []
     for domain, body in samples:
         agency_id = session.get_one(AgencyDomain, domain).agency_id
         submitter = session.scalars(
@@ -348,7 +361,9 @@ def _sample_requests(container: Container, session: Session, seeded: SeededPlatf
             submitter,
             RequestIn.model_validate(body),
             idempotency_key=None,
+            policy=container.policy,
             channel="demo",
         )
         tracking.append(intake.request.tracking_number)
-    return tracking
+        ids.append(intake.request.id)
+    return tracking, ids

@@ -131,3 +131,56 @@ def test_the_conflict_register_and_the_clarification_kind_from_the_cli(env: dict
     assert "incomplete_order" in helped
     assert "desk_question" in helped
     cli(env, "request", "clarify", "TD-X", "--as", "a@b.example", "--question", "?", "--kind", "x", expect=2)
+
+
+def test_a_tco_order_is_scrutinised_and_complained_about_from_the_cli(env: dict[str, str]) -> None:
+    """TCO Art. 4 and 10 from the command line, on the demo's cross-border order (DE; the EU legal
+    representative sits in BE)."""
+    cli(env, "demo", "--users", "20")
+    tco = next(
+        r["tracking_number"]
+        for r in json.loads(cli(env, "request", "list", "--json").stdout)
+        if r["instrument"] == "EU_TCO_REMOVAL"
+    )
+    reviewer = ("--as", "reviewer@platform.example")
+    assert (
+        "no active staff user"
+        in cli(
+            env, "removal", "scrutiny", tco, "--as", "ghost@platform.example", "--note", "x", expect=2
+        ).stderr
+    )
+    cli(env, "request", "decide", tco, *reviewer, "--outcome", "comply")
+    cli(env, "request", "execute", tco, *reviewer)
+    asked = json.loads(cli(env, "removal", "scrutiny", tco, *reviewer, "--note", "satire", "--json").stdout)
+    assert asked["decision_due_at"]
+    assert (
+        "no_infringement"
+        in cli(env, "removal", "scrutiny-decision", tco, *reviewer, "--outcome", "x", expect=2).output
+    )
+    decided = json.loads(
+        cli(
+            env, "removal", "scrutiny-decision", tco, *reviewer, "--outcome", "no_infringement", "--json"
+        ).stdout
+    )
+    assert decided["reinstated"] == []
+
+    shown = json.loads(cli(env, "request", "show", tco, "--json").stdout)
+    removal = shown["removals"][0]["id"]
+    assert (
+        "no removal"
+        in cli(env, "removal", "complaint", tco, "nope", *reviewer, "--body", "news", expect=2).stderr
+    )
+    made = json.loads(
+        cli(env, "removal", "complaint", tco, removal, *reviewer, "--body", "This is news.", "--json").stdout
+    )
+    answer = ("removal", "answer", tco, made["complaint_id"], *reviewer)
+    cli(env, *answer, "--answer", "  ", "--upheld", expect=2)
+    assert json.loads(cli(env, *answer, "--answer", "Counsel agrees.", "--upheld", "--json").stdout)["upheld"]
+    cli(env, *answer, "--answer", "Again.", "--dismissed", expect=2)
+    shown = json.loads(cli(env, "request", "show", tco, "--json").stdout)
+    assert shown["removals"][0]["reinstated_at"] is not None
+    assert [c["upheld"] for c in shown["complaints"]] == [True]
+    kinds = {w["kind"]: w["outcome"] for w in shown["windows"]}
+    assert kinds["scrutiny_request"] == "requested"
+    assert kinds["scrutiny_decision"] == "no_infringement"
+    assert kinds["complaint"] == "upheld"

@@ -14,12 +14,11 @@ from tests.factories import bearer, tco
 from tests.lawful_world import SECRET_TEXT, World, build_world
 from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
-from trustdesk.audit.vocabulary import Actor
 from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
 from trustdesk.lawful import removals
 from trustdesk.lawful.models import LawfulRequest, LegalWindow, Removal
-from trustdesk.lawful.vocabulary import ScrutinyOutcome, WindowKind
+from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.platform.protocol import DataCategory, Period
 
 
@@ -153,25 +152,35 @@ def test_art_4_a_cross_border_order_may_be_scrutinised_and_an_infringement_reins
     tracking = remove(world)  # from Germany; the EU legal representative sits in Belgium
     (asked,) = windows(sessions, tracking, WindowKind.SCRUTINY_REQUEST)
     assert asked.due_at == received + timedelta(hours=48)
-    instrument = world.container.catalogue.get("EU_TCO_REMOVAL")
+    no_decision = world.staff(world.reviewer, "POST", f"/{tracking}/scrutiny/decision", json={"outcome": "x"})
+    assert no_decision.status_code == 422
 
     world.clock.advance(timedelta(hours=20))
-    with unit_of_work(sessions) as s:
-        decision = removals.request_scrutiny(
-            s, world.clock, Actor.operator(), request_of(s, tracking), instrument, "a satirical post"
-        )
-        assert decision.due_at == world.clock.now + timedelta(hours=72)
-    with unit_of_work(sessions) as s:
-        removals.record_scrutiny_decision(
-            s,
-            world.clock,
-            Actor.operator(),
-            request_of(s, tracking),
-            ScrutinyOutcome.INFRINGEMENT,
-            world.platform,
-        )
+    view = world.act(world.reviewer, tracking, "scrutiny", {"note": "a satirical post"})
+    decision = [w for w in view["review"]["windows"] if w["kind"] == "scrutiny_decision"]
+    assert [w["due_at"] for w in decision] == [(world.clock.now + timedelta(hours=72)).isoformat()]
+    again = world.staff(world.reviewer, "POST", f"/{tracking}/scrutiny", json={"note": "again"})
+    assert again.status_code == 409
+    view = world.act(world.reviewer, tracking, "scrutiny/decision", {"outcome": "infringement"})
+    assert view["review"]["removals"][0]["reinstated_at"] == world.clock.now.isoformat()
     assert the_removal(sessions, tracking).reinstated_at == world.clock.now
     assert visible(world)
+
+
+def test_art_4_2_scrutiny_is_asked_within_48_hours_of_receipt(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = remove(world)
+    world.clock.advance(timedelta(hours=49))
+    late = world.staff(world.reviewer, "POST", f"/{tracking}/scrutiny", json={"note": "too late"})
+    assert late.status_code == 409
+    assert late.json()["code"] == "too_late"
+    assert [w.kind for w in windows(sessions, tracking, WindowKind.SCRUTINY_DECISION)] == []
+    officer = world.staff(
+        world.reviewer, "POST", f"/{tracking}/scrutiny/decision", json={"outcome": "infringement"}
+    )
+    assert officer.status_code == 409  # nothing to decide: no scrutiny was asked
+    assert the_removal(sessions, tracking).reinstated_at is None
 
 
 def test_art_4_an_order_from_the_legal_representatives_own_state_opens_no_scrutiny(
@@ -190,21 +199,31 @@ def test_art_10_a_complaint_is_answered_within_two_weeks_and_an_upheld_one_reins
 ) -> None:
     tracking = remove(world)
     removal = the_removal(sessions, tracking)
-    instrument = world.container.catalogue.get("EU_TCO_REMOVAL")
-    with unit_of_work(sessions) as s:
-        complaint = removals.receive_complaint(
-            s, world.clock, Actor.operator(), removal.id, "This is news reporting.", instrument
-        )
-        assert complaint.due_at == world.clock.now + timedelta(days=14)
-        complaint_id = complaint.id
+    unknown = world.staff(
+        world.reviewer, "POST", f"/{tracking}/complaints", json={"removal_id": "nope", "body": "news"}
+    )
+    assert unknown.status_code == 404
+    view = world.act(
+        world.reviewer, tracking, "complaints", {"removal_id": removal.id, "body": "This is news reporting."}
+    )
+    (complaint,) = view["review"]["complaints"]
+    assert complaint["due_at"] == (world.clock.now + timedelta(days=14)).isoformat()
     (window,) = windows(sessions, tracking, WindowKind.COMPLAINT)
     assert window.due_at == world.clock.now + timedelta(days=14)
 
-    with unit_of_work(sessions) as s:
-        removals.answer_complaint(
-            s, world.clock, Actor.operator(), complaint_id, upheld, "Reviewed by counsel.", world.platform
-        )
+    answer = f"/{tracking}/complaints/{complaint['id']}/answer"
+    blank = world.staff(world.reviewer, "POST", answer, json={"upheld": upheld, "answer": ""})
+    assert blank.status_code == 422
+    world.act(
+        world.reviewer,
+        tracking,
+        f"complaints/{complaint['id']}/answer",
+        {"upheld": upheld, "answer": "Reviewed by counsel."},
+    )
     (window,) = windows(sessions, tracking, WindowKind.COMPLAINT)
     assert window.outcome == ("upheld" if upheld else "dismissed")
     assert (the_removal(sessions, tracking).reinstated_at is not None) is upheld
     assert visible(world) is upheld
+    twice = world.staff(world.reviewer, "POST", answer, json={"upheld": not upheld, "answer": "Changed."})
+    assert twice.status_code == 409
+    assert (the_removal(sessions, tracking).reinstated_at is not None) is upheld

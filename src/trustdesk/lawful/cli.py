@@ -35,6 +35,9 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(request_app, name="request")
     app.add_typer(hold_app, name="hold")
     app.add_typer(production_app, name="production")
+    from trustdesk.lawful.removal_cli import removal_app  # it builds on this module's helpers
+
+    app.add_typer(removal_app, name="removal")
     app.registered_commands.extend(sla_app.registered_commands)
 
 

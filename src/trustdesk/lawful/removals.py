@@ -438,6 +438,8 @@ def receive_complaint(
     account_id: str | None = None,
 ) -> RemovalComplaint:
     """A content provider complains about a removal: it is answered within two weeks (TCO Art. 10(2))."""
+    if not body.strip():
+        raise InvalidInput("say what the complaint is", field="body")
     removal = session.get(Removal, removal_id)
     if removal is None:
         raise NotFound(f"no removal {removal_id}", code="removal_not_found", field="removal")
@@ -475,13 +477,19 @@ def answer_complaint(
     answer: str,
     connector: PlatformConnector,
     answered_by: str | None = None,
+    *,
+    request: LawfulRequest | None = None,
 ) -> RemovalComplaint:
-    """Upheld: the content is reinstated; dismissed: the reasons are given to the complainant."""
+    """Upheld: the content is reinstated; dismissed: the reasons are given to the complainant.
+
+    With ``request``, the complaint must be about one of its removals."""
     complaint = session.get(RemovalComplaint, complaint_id)
-    if complaint is None:
+    if complaint is None or (request is not None and complaint.request_id != request.id):
         raise NotFound(f"no complaint {complaint_id}", code="complaint_not_found", field="complaint")
     if complaint.answered_at is not None:
         raise Conflict(f"complaint {complaint_id} was answered on {complaint.answered_at.isoformat()}")
+    if not answer.strip():
+        raise InvalidInput("give the complainant the reasons of the answer", field="answer")
     request = session.get_one(LawfulRequest, complaint.request_id)
     complaint.answered_at, complaint.upheld, complaint.answer = clock(), upheld, answer
     complaint.answered_by = answered_by

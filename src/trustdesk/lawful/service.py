@@ -107,19 +107,10 @@ def check_against_instrument(body: RequestIn, instrument: Instrument, at: dateti
 
 
 def refusal_on_receipt(
-    country: str, instrument: Instrument, at: datetime, policy: PolicySet | None, catalogue: Catalogue
+    country: str, instrument: Instrument, at: datetime, policy: PolicySet, catalogue: Catalogue
 ) -> Admissibility | None:
     """Why a well-formed request cannot be executed at all, or None: the policy package's
     ``admissibility`` (the law, the platform's policy, an exited jurisdiction)."""
-    if policy is None:  # callers without the policy check only the law
-        if instrument.applies_in(country, at):
-            return None
-        return Admissibility(
-            Ground.INSTRUMENT_NOT_APPLICABLE,
-            f"{instrument.code} ({instrument.title}) does not apply to an authority in {country} "
-            f"on {at.date()}.",
-            (),
-        )
     return admissibility(country, instrument.code, at, policy, catalogue)
 
 
@@ -160,8 +151,8 @@ def submit(
     body: RequestIn,
     *,
     idempotency_key: str | None,
+    policy: PolicySet,
     channel: str = "api",
-    policy: PolicySet | None = None,
 ) -> Intake:
     """Record a request and compute its deadline; replays of an Idempotency-Key return the original.
 

@@ -117,7 +117,7 @@ def show(tracking_number: str, principal: Reader, container: ContainerDep) -> St
         return full_view(container, session, request)
 
 
-def _act(
+def act(
     container: Container,
     principal: StaffPrincipal,
     tracking_number: str,
@@ -148,14 +148,14 @@ def decide(
             justification=body.justification,
         )
 
-    return _act(container, principal, tracking_number, action)
+    return act(container, principal, tracking_number, action)
 
 
 @router.post("/{tracking_number}/approve", response_model=StaffRequestOut, summary="Approve (four eyes)")
 def approve(
     tracking_number: str, body: NoteIn, principal: Approver, container: ContainerDep
 ) -> StaffRequestOut:
-    return _act(
+    return act(
         container,
         principal,
         tracking_number,
@@ -175,7 +175,7 @@ def approve(
 def reject(
     tracking_number: str, body: NoteIn, principal: Approver, container: ContainerDep
 ) -> StaffRequestOut:
-    return _act(
+    return act(
         container,
         principal,
         tracking_number,
@@ -201,7 +201,7 @@ def clarify(
             kind=kind,
         )
 
-    return _act(container, principal, tracking_number, action)
+    return act(container, principal, tracking_number, action)
 
 
 @router.post(
@@ -215,7 +215,7 @@ def clarify(
 def enforcing_answer(
     tracking_number: str, body: EnforcingIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
-    return _act(
+    return act(
         container,
         principal,
         tracking_number,
@@ -249,14 +249,14 @@ def resolve_conflict(
             ground=body.ground,
         )
 
-    return _act(container, principal, tracking_number, action)
+    return act(container, principal, tracking_number, action)
 
 
 @router.post(
     "/{tracking_number}/execute", response_model=StaffRequestOut, summary="Execute through the platform"
 )
 def execute(tracking_number: str, principal: Decider, container: ContainerDep) -> StaffRequestOut:
-    return _act(
+    return act(
         container,
         principal,
         tracking_number,
@@ -277,7 +277,7 @@ def execute(tracking_number: str, principal: Decider, container: ContainerDep) -
 def answer(
     tracking_number: str, body: AnswerIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
-    return _act(
+    return act(
         container,
         principal,
         tracking_number,
@@ -296,7 +296,7 @@ def answer(
 
 @router.post("/{tracking_number}/close", response_model=StaffRequestOut, summary="Close the file")
 def close(tracking_number: str, principal: Decider, container: ContainerDep) -> StaffRequestOut:
-    return _act(
+    return act(
         container,
         principal,
         tracking_number,

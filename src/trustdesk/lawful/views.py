@@ -1,5 +1,6 @@
 """JSON-ready views of a request for staff (CLI and staff API) and for its authority (officer API)."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -7,7 +8,14 @@ from sqlalchemy.orm import Session
 
 from trustdesk.lawful.catalogue import Catalogue
 from trustdesk.lawful.execution import holds_of, latest_production
-from trustdesk.lawful.models import Decision, LawfulRequest, Removal, UserNotice
+from trustdesk.lawful.models import (
+    Decision,
+    LawfulRequest,
+    LegalWindow,
+    Removal,
+    RemovalComplaint,
+    UserNotice,
+)
 from trustdesk.lawful.review import correspondence_of, current_decision, recommendation_for
 from trustdesk.platform.protocol import PlatformConnector
 from trustdesk.policy.rules import PolicySet
@@ -63,6 +71,10 @@ def production_view(session: Session, request: LawfulRequest) -> dict[str, Any] 
     }
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
 def staff_view(
     session: Session,
     request: LawfulRequest,
@@ -93,12 +105,44 @@ def staff_view(
         ],
         "removals": [
             {
+                "id": r.id,
                 "locator": r.locator,
                 "action": r.action,
                 "scope": r.scope,
                 "effective_at": r.effective_at.isoformat(),
+                "keep_until": _iso(r.keep_until),
+                "reinstated_at": _iso(r.reinstated_at),
             }
             for r in session.scalars(select(Removal).where(Removal.request_id == request.id))
+        ],
+        "complaints": [
+            {
+                "id": c.id,
+                "removal_id": c.removal_id,
+                "received_at": c.received_at.isoformat(),
+                "due_at": c.due_at.isoformat(),
+                "answered_at": _iso(c.answered_at),
+                "upheld": c.upheld,
+            }
+            for c in session.scalars(
+                select(RemovalComplaint)
+                .where(RemovalComplaint.request_id == request.id)
+                .order_by(RemovalComplaint.received_at, RemovalComplaint.id)
+            )
+        ],
+        "windows": [
+            {
+                "kind": w.kind.value,
+                "opened_at": w.opened_at.isoformat(),
+                "due_at": _iso(w.due_at),
+                "closed_at": _iso(w.closed_at),
+                "outcome": w.outcome,
+            }
+            for w in session.scalars(
+                select(LegalWindow)
+                .where(LegalWindow.request_id == request.id)
+                .order_by(LegalWindow.opened_at, LegalWindow.id)
+            )
         ],
         "user_notices": [
             {

@@ -9,6 +9,7 @@ from fastapi_offline import FastAPIOffline
 from trustdesk import __version__
 from trustdesk.app import Container
 from trustdesk.lawful.hold_routes import router as hold_router
+from trustdesk.lawful.removal_routes import router as removal_router
 from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
 from trustdesk.safety.routes import router as safety_router
@@ -44,6 +45,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(lawful_router)
     app.include_router(hold_router)
     app.include_router(staff_router)
+    app.include_router(removal_router)
     app.include_router(login_router)
     app.include_router(public_router)
     app.include_router(portal_router)

@@ -129,6 +129,13 @@ class ContentKind(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """Where a review case stands; the review queue's transition table builds on it."""
+    """Where a review case stands; ``safety/workflow.py`` holds its transition table."""
 
     OPEN = "open"
+    """In the review queue, waiting for a person's decision (claimed or not)."""
+    AWAITING_APPROVAL = "awaiting_approval"
+    """Decided to terminate an account: a second person approves before anything is done."""
+    DECIDED = "decided"
+    """Decided; the restrictions are enforced through the connector and the statement sent."""
+    REVERSED = "reversed"
+    """An appeal succeeded: the restrictions were lifted and what was removed restored."""

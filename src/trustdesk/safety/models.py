@@ -33,6 +33,7 @@ from trustdesk.safety.vocabulary import (
     DsaKeyword,
     HashType,
 )
+from trustdesk.safety.workflow import AppealStatus, CaseSource
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite's rowid alias must be INTEGER
 
@@ -142,12 +143,23 @@ class Case(Base):
     chat_type: Mapped[ChatType | None] = mapped_column(enum_type(ChatType))
     account_id: Mapped[str] = mapped_column(String(200))
     chat_id: Mapped[str] = mapped_column(String(200))
-    locator: Mapped[str] = mapped_column(String(500))
+    locator: Mapped[str] = mapped_column(String(500), index=True)
     text: Mapped[str | None] = mapped_column(Text)
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     blur: Mapped[bool] = mapped_column(Boolean)
     auto_removed: Mapped[bool] = mapped_column(Boolean)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    source: Mapped[CaseSource] = mapped_column(
+        enum_type(CaseSource), default=CaseSource.AUTOMATED, server_default=CaseSource.AUTOMATED.value
+    )
+    """The strongest source among what put the case here (an authority order, a trusted flagger...)."""
+    audience: Mapped[int | None] = mapped_column(Integer)
+    """How many people can see the content (a public channel's members): its reach."""
+    target_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    """When the case should be decided, from its severity and source."""
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signals: Mapped[list[Signal]] = relationship(order_by=Signal.detected_at, lazy="selectin")
 
 
@@ -223,3 +235,161 @@ class IngestCursor(Base):
     cursor: Mapped[str] = mapped_column(String(200))
     events: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --------------------------------------------------------------------------------------------------
+# Due process (DSA Arts 16, 17, 20, 22, 23)
+
+
+class TrustedFlagger(Base):
+    """An organisation awarded trusted-flagger status (DSA Art. 22); its notices are handled first."""
+
+    __tablename__ = "safety_trusted_flaggers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    """The Member State whose Digital Services Coordinator awarded the status."""
+    contact_email: Mapped[str] = mapped_column(String(320))
+    expertise: Mapped[list[str]] = mapped_column(JSON)
+    """The DSA categories it is designated for."""
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Notice(Base):
+    """A notice of illegal content (DSA Art. 16), from anyone or from a trusted flagger."""
+
+    __tablename__ = "safety_notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("safety_cases.id"), index=True)
+    locator: Mapped[str] = mapped_column(String(500), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    category: Mapped[DsaCategory] = mapped_column(enum_type(DsaCategory))
+    keyword: Mapped[DsaKeyword | None] = mapped_column(enum_type(DsaKeyword))
+    notifier_name: Mapped[str | None] = mapped_column(String(200))
+    notifier_email: Mapped[str | None] = mapped_column(String(320))
+    good_faith: Mapped[bool] = mapped_column(Boolean)
+    trusted_flagger_id: Mapped[str | None] = mapped_column(ForeignKey("safety_trusted_flaggers.id"))
+    notifier_key: Mapped[str] = mapped_column(String(64), index=True)
+    """sha256 of the notifier's e-mail (else of its address): throttling and Art. 23(2) standing."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    """actioned, not_actioned or manifestly_unfounded, once the case is decided."""
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotifierStanding(Base):
+    """Art. 23(2): a notifier who often sends manifestly unfounded notices is warned, then suspended."""
+
+    __tablename__ = "safety_notifier_standing"
+
+    notifier_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unfounded: Mapped[int] = mapped_column(Integer)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModerationDecision(Base):
+    """A person's decision on a case: the restrictions, the ground, the DSA category; reversible."""
+
+    __tablename__ = "safety_decisions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("safety_cases.id"), index=True)
+    decided_by: Mapped[str] = mapped_column(String(36))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    restrictions: Mapped[list[str]] = mapped_column(JSON)
+    """What is done (remove, disable, geo_restrict, demote, label, age_restrict, suspend, terminate);
+    empty: no action (the notice is not actioned)."""
+    territorial_scope: Mapped[list[str] | None] = mapped_column(JSON)
+    ground: Mapped[str | None] = mapped_column(String(32))
+    legal_ground: Mapped[str | None] = mapped_column(Text)
+    tos_ground: Mapped[str | None] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text)
+    category: Mapped[DsaCategory | None] = mapped_column(enum_type(DsaCategory))
+    keyword: Mapped[DsaKeyword | None] = mapped_column(enum_type(DsaKeyword))
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(36))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CaseAction(Base):
+    """One step of enforcing a decision through the connector: idempotent, retried with back-off."""
+
+    __tablename__ = "safety_case_actions"
+    __table_args__ = (UniqueConstraint("decision_id", "kind", "target"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("safety_decisions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    """pending, done or failed (gave up after the last retry)."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class StatementRecord(Base):
+    """A statement of reasons (DSA Art. 17) as validated, delivered and kept for submission."""
+
+    __tablename__ = "safety_statements"
+    __table_args__ = (UniqueConstraint("decision_id", "account_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("safety_decisions.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(200))
+    puid: Mapped[str] = mapped_column(String(500), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The statement in the EU Transparency Database's schema, exactly as validated."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    appeal_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivery_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class Appeal(Base):
+    """An internal complaint against a decision (DSA Art. 20), by the affected user or the notifier."""
+
+    __tablename__ = "safety_appeals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("safety_decisions.id"), index=True)
+    appellant: Mapped[str] = mapped_column(String(16))
+    """affected_user or notifier."""
+    statement_id: Mapped[str | None] = mapped_column(ForeignKey("safety_statements.id"))
+    notice_id: Mapped[str | None] = mapped_column(ForeignKey("safety_notices.id"))
+    body: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[AppealStatus] = mapped_column(enum_type(AppealStatus), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(36))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Exposure(Base):
+    """A reviewer saw a case's content: counted per day for the most harmful categories (wellness)."""
+
+    __tablename__ = "safety_exposures"
+    __table_args__ = (UniqueConstraint("user_id", "case_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("safety_cases.id"))
+    category: Mapped[DsaCategory | None] = mapped_column(enum_type(DsaCategory))
+    keyword: Mapped[DsaKeyword | None] = mapped_column(enum_type(DsaKeyword))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -38,3 +38,8 @@ class Forbidden(DomainError):
 class Unauthenticated(DomainError):
     status = 401
     code = "unauthenticated"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"

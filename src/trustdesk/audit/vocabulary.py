@@ -9,6 +9,8 @@ class ActorKind(StrEnum):
     STAFF = "staff"
     OPERATOR = "operator"  # a person at the CLI of the server
     SYSTEM = "system"
+    PUBLIC = "public"  # anyone: a notifier, an appellant (identified by a hashed key, never by name)
+    TRUSTED_FLAGGER = "trusted_flagger"
 
 
 class AuditAction(StrEnum):
@@ -59,6 +61,22 @@ class AuditAction(StrEnum):
     BANK_ENTRY_REMOVE = "safety:bank_entry:remove"
     CONTENT_AUTO_REMOVE = "safety:content:auto_remove"
     CASE_OPEN = "safety:case:open"
+    CASE_CLAIM = "safety:case:claim"
+    CASE_RELEASE = "safety:case:release"
+    CASE_DECIDE = "safety:case:decide"
+    CASE_APPROVE = "safety:case:approve"
+    CASE_REJECT = "safety:case:reject"
+    CASE_REVERSE = "safety:case:reverse"
+    CASE_ACTION = "safety:case_action:run"
+    NOTICE_RECEIVE = "safety:notice:receive"
+    NOTICE_ANSWER = "safety:notice:answer"
+    NOTIFIER_WARN = "safety:notifier:warn"
+    NOTIFIER_SUSPEND = "safety:notifier:suspend"
+    FLAGGER_CREATE = "safety:trusted_flagger:create"
+    FLAGGER_REVOKE = "safety:trusted_flagger:revoke"
+    STATEMENT_ISSUE = "safety:statement:issue"
+    APPEAL_FILE = "safety:appeal:file"
+    APPEAL_DECIDE = "safety:appeal:decide"
     NCMEC_REPORT_QUEUE = "safety:ncmec_report:queue"
     PLATFORM_TOKEN_ISSUE = "safety:platform_token:issue"  # noqa: S105 - an audit tag, not a secret
     PLATFORM_TOKEN_REVOKE = "safety:platform_token:revoke"  # noqa: S105 - an audit tag, not a secret

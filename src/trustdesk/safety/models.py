@@ -188,7 +188,9 @@ class Evidence(Base):
     __tablename__ = "safety_evidence"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    enforcement_id: Mapped[str] = mapped_column(ForeignKey("safety_enforcements.id"), unique=True)
+    enforcement_id: Mapped[str | None] = mapped_column(ForeignKey("safety_enforcements.id"), unique=True)
+    """The automatic removal that preserved it, or (``decision_id``) a reviewer's decision."""
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("safety_decisions.id"), unique=True)
     event_key: Mapped[str] = mapped_column(String(300), index=True)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))

@@ -32,25 +32,20 @@ from trustdesk.bus.protocol import EventBus, Subject
 from trustdesk.clock import Clock
 from trustdesk.db import unit_of_work
 from trustdesk.platform.protocol import ContentNotFound, PlatformConnector, RemovalAction
+from trustdesk.safety import queue
 from trustdesk.safety.detectors import Detection, Detectors, Finding
 from trustdesk.safety.events import ContentItem
 from trustdesk.safety.matcher import ACTION_STRENGTH
 from trustdesk.safety.models import Case, Enforcement, Evidence, NcmecReport, Signal
-from trustdesk.safety.vocabulary import BankAction, CaseStatus, DsaKeyword
+from trustdesk.safety.queue import DEFAULT_SEVERITY, severity
+from trustdesk.safety.vocabulary import BankAction, CaseStatus
+from trustdesk.safety.workflow import CaseSource
 
 log = logging.getLogger(__name__)
 
 CSAM_RETENTION = timedelta(days=365)
 EVIDENCE_RETENTION = timedelta(days=183)
 BLUR_SCORE = 0.5
-_PRIORITY = {
-    DsaKeyword.CHILD_SEXUAL_ABUSE_MATERIAL: 100,
-    DsaKeyword.CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE: 100,
-    DsaKeyword.GROOMING_SEXUAL_ENTICEMENT_MINORS: 95,
-    DsaKeyword.TERRORIST_CONTENT: 90,
-    DsaKeyword.NON_CONSENSUAL_IMAGE_SHARING: 85,
-    DsaKeyword.HUMAN_TRAFFICKING: 85,
-}
 
 
 @dataclass
@@ -71,10 +66,9 @@ def strongest_action(findings: Sequence[Finding]) -> BankAction:
 
 def priority(detection: Detection) -> int:
     """0-100: the gravest keyword, else 50; plus up to 10 for the audience and 10 for a classifier."""
-    base = max((_PRIORITY.get(f.keyword, 50) for f in detection.findings if f.keyword), default=50)
-    reach = min(10, detection.item.audience // 1_000)
-    boost = 10 if any(s >= BLUR_SCORE for s in detection.scores.values()) else 0
-    return min(100, base + reach + boost)
+    grave = max((severity(f.keyword) for f in detection.findings if f.keyword), default=DEFAULT_SEVERITY)
+    boost = any(s >= BLUR_SCORE for s in detection.scores.values())
+    return queue.priority(grave, detection.item.audience, boost=boost)
 
 
 def _lead(findings: Sequence[Finding], action: BankAction) -> Finding:
@@ -181,6 +175,7 @@ class Scanner:
     def _open_case(self, session: Session, detection: Detection, result: ScanResult) -> str:
         item = detection.item
         lead = _lead(detection.findings, BankAction.REVIEW)
+        now = self.clock()
         case = Case(
             id=new_id(),
             event_key=item.key,
@@ -199,8 +194,11 @@ class Scanner:
             else item.media.model_dump(exclude={"data_b64"}, exclude_none=True),
             blur=any(score >= BLUR_SCORE for score in detection.scores.values()),
             auto_removed=False,
-            opened_at=self.clock(),
+            opened_at=now,
+            source=CaseSource.AUTOMATED,
+            audience=item.audience,
         )
+        case.target_at = queue.target_at(now, case.priority, CaseSource.AUTOMATED)
         session.add(case)
         audit.record(
             session,

@@ -328,6 +328,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_safety_appeals_filed_at"), ["filed_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_safety_appeals_status"), ["status"], unique=False)
 
+    with op.batch_alter_table("safety_evidence", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("decision_id", sa.String(length=36), nullable=True))
+        batch_op.alter_column("enforcement_id", existing_type=sa.String(length=36), nullable=True)
+        batch_op.create_unique_constraint(batch_op.f("uq_safety_evidence_decision_id"), ["decision_id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_safety_evidence_decision_id_safety_decisions"),
+            "safety_decisions",
+            ["decision_id"],
+            ["id"],
+        )
+
     with op.batch_alter_table("safety_cases", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("source", _enum(CASESOURCE, "casesource"), server_default="automated", nullable=False)
@@ -348,6 +359,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("safety_evidence", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_safety_evidence_decision_id_safety_decisions"), type_="foreignkey"
+        )
+        batch_op.drop_constraint(batch_op.f("uq_safety_evidence_decision_id"), type_="unique")
+        batch_op.alter_column("enforcement_id", existing_type=sa.String(length=36), nullable=False)
+        batch_op.drop_column("decision_id")
     with op.batch_alter_table("safety_cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_safety_cases_target_at"))
         batch_op.drop_index(batch_op.f("ix_safety_cases_locator"))

@@ -1,0 +1,320 @@
+"""The review queue: cases are claimed by one reviewer at a time, decided by a person, and enforced.
+
+- **Queue** (:func:`queue`): undecided cases by time left to their target, then priority, then age.
+- **Claim** (:func:`claim`): an exclusive lock with a timeout; another reviewer's live claim refuses the
+  claim and the decision; logging out releases every claim (:func:`release_all`).
+- **Decide** (:func:`decide`): the restrictions, the ground (illegal content with its legal ground, or
+  the terms of service with the clause), the DSA category and keyword, the explanation. Terminating an
+  account waits for a second person (:func:`approve`); everything else takes effect at once: the connector
+  steps are queued (see ``enforcement.py``), the notices answered.
+
+Every function changes the database inside the caller's transaction and leaves audit events.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import service as audit
+from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
+from trustdesk.clock import Clock
+from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trustdesk.safety import notices
+from trustdesk.safety.models import Case, CaseAction, ModerationDecision
+from trustdesk.safety.restrictions import (
+    DecisionGround,
+    Restriction,
+    steps,
+)
+from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
+from trustdesk.safety.workflow import CaseTransition, next_case_status
+from trustdesk.staff.models import StaffUser
+from trustdesk.staff.roles import Permission
+from trustdesk.staff.service import require
+
+__all__ = [
+    "CLAIM_FOR",
+    "DecisionIn",
+    "approve",
+    "claim",
+    "decide",
+    "get_case",
+    "queue",
+    "reject",
+    "release",
+    "release_all",
+]
+
+CLAIM_FOR: Final = timedelta(minutes=30)
+"""How long a claim holds without activity; claiming again renews it."""
+UNDECIDED: Final = (CaseStatus.OPEN, CaseStatus.AWAITING_APPROVAL)
+_ISO2 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _actor(user: StaffUser) -> Actor:
+    return Actor(ActorKind.STAFF, user.id)
+
+
+def get_case(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}", code="case_not_found", field="case")
+    return case
+
+
+def queue(session: Session, *, limit: int = 200, status: CaseStatus | None = None) -> list[Case]:
+    """Undecided cases (or those of ``status``), the most urgent first: by target time, then priority
+    (severity and reach), then age. The source is in the target: an authority's order and a trusted
+    flagger's notice come first."""
+    statuses = (status,) if status is not None else UNDECIDED
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.status.in_(statuses))
+            .order_by(Case.target_at.is_(None), Case.target_at, Case.priority.desc(), Case.opened_at, Case.id)
+            .limit(limit)
+        )
+    )
+
+
+def _claimed_by_other(case: Case, user: StaffUser, now: datetime) -> bool:
+    return (
+        case.claimed_by is not None
+        and case.claimed_by != user.id
+        and case.claim_expires_at is not None
+        and case.claim_expires_at > now
+    )
+
+
+def claim(session: Session, clock: Clock, user: StaffUser, case_id: str) -> Case:
+    """Take the case for ``CLAIM_FOR``; another reviewer's live claim refuses it. Claiming one's own
+    case again renews the claim. Atomic: two reviewers claiming at once cannot both win."""
+    require(user, Permission.STAFF_CASE_MODERATE)
+    now = clock()
+    case = get_case(session, case_id)
+    if case.status not in UNDECIDED:
+        raise Conflict(f"case {case_id} is {case.status.value}: nothing to claim", code="case_decided")
+    taken = session.execute(
+        update(Case)
+        .where(
+            Case.id == case_id,
+            or_(Case.claimed_by.is_(None), Case.claimed_by == user.id, Case.claim_expires_at <= now),
+        )
+        .values(claimed_by=user.id, claim_expires_at=now + CLAIM_FOR)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(case)
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"case {case_id} is claimed by another reviewer until {case.claim_expires_at}",
+            code="case_claimed",
+        )
+    audit.record(
+        session, clock, _actor(user), AuditAction.CASE_CLAIM, subject_type="case", subject_id=case.id,
+        data={"until": (now + CLAIM_FOR).isoformat()},
+    )  # fmt: skip
+    return case
+
+
+def release(session: Session, clock: Clock, user: StaffUser, case_id: str) -> Case:
+    """Give the case back to the queue (only one's own claim)."""
+    case = get_case(session, case_id)
+    if case.claimed_by != user.id:
+        raise Conflict(f"case {case_id} is not claimed by you", code="not_your_claim")
+    case.claimed_by, case.claim_expires_at = None, None
+    audit.record(
+        session, clock, _actor(user), AuditAction.CASE_RELEASE, subject_type="case", subject_id=case.id
+    )
+    return case
+
+
+def release_all(session: Session, user_id: str) -> int:
+    """Logging out releases every claim the reviewer holds; returns how many."""
+    result = session.execute(
+        update(Case)
+        .where(Case.claimed_by == user_id, Case.status.in_(UNDECIDED))
+        .values(claimed_by=None, claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DecisionIn:
+    """A reviewer's decision. No restriction at all: the content stays (a notice is not actioned)."""
+
+    restrictions: frozenset[Restriction]
+    explanation: str
+    ground: DecisionGround | None = None
+    legal_ground: str | None = None
+    tos_ground: str | None = None
+    category: DsaCategory | None = None
+    keyword: DsaKeyword | None = None
+    territorial_scope: tuple[str, ...] | None = None
+    suspend_for: timedelta | None = None
+    unfounded: bool = False
+    """With no restriction: the notices were manifestly unfounded (counted against their notifiers)."""
+
+
+def _check(body: DecisionIn) -> None:
+    if not body.explanation.strip():
+        raise InvalidInput("explain the decision: it goes into the statement of reasons", field="explanation")
+    if body.unfounded and body.restrictions:
+        raise InvalidInput("a restricting decision does not find the notices unfounded", field="unfounded")
+    if not body.restrictions:
+        return
+    if body.ground is None:
+        raise InvalidInput("give the ground: illegal content or the terms of service", field="ground")
+    if body.ground is DecisionGround.ILLEGAL_CONTENT and not (body.legal_ground or "").strip():
+        raise InvalidInput("name the law the content breaks (DSA Art. 17(3)(d))", field="legal_ground")
+    if body.ground is DecisionGround.INCOMPATIBLE_CONTENT and not (body.tos_ground or "").strip():
+        raise InvalidInput("name the clause of the terms (DSA Art. 17(3)(e))", field="tos_ground")
+    if body.category is None:
+        raise InvalidInput("give the DSA category of the decision", field="category")
+    if Restriction.GEO_RESTRICT in body.restrictions:
+        scope = body.territorial_scope or ()
+        if not scope or any(len(c) != 2 or not set(c) <= _ISO2 for c in scope):
+            raise InvalidInput(
+                "a geo-restriction needs its territorial scope (ISO 3166-1 alpha-2 codes)",
+                field="territorial_scope",
+            )
+    elif body.territorial_scope:
+        raise InvalidInput("only a geo-restriction has a territorial scope", field="territorial_scope")
+    if Restriction.SUSPEND in body.restrictions and (
+        body.suspend_for is None or body.suspend_for <= timedelta(0)
+    ):
+        raise InvalidInput("say how long the account is suspended", field="suspend_for")
+    if {Restriction.SUSPEND, Restriction.TERMINATE} <= body.restrictions:
+        raise InvalidInput("suspend or terminate, not both", field="restrictions")
+
+
+def decide(
+    session: Session,
+    clock: Clock,
+    user: StaffUser,
+    case_id: str,
+    body: DecisionIn,
+    *,
+    standing: notices.StandingRule | None = None,
+) -> ModerationDecision:
+    """Record a person's decision on a claimed case; terminating an account waits for a second person.
+    ``standing``: when a notifier of manifestly unfounded notices is warned and suspended."""
+    require(user, Permission.STAFF_CASE_MODERATE)
+    now = clock()
+    case = get_case(session, case_id)
+    if case.status is not CaseStatus.OPEN:
+        raise Conflict(
+            f"case {case_id} is {case.status.value}: it cannot be decided now", code="case_decided"
+        )
+    if _claimed_by_other(case, user, now):
+        raise Conflict(f"case {case_id} is claimed by another reviewer", code="case_claimed")
+    if case.claimed_by != user.id:
+        raise Conflict(f"claim case {case_id} before deciding it", code="claim_first")
+    _check(body)
+    decision = ModerationDecision(
+        case_id=case.id,
+        decided_by=user.id,
+        decided_at=now,
+        restrictions=sorted(r.value for r in body.restrictions),
+        territorial_scope=list(body.territorial_scope) if body.territorial_scope else None,
+        ground=body.ground.value if body.ground else None,
+        legal_ground=(body.legal_ground or "").strip() or None,
+        tos_ground=(body.tos_ground or "").strip() or None,
+        explanation=body.explanation.strip(),
+        category=body.category or case.category,
+        keyword=body.keyword if body.category else (body.keyword or case.keyword),
+        suspended_until=now + body.suspend_for if body.suspend_for else None,
+    )
+    session.add(decision)
+    session.flush()
+    terminate = Restriction.TERMINATE in body.restrictions
+    transition = CaseTransition.PROPOSE_TERMINATION if terminate else CaseTransition.DECIDE
+    case.status = next_case_status(case.status, transition)
+    case.claimed_by, case.claim_expires_at = None, None
+    audit.record(
+        session, clock, _actor(user), AuditAction.CASE_DECIDE, subject_type="case", subject_id=case.id,
+        data={"decision_id": decision.id, "restrictions": decision.restrictions, "ground": decision.ground,
+              "category": decision.category, "status": case.status.value},
+    )  # fmt: skip
+    if not terminate:
+        _take_effect(session, clock, case, decision, unfounded=body.unfounded, standing=standing)
+    return decision
+
+
+def pending_decision(session: Session, case: Case) -> ModerationDecision:
+    decision = session.scalar(
+        select(ModerationDecision)
+        .where(ModerationDecision.case_id == case.id, ModerationDecision.approved_at.is_(None))
+        .order_by(ModerationDecision.decided_at.desc())
+        .limit(1)
+    )
+    if case.status is not CaseStatus.AWAITING_APPROVAL or decision is None:
+        raise Conflict(f"case {case.id} awaits no approval", code="no_pending_decision")
+    return decision
+
+
+def approve(session: Session, clock: Clock, user: StaffUser, case_id: str) -> ModerationDecision:
+    """Four eyes on terminating an account: a different moderator approves, and it takes effect."""
+    require(user, Permission.STAFF_CASE_MODERATE)
+    case = get_case(session, case_id)
+    decision = pending_decision(session, case)
+    if decision.decided_by == user.id:
+        raise Forbidden("four eyes: a different moderator approves a termination", code="four_eyes")
+    decision.approved_by, decision.approved_at = user.id, clock()
+    case.status = next_case_status(case.status, CaseTransition.APPROVE)
+    audit.record(
+        session, clock, _actor(user), AuditAction.CASE_APPROVE, subject_type="case", subject_id=case.id,
+        data={"decision_id": decision.id},
+    )  # fmt: skip
+    _take_effect(session, clock, case, decision, unfounded=False)
+    return decision
+
+
+def reject(session: Session, clock: Clock, user: StaffUser, case_id: str, note: str) -> Case:
+    """The second moderator sends a termination back to the queue, saying why."""
+    require(user, Permission.STAFF_CASE_MODERATE)
+    if not note.strip():
+        raise InvalidInput("say why the termination is sent back", field="note")
+    case = get_case(session, case_id)
+    decision = pending_decision(session, case)
+    if decision.decided_by == user.id:
+        raise Forbidden("four eyes: a different moderator reviews a termination", code="four_eyes")
+    decision.reversed_at = clock()
+    case.status = next_case_status(case.status, CaseTransition.REJECT)
+    audit.record(
+        session, clock, _actor(user), AuditAction.CASE_REJECT, subject_type="case", subject_id=case.id,
+        data={"decision_id": decision.id, "note": note.strip()},
+    )  # fmt: skip
+    return case
+
+
+def _take_effect(
+    session: Session,
+    clock: Clock,
+    case: Case,
+    decision: ModerationDecision,
+    *,
+    unfounded: bool,
+    standing: notices.StandingRule | None = None,
+) -> None:
+    """The decision is final: its connector steps are queued, its notices answered."""
+    now = clock()
+    case.decided_at = now
+    chosen = frozenset(Restriction(r) for r in decision.restrictions)
+    scope = tuple(decision.territorial_scope) if decision.territorial_scope else None
+    for step in steps(chosen, case.locator, case.account_id, scope):
+        session.add(
+            CaseAction(
+                decision_id=decision.id,
+                kind=step.kind,
+                target=step.target,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+    notices.record_outcome(session, clock, case, actioned=bool(chosen), unfounded=unfounded, rule=standing)
+    session.flush()

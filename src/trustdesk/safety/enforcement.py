@@ -1,0 +1,128 @@
+"""Carrying out moderation decisions through the platform connector: idempotent, retried, recorded.
+
+Each decision's connector steps are rows (``CaseAction``), queued when the decision takes effect. A
+runner (:func:`run_due`, called after the deciding transaction and by the worker loop) tries every due
+step: the connector calls are idempotent (removing removed content, suspending a suspended account is
+harmless), so a step tried twice takes effect once. A transient failure is retried with back-off; content
+or an account that no longer exists fails the step for good. Before content is removed it is preserved
+as evidence: six months, a year for child sexual abuse material (18 U.S.C. § 2258A(h)).
+"""
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import service as audit
+from trustdesk.audit.vocabulary import Actor, AuditAction
+from trustdesk.clock import Clock
+from trustdesk.platform.protocol import (
+    AccountAction,
+    AccountNotFound,
+    ContentNotFound,
+    PlatformConnector,
+    PlatformError,
+    RemovalAction,
+)
+from trustdesk.safety.models import Case, CaseAction, Evidence, ModerationDecision
+from trustdesk.safety.vocabulary import DsaKeyword
+
+__all__ = ["BACKOFF", "CSAM_RETENTION", "EVIDENCE_RETENTION", "attempt", "run_due"]
+
+BACKOFF: Final = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
+"""Waits between attempts; after the last, the step fails and the queue shows it."""
+EVIDENCE_RETENTION: Final = timedelta(days=183)
+CSAM_RETENTION: Final = timedelta(days=365)
+CSAM: Final = frozenset(
+    {DsaKeyword.CHILD_SEXUAL_ABUSE_MATERIAL, DsaKeyword.CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE}
+)
+
+
+def _preserve(session: Session, case: Case, decision: ModerationDecision, now: datetime) -> None:
+    if session.scalar(select(Evidence.id).where(Evidence.decision_id == decision.id)) is not None:
+        return
+    content = {"locator": case.locator, "account_id": case.account_id, "chat_id": case.chat_id,
+               "text": case.text, "media": case.media}  # fmt: skip
+    csam = decision.keyword in CSAM
+    session.add(
+        Evidence(
+            decision_id=decision.id,
+            event_key=case.event_key,
+            content=content,
+            sha256=hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest(),
+            preserved_at=now,
+            retain_until=now + (CSAM_RETENTION if csam else EVIDENCE_RETENTION),
+            legal_basis="18 U.S.C. 2258A(h)" if csam else "platform terms; evidence for authorities",
+        )
+    )
+
+
+def _call(
+    connector: PlatformConnector, action: CaseAction, decision: ModerationDecision
+) -> dict[str, object]:
+    call, _, what = action.kind.partition(":")
+    if call == "remove_content":
+        removal = RemovalAction(what)
+        scope = decision.territorial_scope if removal is RemovalAction.GEO_RESTRICT else None
+        result = connector.remove_content(action.target, removal, scope)
+        return {
+            "scope": sorted(result.scope) if result.scope else None,
+            "at": result.effective_at.isoformat(),
+        }
+    if call == "act_on_account":
+        account = connector.act_on_account(action.target, AccountAction(what), decision.explanation[:500])
+        return {"status": account.status.value}
+    raise ValueError(f"unknown step {action.kind!r}")
+
+
+def attempt(session: Session, clock: Clock, connector: PlatformConnector, action: CaseAction) -> CaseAction:
+    """Try one step now; record the outcome (done, retry later, or failed for good)."""
+    decision = session.get_one(ModerationDecision, action.decision_id)
+    case = session.get_one(Case, decision.case_id)
+    now = clock()
+    if action.kind in {"remove_content:remove", "remove_content:geo_restrict"}:
+        _preserve(session, case, decision, now)
+    action.attempts += 1
+    try:
+        action.result = _call(connector, action, decision)
+        action.status, action.done_at, action.next_attempt_at, action.last_error = "done", now, None, None
+    except (ContentNotFound, AccountNotFound) as exc:
+        action.status, action.next_attempt_at, action.last_error = "failed", None, str(exc)
+    except (PlatformError, OSError, TimeoutError) as exc:
+        action.last_error = f"{type(exc).__name__}: {exc}"
+        if action.attempts > len(BACKOFF):
+            action.status, action.next_attempt_at = "failed", None
+        else:
+            action.next_attempt_at = now + BACKOFF[action.attempts - 1]
+    audit.record(
+        session, clock, Actor.system(), AuditAction.CASE_ACTION, subject_type="case", subject_id=case.id,
+        data={"step": action.kind, "target": action.target, "status": action.status,
+              "attempts": action.attempts, "error": action.last_error},
+    )  # fmt: skip
+    session.flush()
+    return action
+
+
+def run_due(
+    session: Session, clock: Clock, connector: PlatformConnector, *, limit: int = 100
+) -> list[CaseAction]:
+    """Try every step that is due, oldest first; returns them with their new state."""
+    now = clock()
+    due = list(
+        session.scalars(
+            select(CaseAction)
+            .where(CaseAction.status == "pending", CaseAction.next_attempt_at <= now)
+            .order_by(CaseAction.next_attempt_at, CaseAction.id)
+            .limit(limit)
+        )
+    )
+    return [attempt(session, clock, connector, action) for action in due]

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,10 +14,10 @@ from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
-from trustdesk.errors import Conflict, DomainError, Forbidden, InvalidInput, TooManyRequests
+from trustdesk.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooManyRequests
 from trustdesk.platform.protocol import AccountStatus, DataCategory, Period, PlatformError
 from trustdesk.platform.reference.connector import ReferencePlatform
-from trustdesk.safety import cases, enforcement, flaggers, notices
+from trustdesk.safety import appeals, cases, enforcement, flaggers, notices
 from trustdesk.safety.models import Case, CaseAction, Evidence, Notice, NotifierStanding
 from trustdesk.safety.restrictions import DecisionGround, Restriction
 from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
@@ -329,3 +330,62 @@ def test_art_23_a_notifier_of_manifestly_unfounded_notices_is_warned_then_suspen
     assert desk.visible()
     with desk.sessions() as session:
         assert {n.outcome for n in session.scalars(select(Notice))} == {"manifestly_unfounded"}
+
+
+NO_ACTION = cases.DecisionIn(restrictions=frozenset(), explanation="The post reports on the news.")
+
+
+def appeal_notice(desk: Desk, key: str, body: str = "It is a call to violence, not news.") -> str:
+    with unit_of_work(desk.sessions) as session:
+        return appeals.file_appeal(session, desk.clock, key, body).id
+
+
+def test_art_20_a_notifier_appeals_a_refusal_to_act_and_another_moderator_reopens_the_case(
+    desk: Desk,
+) -> None:
+    receipt = submit(desk, notice(desk))
+    case_id = receipt.case.id
+    with pytest.raises(Conflict, match="not been decided"):
+        appeal_notice(desk, receipt.key)
+    claim(desk, desk.mia, case_id)
+    decide(desk, desk.mia, case_id, NO_ACTION)
+    with pytest.raises(NotFound):
+        appeal_notice(desk, receipt.key + "x")
+    with pytest.raises(InvalidInput):
+        appeal_notice(desk, receipt.key, " ")
+    appeal_id = appeal_notice(desk, receipt.key)
+    with pytest.raises(Conflict, match="already open"):
+        appeal_notice(desk, receipt.key)
+    with unit_of_work(desk.sessions) as session, pytest.raises(Forbidden, match="different person"):
+        appeals.decide_appeal(
+            session, desk.clock, desk.user(session, desk.mia), appeal_id, grant=True, answer="ok"
+        )
+    with unit_of_work(desk.sessions) as session:
+        appeal = appeals.decide_appeal(
+            session, desk.clock, desk.user(session, desk.ola), appeal_id, grant=True, answer="It incites."
+        )
+        assert "out-of-court" in appeals.told_text(appeal)
+    with desk.sessions() as session:
+        case = session.get_one(Case, case_id)
+        assert case.status is CaseStatus.OPEN  # back in the queue, to be decided again
+        assert [c.id for c in cases.queue(session)] == [case_id]
+
+
+def test_art_20_1_appeals_close_six_calendar_months_after_the_decision(desk: Desk) -> None:
+    receipt = submit(desk, notice(desk))
+    claim(desk, desk.mia, receipt.case.id)
+    decide(desk, desk.mia, receipt.case.id, NO_ACTION)
+    decided = desk.clock.now
+    desk.clock.now = decided + relativedelta(months=6) + timedelta(seconds=1)
+    with pytest.raises(Conflict, match="closed on"):
+        appeal_notice(desk, receipt.key)
+    desk.clock.now = decided + relativedelta(months=6)
+    appeal_notice(desk, receipt.key)
+
+
+def test_an_actioned_notice_cannot_be_appealed_by_its_notifier(desk: Desk) -> None:
+    receipt = submit(desk, notice(desk))
+    claim(desk, desk.mia, receipt.case.id)
+    decide(desk, desk.mia, receipt.case.id, REMOVE)
+    with pytest.raises(Conflict, match="acted upon"):
+        appeal_notice(desk, receipt.key)

@@ -283,6 +283,8 @@ class Notice(Base):
     outcome: Mapped[str | None] = mapped_column(String(24))
     """actioned, not_actioned or manifestly_unfounded, once the case is decided."""
     told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appeal_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the key in the link that lets the notifier appeal a rejection (Art. 20(1))."""
 
 
 class NotifierStanding(Base):
@@ -358,6 +360,8 @@ class StatementRecord(Base):
     appeal_until: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivery_id: Mapped[str | None] = mapped_column(String(200))
+    appeal_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the key in the statement's appeal link (the puid is public, the key is not)."""
 
 
 class Appeal(Base):

@@ -23,6 +23,7 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.authorities.models import new_id
 from trustdesk.clock import Clock
+from trustdesk.credentials import hash_api_key
 from trustdesk.errors import Forbidden, InvalidInput, TooManyRequests
 from trustdesk.platform.protocol import Period, PlatformConnector, PlatformError
 from trustdesk.safety import queue
@@ -50,6 +51,7 @@ ANONYMOUS_KEYWORDS: Final = frozenset(
 )
 """Offences of Directive 2011/93/EU Arts 3-7: the notifier need not give a name or e-mail (Art. 16(2)(c))."""
 
+ACCESS_PREFIX: Final = "tdn_"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 UNDECIDED: Final = (CaseStatus.OPEN, CaseStatus.AWAITING_APPROVAL)
@@ -93,6 +95,8 @@ class Receipt:
     notice: Notice
     case: Case
     joined: bool
+    key: str
+    """Shown once: with the reference, it opens the notice's status page and its appeal (Art. 20)."""
 
 
 def notifier_key(email: str | None, address: str | None) -> str:
@@ -243,6 +247,7 @@ def submit_notice(
         case.target_at = min(case.target_at or target, target)
         if case.category is None:
             case.category, case.keyword = body.category, body.keyword
+    access = ACCESS_PREFIX + secrets.token_urlsafe(24)
     notice = Notice(
         reference=_reference(now),
         case_id=case.id,
@@ -256,6 +261,7 @@ def submit_notice(
         trusted_flagger_id=flagger.id if flagger is not None else None,
         notifier_key=key,
         received_at=now,
+        appeal_key_hash=hash_api_key(access),
     )
     session.add(notice)
     session.flush()
@@ -265,7 +271,7 @@ def submit_notice(
         data={"reference": notice.reference, "case_id": case.id, "joined": joined, "source": source.value,
               "category": body.category.value},
     )  # fmt: skip
-    return Receipt(notice, case, joined)
+    return Receipt(notice, case, joined, access)
 
 
 def record_outcome(

@@ -14,6 +14,7 @@ __all__ = [
     "Restriction",
     "Step",
     "reversal_steps",
+    "step_of",
     "steps",
 ]
 
@@ -86,10 +87,23 @@ def steps(
     return out
 
 
+def step_of(kind: str, target: str) -> Step:
+    """The step a recorded ``kind`` (``remove_content:remove``) stands for."""
+    call, _, what = kind.partition(":")
+    if call == "remove_content":
+        return Step(kind, target, removal=RemovalAction(what))
+    if call == "act_on_account":
+        return Step(kind, target, account=AccountAction(what))
+    raise ValueError(f"unknown step {kind!r}")
+
+
 def reversal_steps(done: list[Step]) -> list[Step]:
-    """The calls that undo ``done``: restore the content, reinstate the account."""
+    """The calls that undo ``done``: restore the content, reinstate the account (undoing steps
+    themselves are not undone)."""
     out: list[Step] = []
     for step in done:
+        if step.removal in (RemovalAction.RESTORE, None) and step.account in (AccountAction.REINSTATE, None):
+            continue
         if step.removal is not None:
             out.append(Step("remove_content:restore", step.target, removal=RemovalAction.RESTORE))
         elif step.account is not None:

@@ -41,6 +41,8 @@ class CaseTransition(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REVERSE = "reverse"
+    REOPEN = "reopen"
+    """A notifier's appeal against a decision not to act succeeded: the case is decided again."""
 
 
 class AppealStatus(StrEnum):
@@ -63,6 +65,7 @@ CASE_TRANSITIONS: dict[tuple[CaseStatus, CaseTransition], CaseStatus] = {
     (C.AWAITING_APPROVAL, CT.APPROVE): C.DECIDED,
     (C.AWAITING_APPROVAL, CT.REJECT): C.OPEN,
     (C.DECIDED, CT.REVERSE): C.REVERSED,
+    (C.DECIDED, CT.REOPEN): C.OPEN,
 }
 
 A, AT = AppealStatus, AppealTransition

@@ -218,6 +218,7 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=24), nullable=True),
         sa.Column("told_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("appeal_key_hash", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"], ["safety_cases.id"], name=op.f("fk_safety_notices_case_id_safety_cases")
         ),
@@ -228,6 +229,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_safety_notices")),
         sa.UniqueConstraint("reference", name=op.f("uq_safety_notices_reference")),
+        sa.UniqueConstraint("appeal_key_hash", name=op.f("uq_safety_notices_appeal_key_hash")),
     )
     with op.batch_alter_table("safety_notices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_safety_notices_case_id"), ["case_id"], unique=False)
@@ -275,6 +277,7 @@ def upgrade() -> None:
         sa.Column("appeal_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivery_id", sa.String(length=200), nullable=True),
+        sa.Column("appeal_key_hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["decision_id"],
             ["safety_decisions.id"],
@@ -285,6 +288,7 @@ def upgrade() -> None:
             "decision_id", "account_id", name=op.f("uq_safety_statements_decision_id_account_id")
         ),
         sa.UniqueConstraint("puid", name=op.f("uq_safety_statements_puid")),
+        sa.UniqueConstraint("appeal_key_hash", name=op.f("uq_safety_statements_appeal_key_hash")),
     )
     with op.batch_alter_table("safety_statements", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_safety_statements_created_at"), ["created_at"], unique=False)

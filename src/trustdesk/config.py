@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     alert_webhook_secret: SecretStr | None = None
     monitor_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     production_link_days: Annotated[int, Field(ge=1, le=90)] = 14
+    exposure_cap: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=40,
+        description="Cases of the most harmful categories a reviewer is shown a day before the console "
+        "stops offering them more (reviewer wellness)",
+    )
     cookie_secure: bool = Field(
         default=True,
         description="Session cookies only over HTTPS (browsers treat http://localhost as secure)",

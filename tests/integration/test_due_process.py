@@ -389,3 +389,21 @@ def test_an_actioned_notice_cannot_be_appealed_by_its_notifier(desk: Desk) -> No
     decide(desk, desk.mia, receipt.case.id, REMOVE)
     with pytest.raises(Conflict, match="acted upon"):
         appeal_notice(desk, receipt.key)
+
+
+def test_a_reviewers_exposure_to_the_most_harmful_content_is_counted_once_per_case_per_day(
+    desk: Desk,
+) -> None:
+    grave = submit(desk, notice(desk)).case  # terrorist content: among the most harmful
+    other = desk.platform.post_message(
+        desk.platform.create_chat("group", [desk.author, desk.reader]), desk.author, text="Buy cheap watches"
+    )
+    mild = submit(desk, notice(desk, location=other, category=DsaCategory.SCAMS_AND_FRAUD, keyword=None)).case
+    with unit_of_work(desk.sessions) as session:
+        user = desk.user(session, desk.mia)
+        for case_id in (grave.id, grave.id, mild.id):
+            cases.record_exposure(session, desk.clock, user, session.get_one(Case, case_id))
+    with desk.sessions() as session:
+        assert cases.exposure_today(session, desk.mia, desk.clock.now) == 1
+        assert cases.exposure_today(session, desk.ola, desk.clock.now) == 0
+        assert cases.exposure_today(session, desk.mia, desk.clock.now + timedelta(days=1)) == 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
@@ -23,7 +23,8 @@ from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.safety import notices
-from trustdesk.safety.models import Case, CaseAction, ModerationDecision
+from trustdesk.safety.models import Case, CaseAction, Exposure, ModerationDecision
+from trustdesk.safety.queue import SEVERITY
 from trustdesk.safety.restrictions import (
     DecisionGround,
     Restriction,
@@ -41,13 +42,17 @@ __all__ = [
     "approve",
     "claim",
     "decide",
+    "exposure_today",
     "get_case",
+    "is_harmful",
     "queue",
+    "record_exposure",
     "reject",
     "release",
     "release_all",
 ]
 
+GRAVE_EXPOSURE: Final = 85
 CLAIM_FOR: Final = timedelta(minutes=30)
 """How long a claim holds without activity; claiming again renews it."""
 UNDECIDED: Final = (CaseStatus.OPEN, CaseStatus.AWAITING_APPROVAL)
@@ -318,3 +323,40 @@ def _take_effect(
         )
     notices.record_outcome(session, clock, case, actioned=bool(chosen), unfounded=unfounded, rule=standing)
     session.flush()
+
+
+HARMFUL: Final = frozenset(k for k, grave in SEVERITY.items() if grave >= GRAVE_EXPOSURE)
+"""The most harmful keywords, whose daily exposure is counted and capped (reviewer wellness)."""
+
+
+def record_exposure(session: Session, clock: Clock, user: StaffUser, case: Case) -> None:
+    """The reviewer was shown the case's content (once per case is counted)."""
+    seen = session.scalar(select(Exposure.id).where(Exposure.user_id == user.id, Exposure.case_id == case.id))
+    if seen is None:
+        session.add(
+            Exposure(
+                user_id=user.id,
+                case_id=case.id,
+                category=case.category,
+                keyword=case.keyword,
+                seen_at=clock(),
+            )
+        )
+        session.flush()
+
+
+def exposure_today(session: Session, user_id: str, now: datetime) -> int:
+    """How many cases of the most harmful categories the reviewer has seen since midnight UTC."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Exposure)
+            .where(Exposure.user_id == user_id, Exposure.seen_at >= midnight, Exposure.keyword.in_(HARMFUL))
+        )
+        or 0
+    )
+
+
+def is_harmful(case: Case) -> bool:
+    return case.keyword in HARMFUL

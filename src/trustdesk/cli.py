@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from trustdesk.app import build_container
+from trustdesk.app import Container, build_container
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
@@ -19,6 +19,7 @@ from trustdesk.errors import Forbidden
 from trustdesk.lawful import cli as lawful_cli
 from trustdesk.safety import cli as safety_cli
 from trustdesk.safety import demo as safety_demo
+from trustdesk.safety import moderation_cli
 from trustdesk.staff import service as staff
 from trustdesk.vocabulary import IssuerKind
 
@@ -82,7 +83,7 @@ def serve(
             kwargs={
                 "interval": c.settings.monitor_interval_seconds,
                 "stop": stop,
-                "also": [lawful_cli.notice_job(c)],
+                "also": [lawful_cli.notice_job(c), moderation_cli.enforcement_job(c)],
             },
             name="deadline-monitor",
             daemon=True,
@@ -217,7 +218,6 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Load the demo agencies, officers, staff and platform data (once); print their credentials."""
-    from trustdesk import demo as demo_data
 
     if platform is PlatformKind.MATRIX:
         matrix_demo(users or 20, seed, stop=stop, var_dir=var_dir, synapse_venv=synapse_venv, as_json=as_json)
@@ -226,16 +226,27 @@ def demo(
         raise fail("--stop stops the local Synapse: give --platform matrix")
     c = container()
     try:
-        with unit_of_work(c.sessions) as session:
-            loaded = demo_data.load(c, session, users=users or 200, seed=seed)
-        demo_data.announce(c, loaded)
-        safety = safety_demo.load(c)
+        loaded, safety = _load_demo(c, users=users or 200, seed=seed)
     finally:
         c.engine.dispose()
     if as_json:
-        emit({**loaded.as_dict(), "safety": safety.as_dict()}, True, "")
+        emit({**loaded.as_dict(), **{k: v.as_dict() for k, v in safety.items()}}, True, "")
     else:
-        typer.echo(loaded.describe() + "\n\n" + safety.describe())
+        typer.echo(loaded.describe() + "\n\n" + "\n".join(s.describe() for s in safety.values()))
+
+
+def _load_demo(c: Container, *, users: int, seed: int) -> tuple[Any, dict[str, Any]]:
+    """The demo data, each part in its own transactions: the lawful desk (then its arrivals announced),
+    content safety, due process."""
+    from trustdesk import demo as demo_data
+    from trustdesk.safety import moderation_demo
+
+    with unit_of_work(c.sessions) as session:
+        loaded = demo_data.load(c, session, users=users, seed=seed)
+    demo_data.announce(c, loaded)
+    safety = safety_demo.load(c)
+    moderation = moderation_demo.load(c, "moderator@platform.example")
+    return loaded, {"safety": safety, "moderation": moderation}
 
 
 def matrix_demo(
@@ -245,7 +256,6 @@ def matrix_demo(
     the Trustdesk demo data against it."""
     import subprocess
 
-    from trustdesk import demo as demo_data
     from trustdesk.platform.matrix import devserver
 
     settings = load_settings()
@@ -284,10 +294,7 @@ def matrix_demo(
         )
     )
     try:
-        with unit_of_work(c.sessions) as session:
-            loaded = demo_data.load(c, session, users=users, seed=seed)
-        demo_data.announce(c, loaded)
-        safety = safety_demo.load(c)
+        loaded, safety = _load_demo(c, users=users, seed=seed)
     finally:
         c.engine.dispose()
     loaded.platform, loaded.platform_name = seeded.counts(), f"Matrix homeserver {server.server_name}"
@@ -302,9 +309,9 @@ def matrix_demo(
         "phones": seeded.phones,
     }
     if as_json:
-        emit({**loaded.as_dict(), "safety": safety.as_dict(), "matrix": matrix}, True, "")
+        emit({**loaded.as_dict(), **{k: v.as_dict() for k, v in safety.items()}, "matrix": matrix}, True, "")
         return
-    typer.echo(loaded.describe() + "\n\n" + safety.describe())
+    typer.echo(loaded.describe() + "\n\n" + "\n".join(s.describe() for s in safety.values()))
     typer.echo(
         f"""
 Local Synapse at {server.base_url} (server name {server.server_name}, pid {matrix["pid"]}),

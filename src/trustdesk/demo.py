@@ -78,6 +78,7 @@ STAFF = [
     ("reviewer@platform.example", "Rui Reviewer", Role.LEGAL_REVIEWER),
     ("approver@platform.example", "Ana Approver", Role.LEGAL_APPROVER),
     ("moderator@platform.example", "Mo Moderator", Role.MODERATOR),
+    ("lead@platform.example", "Lea Lead", Role.MODERATOR),  # the second pair of eyes: appeals, terminations
 ]
 
 

@@ -1,0 +1,88 @@
+"""Due process from the command line, on the demo data: the queue, claims, a decision enforced on the
+reference platform, four eyes on an appeal, trusted flaggers; bad input exits 2 and changes nothing."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from trustdesk.cli import app
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "TRUSTDESK_DATABASE_URL": database_url,
+        "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
+        "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",
+    }
+
+
+def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == expect, (result.output, result.stderr)
+    return result
+
+
+def test_the_demo_queue_is_decided_and_appealed_from_the_cli(env: dict[str, str]) -> None:
+    demo = json.loads(cli(env, "demo", "--users", "30", "--json").stdout)
+    assert demo["moderation"]["notices"] == 4
+    queue = json.loads(cli(env, "case", "list", "--json").stdout)
+    first = queue[0]
+    assert first["source"] == "trusted_flagger"  # the terrorist-content notice of the trusted flagger
+    assert first["keyword"] == "KEYWORD_TERRORIST_CONTENT"
+    assert [n["outcome"] for n in json.loads(cli(env, "notice", "list", "--json").stdout)].count(None) == 2
+
+    mo, lea = ("--as", "moderator@platform.example"), ("--as", "lead@platform.example")
+    decide = ("case", "decide", first["id"], "--explanation", "It praises an attack and calls for more.",
+              "--restriction", "remove", "--ground", "illegal_content",
+              "--legal-ground", "Directive (EU) 2017/541 Art. 5",
+              "--category", "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+              "--keyword", "KEYWORD_TERRORIST_CONTENT")  # fmt: skip
+    assert "claim case" in cli(env, *decide, *mo, expect=2).stderr
+    cli(env, "case", "claim", first["id"], *mo)
+    assert "claimed by another" in cli(env, "case", "claim", first["id"], *lea, expect=2).stderr
+    assert (
+        "ground"
+        in cli(
+            env, "case", "decide", first["id"], *mo, "--explanation", "x", "--restriction", "remove", expect=2
+        ).stderr
+    )
+    decided = cli(env, *decide, *mo).stdout
+    assert "decided" in decided
+    assert "remove_content:remove" in decided
+    assert "done" in decided
+    shown = json.loads(cli(env, "case", "show", first["id"], "--json").stdout)
+    assert shown["decisions"][0]["steps"] == {"remove_content:remove": "done"}
+
+    (appeal,) = json.loads(cli(env, "appeal", "list", "--json").stdout)
+    assert appeal["appellant"] == "notifier"
+    refused = cli(env, "appeal", "decide", appeal["id"], *mo, "--answer", "No.", "--dismiss", expect=2)
+    assert "different person" in refused.stderr
+    told = cli(
+        env, "appeal", "decide", appeal["id"], *lea, "--answer", "It accuses him of a crime.", "--grant"
+    )
+    assert "granted" in told.stdout
+    assert "out-of-court" in told.stdout
+    assert json.loads(cli(env, "appeal", "list", "--json").stdout) == []
+
+    flaggers = json.loads(cli(env, "flagger", "list", "--json").stdout)
+    assert [f["name"] for f in flaggers] == ["Demo Online Safety Helpline"]
+    cli(
+        env,
+        "flagger",
+        "add",
+        "--name",
+        "X",
+        "--country",
+        "US",
+        "--email",
+        "x@example.org",
+        "--expertise",
+        "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+        expect=2,
+    )
+    cli(env, "flagger", "revoke", flaggers[0]["id"])
+    cli(env, "flagger", "revoke", flaggers[0]["id"], expect=2)

@@ -24,6 +24,7 @@ from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
 from trustdesk.safety.workflow import CaseSource
 from trustdesk.staff import service as staff
 from trustdesk.staff.models import StaffUser
+from trustdesk.vocabulary import TargetType
 
 TEXT = "Join us and strike the station on Friday."
 
@@ -279,7 +280,7 @@ def test_terminating_an_account_needs_a_second_moderator(desk: Desk) -> None:
     with unit_of_work(desk.sessions) as session:
         cases.approve(session, desk.clock, desk.user(session, desk.ola), case_id)
     assert sorted(run(desk)) == [("act_on_account:terminate", "done"), ("remove_content:remove", "done")]
-    account = desk.platform.lookup_account(cast(Any, "user_id"), desk.author)
+    account = desk.platform.lookup_account(TargetType.USER_ID, desk.author)
     assert account is not None
     assert account.status is AccountStatus.TERMINATED
 
@@ -407,3 +408,64 @@ def test_a_reviewers_exposure_to_the_most_harmful_content_is_counted_once_per_ca
         assert cases.exposure_today(session, desk.mia, desk.clock.now) == 1
         assert cases.exposure_today(session, desk.ola, desk.clock.now) == 0
         assert cases.exposure_today(session, desk.mia, desk.clock.now + timedelta(days=1)) == 0
+
+
+SCAM = cases.DecisionIn(
+    restrictions=frozenset({Restriction.REMOVE}),
+    explanation="A fake shop that takes payment and never delivers.",
+    ground=DecisionGround.INCOMPATIBLE_CONTENT,
+    tos_ground="Terms of service 4.2: no scams",
+    category=DsaCategory.SCAMS_AND_FRAUD,
+)
+
+
+def scam_case(desk: Desk, n: int) -> str:
+    chat = desk.platform.create_chat("group", [desk.author, desk.reader])
+    locator = desk.platform.post_message(chat, desk.author, text=f"Cheap phones, pay first ({n})")
+    body = notice(desk, location=locator, category=DsaCategory.SCAMS_AND_FRAUD, keyword=None)
+    return submit(desk, body).case.id
+
+
+def test_art_23_1_repeat_offenders_are_warned_then_suspended_for_a_period_then_reinstated(desk: Desk) -> None:
+    from trustdesk.safety import offenders
+    from trustdesk.safety.strikes import default_policy, evaluate
+
+    policy = default_policy()
+    suspend_at = next(level for level in policy.levels if level.action.value == "suspend")
+    kinds: list[list[tuple[str, str]]] = []
+    for n in range(suspend_at.strikes):
+        case_id = scam_case(desk, n)
+        claim(desk, desk.mia, case_id)
+        decide(desk, desk.mia, case_id, SCAM)
+        kinds.append(sorted(run(desk)))
+    assert kinds[0] == [("remove_content:remove", "done"), ("send_notice:warn", "done")]  # the prior warning
+    assert kinds[-1] == [("act_on_account:suspend", "done"), ("remove_content:remove", "done")]
+    account = desk.platform.lookup_account(TargetType.USER_ID, desk.author)
+    assert account is not None
+    assert account.status is AccountStatus.SUSPENDED
+    with desk.sessions() as session:
+        verdict = evaluate(offenders.history(session, desk.author), policy, now=desk.clock.now)
+    assert verdict.until is not None
+    assert verdict.until - desk.clock.now >= timedelta(days=7)
+    desk.clock.now = verdict.until - timedelta(minutes=1)
+    assert run(desk) == []  # an earlier, shorter suspension's end does not lift the longer one
+    desk.clock.now = verdict.until
+    assert run(desk) == [("act_on_account:reinstate", "done")]  # the period ended
+    account = desk.platform.lookup_account(TargetType.USER_ID, desk.author)
+    assert account is not None
+    assert account.status is AccountStatus.ACTIVE
+
+
+def test_the_strike_policy_never_terminates_by_itself_it_asks_a_person(desk: Desk) -> None:
+    case_id = submit(desk, notice(desk)).case.id  # terrorist content: terminates at once under the policy
+    claim(desk, desk.mia, case_id)
+    decide(desk, desk.mia, case_id, REMOVE)
+    assert ("act_on_account:terminate", "done") not in run(desk)
+    account = desk.platform.lookup_account(TargetType.USER_ID, desk.author)
+    assert account is not None
+    assert account.status is AccountStatus.ACTIVE
+    with desk.sessions() as session:
+        (review,) = cases.queue(session)
+        assert review.account_id == desk.author
+        assert review.text is not None
+        assert "Terminate" in review.text

@@ -23,6 +23,7 @@ from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.legaltime import CalendarPeriod
+from trustdesk.safety.enforcement import queue_step
 from trustdesk.safety.models import Appeal, Case, CaseAction, ModerationDecision, Notice, StatementRecord
 from trustdesk.safety.restrictions import reversal_steps, step_of
 from trustdesk.safety.workflow import (
@@ -162,12 +163,7 @@ def _reverse(session: Session, decision: ModerationDecision, now: datetime) -> N
         select(CaseAction).where(CaseAction.decision_id == decision.id, CaseAction.status == "done")
     )
     for step in reversal_steps([step_of(action.kind, action.target) for action in done]):
-        session.add(
-            CaseAction(
-                decision_id=decision.id, kind=step.kind, target=step.target, status="pending", attempts=0,
-                next_attempt_at=now,
-            )
-        )  # fmt: skip
+        queue_step(session, decision, step.kind, step.target, now)
 
 
 def decide_appeal(

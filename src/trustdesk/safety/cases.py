@@ -22,14 +22,15 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
-from trustdesk.safety import notices
-from trustdesk.safety.models import Case, CaseAction, Exposure, ModerationDecision
+from trustdesk.safety import enforcement, notices, offenders
+from trustdesk.safety.models import Case, Exposure, ModerationDecision
 from trustdesk.safety.queue import SEVERITY
 from trustdesk.safety.restrictions import (
     DecisionGround,
     Restriction,
     steps,
 )
+from trustdesk.safety.strikes import StrikePolicy, default_policy
 from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
 from trustdesk.safety.workflow import CaseTransition, next_case_status
 from trustdesk.staff.models import StaffUser
@@ -204,6 +205,7 @@ def decide(
     body: DecisionIn,
     *,
     standing: notices.StandingRule | None = None,
+    strike_policy: StrikePolicy | None = None,
 ) -> ModerationDecision:
     """Record a person's decision on a claimed case; terminating an account waits for a second person.
     ``standing``: when a notifier of manifestly unfounded notices is warned and suspended."""
@@ -245,7 +247,15 @@ def decide(
               "category": decision.category, "status": case.status.value},
     )  # fmt: skip
     if not terminate:
-        _take_effect(session, clock, case, decision, unfounded=body.unfounded, standing=standing)
+        _take_effect(
+            session,
+            clock,
+            case,
+            decision,
+            unfounded=body.unfounded,
+            standing=standing,
+            strike_policy=strike_policy,
+        )
     return decision
 
 
@@ -304,6 +314,7 @@ def _take_effect(
     *,
     unfounded: bool,
     standing: notices.StandingRule | None = None,
+    strike_policy: StrikePolicy | None = None,
 ) -> None:
     """The decision is final: its connector steps are queued, its notices answered."""
     now = clock()
@@ -311,16 +322,12 @@ def _take_effect(
     chosen = frozenset(Restriction(r) for r in decision.restrictions)
     scope = tuple(decision.territorial_scope) if decision.territorial_scope else None
     for step in steps(chosen, case.locator, case.account_id, scope):
-        session.add(
-            CaseAction(
-                decision_id=decision.id,
-                kind=step.kind,
-                target=step.target,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
+        enforcement.queue_step(session, decision, step.kind, step.target, now)
+    if decision.suspended_until is not None:
+        offenders.schedule_reinstatement(session, decision, case.account_id, decision.suspended_until)
+    session.flush()
+    if chosen:
+        offenders.apply_strikes(session, case, decision, strike_policy or default_policy(), now)
     notices.record_outcome(session, clock, case, actioned=bool(chosen), unfounded=unfounded, rule=standing)
     session.flush()
 

@@ -30,7 +30,7 @@ from trustdesk.platform.protocol import (
 from trustdesk.safety.models import Case, CaseAction, Evidence, ModerationDecision
 from trustdesk.safety.vocabulary import DsaKeyword
 
-__all__ = ["BACKOFF", "CSAM_RETENTION", "EVIDENCE_RETENTION", "attempt", "run_due"]
+__all__ = ["BACKOFF", "CSAM_RETENTION", "EVIDENCE_RETENTION", "attempt", "queue_step", "run_due"]
 
 BACKOFF: Final = (
     timedelta(minutes=1),
@@ -44,6 +44,32 @@ EVIDENCE_RETENTION: Final = timedelta(days=183)
 CSAM_RETENTION: Final = timedelta(days=365)
 CSAM: Final = frozenset(
     {DsaKeyword.CHILD_SEXUAL_ABUSE_MATERIAL, DsaKeyword.CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE}
+)
+
+
+def queue_step(session: Session, decision: ModerationDecision, kind: str, target: str, due: datetime) -> None:
+    """Queue one connector step of ``decision``, due at ``due``; a step already queued is only brought
+    forward (an appeal's reinstatement before a suspension's end), one already done is left alone."""
+    step = session.scalar(
+        select(CaseAction).where(
+            CaseAction.decision_id == decision.id, CaseAction.kind == kind, CaseAction.target == target
+        )
+    )
+    if step is None:
+        session.add(
+            CaseAction(
+                decision_id=decision.id, kind=kind, target=target, status="pending", attempts=0,
+                next_attempt_at=due,
+            )
+        )  # fmt: skip
+    elif step.status == "pending" and step.next_attempt_at is not None and due < step.next_attempt_at:
+        step.next_attempt_at = due
+
+
+WARNING: Final = (
+    "Warning from the platform's trust and safety team: content you posted was restricted for breaking the "
+    "law or our terms. If it happens again, your account may be suspended (Regulation (EU) 2022/2065 "
+    "Art. 23(1))."
 )
 
 
@@ -78,6 +104,8 @@ def _call(
             "scope": sorted(result.scope) if result.scope else None,
             "at": result.effective_at.isoformat(),
         }
+    if call == "send_notice":
+        return {"notice_id": connector.send_notice(action.target, WARNING)}
     if call == "act_on_account":
         account = connector.act_on_account(action.target, AccountAction(what), decision.explanation[:500])
         return {"status": account.status.value}

@@ -469,3 +469,33 @@ def test_the_strike_policy_never_terminates_by_itself_it_asks_a_person(desk: Des
         assert review.account_id == desk.author
         assert review.text is not None
         assert "Terminate" in review.text
+
+
+def test_art_18_a_threat_to_life_is_notified_to_the_member_state_concerned_or_europol(desk: Desk) -> None:
+    from trustdesk.lawful import threats
+    from trustdesk.lawful.models import ThreatNotification
+
+    case_id = submit(desk, notice(desk)).case.id
+    claim(desk, desk.mia, case_id)
+    with pytest.raises(InvalidInput) as caught:
+        decide(desk, desk.mia, case_id, cases.DecisionIn(**{**REMOVE.__dict__, "threat_country": "FR"}))
+    assert caught.value.field == "threat_country"
+    assert count(desk, ThreatNotification) == 0
+    decide(
+        desk,
+        desk.mia,
+        case_id,
+        cases.DecisionIn(**{**REMOVE.__dict__, "threat_to_life": True, "threat_country": "fr"}),
+    )
+    with desk.sessions() as session:
+        (sent,) = threats.threats(session, unsent_only=True)
+        assert sent.country == "FR"
+        assert sent.recipients == ["law enforcement of FR"]
+        assert sent.case_id == case_id
+        assert sent.locator == desk.locator
+    assert threats.recipients_for(None, None) == ["Europol"]
+    assert threats.recipients_for(None, "BE") == ["law enforcement of BE", "Europol"]
+    with unit_of_work(desk.sessions) as session:
+        threats.mark_sent(session, desk.clock, Actor.operator(), sent.reference, "phone to the PHAROS desk")
+    with unit_of_work(desk.sessions) as session, pytest.raises(Conflict):
+        threats.mark_sent(session, desk.clock, Actor.operator(), sent.reference, "again")

@@ -86,3 +86,20 @@ def test_the_demo_queue_is_decided_and_appealed_from_the_cli(env: dict[str, str]
     )
     cli(env, "flagger", "revoke", flaggers[0]["id"])
     cli(env, "flagger", "revoke", flaggers[0]["id"], expect=2)
+
+
+def test_a_threat_to_life_found_in_review_is_listed_for_the_legal_team(env: dict[str, str]) -> None:
+    cli(env, "demo", "--users", "30")
+    case = json.loads(cli(env, "case", "list", "--json").stdout)[0]
+    mo = ("--as", "moderator@platform.example")
+    cli(env, "case", "claim", case["id"], *mo)
+    cli(env, "case", "decide", case["id"], *mo, "--explanation", "It names a station and a time.",
+        "--restriction", "remove", "--ground", "illegal_content", "--legal-ground", "Directive (EU) 2017/541",
+        "--category", "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+        "--threat-to-life", "--threat-country", "DE")  # fmt: skip
+    (threat,) = json.loads(cli(env, "threat", "list", "--unsent", "--json").stdout)
+    assert threat["recipients"] == ["law enforcement of DE"]
+    cli(env, "threat", "sent", threat["reference"], "--channel", "BKA 24/7 line")
+    assert json.loads(cli(env, "threat", "list", "--unsent", "--json").stdout) == []
+    assert "sent" in cli(env, "threat", "list").stdout
+    cli(env, "threat", "sent", threat["reference"], "--channel", "again", expect=2)

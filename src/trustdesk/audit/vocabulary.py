@@ -77,6 +77,8 @@ class AuditAction(StrEnum):
     STATEMENT_ISSUE = "safety:statement:issue"
     APPEAL_FILE = "safety:appeal:file"
     APPEAL_DECIDE = "safety:appeal:decide"
+    THREAT_NOTIFY = "lawful:threat_notification:create"
+    THREAT_SENT = "lawful:threat_notification:send"
     NCMEC_REPORT_QUEUE = "safety:ncmec_report:queue"
     PLATFORM_TOKEN_ISSUE = "safety:platform_token:issue"  # noqa: S105 - an audit tag, not a secret
     PLATFORM_TOKEN_REVOKE = "safety:platform_token:revoke"  # noqa: S105 - an audit tag, not a secret

@@ -38,6 +38,9 @@ def mount(app: typer.Typer) -> None:
     from trustdesk.lawful.removal_cli import removal_app  # it builds on this module's helpers
 
     app.add_typer(removal_app, name="removal")
+    from trustdesk.lawful.threat_cli import threat_app
+
+    app.add_typer(threat_app, name="threat")
     app.registered_commands.extend(sla_app.registered_commands)
 
 

@@ -323,3 +323,27 @@ class RemovalComplaint(Base):
     """True: the removal was reversed and the content reinstated; False: dismissed."""
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class ThreatNotification(Base):
+    """DSA Art. 18: information giving rise to a suspicion of a criminal offence involving a threat to
+    the life or safety of persons, notified promptly to the law-enforcement or judicial authorities of the
+    Member State concerned (else of establishment or of the legal representative, and/or Europol)."""
+
+    __tablename__ = "threat_notifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    """The review case in which the content was found (safety_cases.id)."""
+    country: Mapped[str | None] = mapped_column(String(2))
+    """The Member State concerned; None when it cannot be identified (then Europol and the State of the
+    legal representative)."""
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    facts: Mapped[str] = mapped_column(Text)
+    locator: Mapped[str] = mapped_column(String(500))
+    account_id: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel: Mapped[str | None] = mapped_column(String(32))

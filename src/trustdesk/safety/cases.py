@@ -22,6 +22,7 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trustdesk.lawful import threats  # DSA Art. 18 notifications are the lawful desk's
 from trustdesk.safety import enforcement, notices, offenders
 from trustdesk.safety.models import Case, Exposure, ModerationDecision
 from trustdesk.safety.queue import SEVERITY
@@ -163,9 +164,16 @@ class DecisionIn:
     suspend_for: timedelta | None = None
     unfounded: bool = False
     """With no restriction: the notices were manifestly unfounded (counted against their notifiers)."""
+    threat_to_life: bool = False
+    """The content gives rise to a suspicion of a criminal offence involving a threat to the life or
+    safety of persons: the authorities are notified (DSA Art. 18)."""
+    threat_country: str | None = None
+    """The Member State concerned, if it can be identified (else Europol is told)."""
 
 
 def _check(body: DecisionIn) -> None:
+    if body.threat_country and not body.threat_to_life:
+        raise InvalidInput("a Member State concerned goes with a threat to life", field="threat_country")
     if not body.explanation.strip():
         raise InvalidInput("explain the decision: it goes into the statement of reasons", field="explanation")
     if body.unfounded and body.restrictions:
@@ -246,6 +254,12 @@ def decide(
         data={"decision_id": decision.id, "restrictions": decision.restrictions, "ground": decision.ground,
               "category": decision.category, "status": case.status.value},
     )  # fmt: skip
+    if body.threat_to_life:
+        threats.notify_threat(
+            session, clock, _actor(user), case_id=case.id, locator=case.locator, account_id=case.account_id,
+            facts=body.explanation, country=body.threat_country, representative_country=None,
+            created_by=user.id,
+        )  # fmt: skip
     if not terminate:
         _take_effect(
             session,

@@ -211,6 +211,10 @@ def case_decide(
     unfounded: Annotated[
         bool, typer.Option(help="No action: the notices were manifestly unfounded.")
     ] = False,
+    threat_to_life: Annotated[
+        bool, typer.Option(help="A threat to life or safety: the authorities are notified (DSA Art. 18).")
+    ] = False,
+    threat_country: Annotated[str | None, typer.Option(help="The Member State concerned, if known.")] = None,
     approve: Annotated[
         bool, typer.Option("--approve", help="Approve another moderator's termination.")
     ] = False,
@@ -234,6 +238,8 @@ def case_decide(
                     territorial_scope=tuple(s.upper() for s in scope) if scope else None,
                     suspend_for=timedelta(days=suspend_days) if suspend_days else None,
                     unfounded=unfounded,
+                    threat_to_life=threat_to_life,
+                    threat_country=threat_country,
                 )
                 cases.decide(session, c.clock, user, case_id, body)
             status = cases.get_case(session, case_id).status.value

@@ -332,6 +332,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_safety_appeals_filed_at"), ["filed_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_safety_appeals_status"), ["status"], unique=False)
 
+    op.create_table(
+        "threat_notifications",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("reference", sa.String(length=24), nullable=False),
+        sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("recipients", sa.JSON(), nullable=False),
+        sa.Column("facts", sa.Text(), nullable=False),
+        sa.Column("locator", sa.String(length=500), nullable=False),
+        sa.Column("account_id", sa.String(length=200), nullable=False),
+        sa.Column("created_by", sa.String(length=36), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_threat_notifications")),
+        sa.UniqueConstraint("reference", name=op.f("uq_threat_notifications_reference")),
+    )
+    with op.batch_alter_table("threat_notifications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_threat_notifications_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_threat_notifications_created_at"), ["created_at"], unique=False)
+
     with op.batch_alter_table("safety_evidence", schema=None) as batch_op:
         batch_op.add_column(sa.Column("decision_id", sa.String(length=36), nullable=True))
         batch_op.alter_column("enforcement_id", existing_type=sa.String(length=36), nullable=True)
@@ -363,6 +384,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("threat_notifications")
     with op.batch_alter_table("safety_evidence", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_safety_evidence_decision_id_safety_decisions"), type_="foreignkey"

@@ -21,6 +21,7 @@ from trustdesk.safety import cli as safety_cli
 from trustdesk.safety import demo as safety_demo
 from trustdesk.safety import moderation_cli
 from trustdesk.staff import service as staff
+from trustdesk.transparency import cli as transparency_cli
 from trustdesk.vocabulary import IssuerKind
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ for sub, name in [
     app.add_typer(sub, name=name)
 lawful_cli.mount(app)
 safety_cli.mount(app)
+transparency_cli.mount(app)
 
 
 @app.command()

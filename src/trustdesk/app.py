@@ -18,7 +18,8 @@ from trustdesk.bus.protocol import EventBus, Payload, Subject
 from trustdesk.clock import Clock, system_clock
 from trustdesk.config import BusKind, PlatformKind, Settings, SettingsError
 from trustdesk.db import make_engine, make_session_factory, unit_of_work
-from trustdesk.lawful.catalogue import Catalogue, CatalogueError, load_catalogue
+from trustdesk.lawful.catalogue import Catalogue, CatalogueError
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.lawful.execution import ExecutionPolicy
 from trustdesk.lawful.notifiers import Notifier, notifier_from_settings
 from trustdesk.platform.protocol import PlatformConnector

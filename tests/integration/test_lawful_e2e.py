@@ -284,7 +284,7 @@ def test_a_preservation_order_holds_data_against_retention_with_one_lawful_exten
     from trustdesk.db import unit_of_work
     from trustdesk.errors import InvalidInput
     from trustdesk.lawful import execution
-    from trustdesk.lawful.catalogue import load_catalogue
+    from trustdesk.lawful.catalogue_file import load_catalogue
 
     rule = load_catalogue().get("EU_EPOC_PR").hold
     assert rule is not None

@@ -10,7 +10,7 @@ from tests.factories import officer_key
 from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.clock import FrozenClock
-from trustdesk.lawful.catalogue import load_catalogue
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.vocabulary import InstrumentCode, InstrumentKind, IssuerKind
 
 CATALOGUE = load_catalogue()

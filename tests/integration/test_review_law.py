@@ -18,7 +18,7 @@ from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
 from trustdesk.lawful import enforcing
 from trustdesk.lawful import facts as facts_module
-from trustdesk.lawful.catalogue import load_catalogue
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.lawful.conflicts import conflict_register
 from trustdesk.lawful.models import Decision, LawfulRequest, LegalWindow, PrincipleConflict, RequestPause
 from trustdesk.lawful.review import deadlines_of, delivery_not_before

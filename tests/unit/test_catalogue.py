@@ -26,10 +26,10 @@ from trustdesk.lawful.catalogue import (
     RequestField,
     UnknownInstrument,
     UserNoticeRule,
-    load_catalogue,
-    parse_duration,
 )
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.legaltime import CalendarPeriod
+from trustdesk.strictfile import parse_duration
 from trustdesk.vocabulary import DataCategory, InstrumentCode, InstrumentKind, IssuerKind, TargetType
 
 CATALOGUE = load_catalogue()
@@ -582,8 +582,29 @@ MALFORMED = [
         "negative extensions",
         _set("EU_EPOC_PR", "hold.max_extensions", -1),
         "EU_EPOC_PR",
-        "hold",
-        "non-negative",
+        "hold.max_extensions",
+        "at least 0",
+    ),
+    (
+        "an issuer listed twice",
+        _set("US_WARRANT", "issuers", ["court", "court"]),
+        "US_WARRANT",
+        "issuers",
+        "lists 'court' twice",
+    ),
+    (
+        "a table where a list is needed",
+        _set("US_WARRANT", "target_types", {"phone": True}),
+        "US_WARRANT",
+        "target_types",
+        "must be a list",
+    ),
+    (
+        "a hold period in days where calendar months are allowed",
+        _set("EU_TCO_REMOVAL", "hold.duration", 183),
+        "EU_TCO_REMOVAL",
+        "hold.duration",
+        "must be a period like 'P6M'",
     ),
     (
         "unknown request field",

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from trustdesk.lawful.catalogue import DeadlineRule, HoldRule, PauseRule, load_catalogue
+from trustdesk.lawful.catalogue import DeadlineRule, HoldRule, PauseRule
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.lawful.clock import (
     ExtensionNotAllowed,
     Pause,

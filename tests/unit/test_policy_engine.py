@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustdesk.lawful.catalogue import Instrument, RequestField, load_catalogue
+from trustdesk.lawful.catalogue import Instrument, RequestField
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.policy.engine import (
     Conflict,
     Ground,

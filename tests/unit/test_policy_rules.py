@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trustdesk.clock import FrozenClock
-from trustdesk.lawful.catalogue import EU_MEMBER_STATES, load_catalogue
+from trustdesk.lawful.catalogue import EU_MEMBER_STATES
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.platform.protocol import Period
 from trustdesk.platform.reference import ReferencePlatform
 from trustdesk.policy.rules import (

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 
-from trustdesk.lawful.catalogue import Catalogue, FrozenMap, load_catalogue
+from trustdesk.lawful.catalogue import Catalogue, FrozenMap
+from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.tomltable import TomlTable
 from trustdesk.vocabulary import DataCategory, InstrumentCode, IssuerKind
 

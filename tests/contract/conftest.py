@@ -7,6 +7,7 @@ a world for it.
 
 import hashlib
 import io
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from PIL import Image, ImageDraw
 from tests.synapse import MODULE_SECRET, NOTICES, Homeserver, MatrixError, shared_homeserver
 from trustdesk.clock import FrozenClock
 from trustdesk.platform.matrix.connector import MatrixConnector, message_locator
-from trustdesk.platform.protocol import Period, PlatformConnector
+from trustdesk.platform.matrix.stream import parse_locator
+from trustdesk.platform.protocol import ContentState, Period, PlatformConnector
 from trustdesk.platform.reference import ReferencePlatform
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -112,6 +114,11 @@ class ContractWorld(Protocol):
         """The texts of the notices the account received, oldest first."""
         ...
 
+    def seen_by(self, member_id: str, locator: str) -> str | None:
+        """The text (or, for media, the caption or file name) ``member_id`` sees at a message locator in
+        a chat of theirs; None when the message is removed or restricted for them."""
+        ...
+
 
 class ReferenceWorld:
     """The reference platform on a private in-memory SQLite, with a frozen clock."""
@@ -184,6 +191,15 @@ class ReferenceWorld:
 
     def notice_texts(self, account_id: str) -> list[str]:
         return [notice.text for notice in self.platform.notices(account_id)]
+
+    def seen_by(self, member_id: str, locator: str) -> str | None:
+        """The reference platform shows members what its stream shows as visible (it has no per-member
+        view of its own)."""
+        events = self.platform.content_events(limit=1000)
+        found = [event for event in events if event.locator == locator]
+        if not found or found[0].state is not ContentState.VISIBLE:
+            return None
+        return found[0].text if found[0].text is not None else ""
 
 
 @contextmanager
@@ -313,6 +329,28 @@ class SynapseWorld:
         ]
         found.sort(key=lambda event: int(event["origin_server_ts"]))
         return [str(event["content"].get("body")) for event in found]
+
+    def seen_by(self, member_id: str, locator: str) -> str | None:
+        """What the member's own client gets for the event (a real login): its body, or None when the
+        event is redacted or the member cannot read it."""
+        parsed = parse_locator(locator)
+        assert parsed is not None
+        assert parsed[1] is not None
+        room_id, event_id = parsed[0], parsed[1]
+        token = self.server.login(member_id[1:].split(":", 1)[0])
+        try:
+            event = self.server.call(
+                "GET",
+                f"/_matrix/client/v3/rooms/{urllib.parse.quote(room_id, safe='')}/event/"
+                f"{urllib.parse.quote(event_id, safe='')}",
+                token=token,
+            )
+        except MatrixError:
+            return None
+        finally:
+            self.server.call("POST", "/_matrix/client/v3/logout", {}, token=token)
+        content = event.get("content") or {}
+        return None if not content else str(content.get("body", ""))
 
 
 @contextmanager

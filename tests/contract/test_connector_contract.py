@@ -32,6 +32,7 @@ from trustdesk.platform.protocol import (
     Period,
     PlatformConnector,
     RemovalAction,
+    RestoreMethod,
     canonical_export,
     sha256_hex,
 )
@@ -419,16 +420,68 @@ def test_remove_then_restore(connector: PlatformConnector, world: ContractWorld,
     traffic_after = connector.export(seeded.account_id, [DataCategory.TRAFFIC], seeded.everything)
     assert canonical_export(traffic_after) == canonical_export(traffic_before)
     assert connector.lookup_account(TargetType.CONTENT_URL, target.locator) is not None
-    require_capability(connector, "supports_restore", "removal checked above; it cannot be undone")
+    assert world.seen_by(seeded.other_id, target.locator) is None  # gone for the other member
 
     restored = connector.remove_content(target.locator, RemovalAction.RESTORE)
 
+    assert restored.locator == target.locator
     assert restored.action is RemovalAction.RESTORE
     assert restored.scope is None
-    assert target.locator in locators(
-        connector.export(seeded.account_id, [DataCategory.CONTENT], seeded.everything)
-    )
+    assert restored.effective_at == world.now()
+    assert restored.restored_by in set(RestoreMethod)
+    assert restored.visible_at is not None
+    content = connector.export(seeded.account_id, [DataCategory.CONTENT], seeded.everything)
+    assert restored.visible_at in locators(content)
+    assert event_at(connector, restored.visible_at).state is ContentState.VISIBLE
+    seen = world.seen_by(seeded.other_id, restored.visible_at)
+    assert seen is not None
+    assert target.text is not None
+    assert target.text in seen  # visible to the other member again
+    if restored.restored_by is RestoreMethod.UNDONE:
+        assert restored.visible_at == target.locator
+        assert seen == target.text
+    else:  # republished: a new message marked as restored; the original stays removed
+        assert restored.visible_at != target.locator
+        assert seen != target.text
+        assert event_at(connector, target.locator).state is ContentState.REMOVED
+        assert connector.lookup_account(TargetType.CONTENT_URL, restored.visible_at) == (
+            connector.lookup_account(TargetType.USER_ID, seeded.account_id)
+        )
+    # a repeat changes nothing and publishes nothing
+    stream = len(all_events(connector))
+    again = connector.remove_content(target.locator, RemovalAction.RESTORE)
+    assert (again.restored_by, again.visible_at) == (restored.restored_by, restored.visible_at)
+    assert len(all_events(connector)) == stream
+
+
+def test_restore_brings_media_back(
+    connector: PlatformConnector, world: ContractWorld, seeded: Seeded
+) -> None:
+    target = seeded.messages[2]  # the image
+    connector.remove_content(target.locator, RemovalAction.REMOVE)
+
+    restored = connector.remove_content(target.locator, RemovalAction.RESTORE)
+
+    assert restored.visible_at is not None
+    event = event_at(connector, restored.visible_at)
+    assert event.state is ContentState.VISIBLE
+    assert event.kind == "media"
+    assert event.media_sha256 == target.media_sha256
+    assert world.seen_by(seeded.other_id, restored.visible_at) is not None
+
+
+def test_restore_of_content_never_removed_changes_nothing(
+    connector: PlatformConnector, seeded: Seeded
+) -> None:
+    target = seeded.messages[1]
+    stream = len(all_events(connector))
+
+    result = connector.remove_content(target.locator, RemovalAction.RESTORE)
+
+    assert result.restored_by is RestoreMethod.UNDONE
+    assert result.visible_at == target.locator
     assert event_at(connector, target.locator).state is ContentState.VISIBLE
+    assert len(all_events(connector)) == stream
 
 
 def test_geo_restrict_keeps_its_scope(connector: PlatformConnector, seeded: Seeded) -> None:
@@ -450,7 +503,9 @@ def test_geo_restrict_keeps_its_scope(connector: PlatformConnector, seeded: Seed
     assert widened.scope == frozenset({"AT", "DE", "FR"})
 
 
-def test_removing_a_whole_chat_hides_its_messages(connector: PlatformConnector, seeded: Seeded) -> None:
+def test_removing_a_whole_chat_hides_its_messages(
+    connector: PlatformConnector, world: ContractWorld, seeded: Seeded
+) -> None:
     chat_locator = seeded.messages[0].locator.rsplit("/message/", 1)[0]
 
     result = connector.remove_content(chat_locator, RemovalAction.REMOVE)
@@ -460,9 +515,23 @@ def test_removing_a_whole_chat_hides_its_messages(connector: PlatformConnector, 
     assert {event_at(connector, message.locator).state for message in seeded.messages} == {
         ContentState.REMOVED
     }
-    require_capability(connector, "supports_restore", "removal checked above; a removed chat stays removed")
-    connector.remove_content(chat_locator, RemovalAction.RESTORE)
-    assert locators(connector.export(seeded.account_id, [DataCategory.CONTENT], seeded.everything))
+
+    restored = connector.remove_content(chat_locator, RemovalAction.RESTORE)
+
+    assert restored.locator == chat_locator
+    assert restored.restored_by in set(RestoreMethod)
+    assert restored.visible_at is not None
+    content = connector.export(seeded.account_id, [DataCategory.CONTENT], seeded.everything)
+    own = [message for message in seeded.own_messages if message.text is not None]
+    assert len(texts(content)) == len(seeded.own_messages)
+    for message in own:
+        assert message.text is not None
+        assert any(message.text in str(text) for text in texts(content))
+    for locator in locators(content):
+        assert isinstance(locator, str)
+        assert locator.startswith(restored.visible_at)
+        assert event_at(connector, locator).state is ContentState.VISIBLE
+        assert world.seen_by(seeded.other_id, locator) is not None  # the other member sees them again
 
 
 @pytest.mark.parametrize(

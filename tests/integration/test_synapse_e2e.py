@@ -1,14 +1,29 @@
 """The Matrix connector against a real Synapse on loopback (installed into .venv-synapse on first use)."""
 
+import secrets
 import urllib.parse
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.synapse import BLOCKED_MEDIA, MODULE_SECRET, Homeserver, MatrixError, shared_homeserver
 from trustdesk.clock import system_clock
-from trustdesk.platform.matrix.connector import MatrixConnector, message_locator
-from trustdesk.platform.protocol import Period, RemovalAction
+from trustdesk.platform.matrix.connector import (
+    RESTORED_FIELD,
+    RESTORED_MARKER,
+    MatrixConnector,
+    message_locator,
+    parse_locator,
+)
+from trustdesk.platform.protocol import (
+    AccountAction,
+    AccountStatus,
+    Period,
+    PlatformError,
+    RemovalAction,
+    RestoreMethod,
+)
 from trustdesk.vocabulary import DataCategory, TargetType
 
 
@@ -100,3 +115,86 @@ def test_module_refuses_blocked_media(server: Homeserver, people: dict[str, str]
 
     assert refused.value.status == 400  # Synapse answers a spam-checker refusal of media so
     assert "Bad content" in str(refused.value)
+
+
+def _send_as(server: Homeserver, token: str, room: str, body: str) -> str:
+    path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/send/m.room.message/{secrets.token_hex(8)}"
+    return str(server.call("PUT", path, {"msgtype": "m.text", "body": body}, token=token)["event_id"])
+
+
+def test_restore_republishes_the_preserved_message_marked_as_restored(
+    server: Homeserver, people: dict[str, str], tmp_path: Path
+) -> None:
+    event_id = _send_as(server, people["carol_token"], people["room"], "removed, then restored on appeal")
+    locator = message_locator(people["room"], event_id)
+    remover = MatrixConnector(
+        server.base_url,
+        server.admin_token,
+        clock=system_clock,
+        module_secret=MODULE_SECRET,
+        state_dir=tmp_path,
+    )
+    remover.remove_content(locator, RemovalAction.REMOVE)
+    # another process restores it: the preserved content is in the state file
+    restorer = MatrixConnector(
+        server.base_url,
+        server.admin_token,
+        clock=system_clock,
+        module_secret=MODULE_SECRET,
+        state_dir=tmp_path,
+    )
+
+    result = restorer.remove_content(locator, RemovalAction.RESTORE)
+
+    assert result.restored_by is RestoreMethod.REPUBLISHED
+    assert result.visible_at is not None
+    parsed = parse_locator(result.visible_at)
+    assert parsed is not None
+    assert parsed[0] == people["room"]
+    assert parsed[1] is not None
+    seen = server.call(
+        "GET",
+        f"/_matrix/client/v3/rooms/{urllib.parse.quote(people['room'])}/event/{urllib.parse.quote(parsed[1])}",
+        token=people["dave_token"],
+    )
+    assert seen["sender"] == people["carol"]  # on the author's behalf
+    assert seen["content"]["body"] == f"removed, then restored on appeal\n\n{RESTORED_MARKER}"
+    assert seen["content"][RESTORED_FIELD] == {"event_id": event_id, "room_id": people["room"]}
+    original = server.call(
+        "GET",
+        f"/_matrix/client/v3/rooms/{urllib.parse.quote(people['room'])}/event/{urllib.parse.quote(event_id)}",
+        token=people["dave_token"],
+    )
+    assert original["content"] == {}  # the redaction stays
+    assert restorer.remove_content(locator, RemovalAction.RESTORE).visible_at == result.visible_at
+
+
+def test_suspension_is_synapse_suspension_and_reinstate_lifts_it(
+    connector: MatrixConnector, server: Homeserver, people: dict[str, str]
+) -> None:
+    quoted = urllib.parse.quote(people["carol"])
+    event_id = _send_as(
+        server, people["carol_token"], people["room"], "carol's, removed before the suspension"
+    )
+    locator = message_locator(people["room"], event_id)
+    connector.remove_content(locator, RemovalAction.REMOVE)
+
+    suspended = connector.act_on_account(people["carol"], AccountAction.SUSPEND, "case 7: spam")
+
+    assert suspended.status is AccountStatus.SUSPENDED
+    user = server.admin("GET", f"/_synapse/admin/v2/users/{quoted}")
+    assert (user["suspended"], user["deactivated"], user["locked"]) == (True, False, False)
+    with pytest.raises(MatrixError) as refused:
+        _send_as(server, people["carol_token"], people["room"], "sent while suspended")
+    assert refused.value.status == 403
+    assert "M_USER_SUSPENDED" in str(refused.value)
+    # republishing is sending as the author: refused (retryable) until the account is reinstated
+    with pytest.raises(PlatformError, match="suspended"):
+        connector.remove_content(locator, RemovalAction.RESTORE)
+
+    reinstated = connector.act_on_account(people["carol"], AccountAction.REINSTATE, "appeal granted")
+
+    assert reinstated.status is AccountStatus.ACTIVE
+    assert server.admin("GET", f"/_synapse/admin/v2/users/{quoted}")["suspended"] is False
+    _send_as(server, people["carol_token"], people["room"], "sent after the reinstatement")  # the same login
+    assert connector.remove_content(locator, RemovalAction.RESTORE).restored_by is RestoreMethod.REPUBLISHED

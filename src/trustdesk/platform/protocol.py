@@ -65,6 +65,7 @@ __all__ = [
     "PlatformError",
     "RemovalAction",
     "RemovalResult",
+    "RestoreMethod",
     "canonical_export",
     "normalise_categories",
     "normalise_country_codes",
@@ -122,6 +123,18 @@ class RemovalAction(StrEnum):
     REMOVE = "remove"
     GEO_RESTRICT = "geo_restrict"
     RESTORE = "restore"
+
+
+class RestoreMethod(StrEnum):
+    """How a `RemovalAction.RESTORE` brought content back.
+
+    UNDONE: the platform lifted its own flag; the content is visible again at its locator.
+    REPUBLISHED: the platform cannot undo the removal (a Matrix redaction is final), so the connector
+    published the preserved content again on the author's behalf, marked as restored, at a new locator.
+    """
+
+    UNDONE = "undone"
+    REPUBLISHED = "republished"
 
 
 class ContentState(StrEnum):
@@ -305,12 +318,26 @@ class RemovalResult:
 
     ``scope`` is the effective state after the action: geo restrictions of the same content accumulate,
     a worldwide removal covers them, a restore lifts everything (scope None).
+
+    ``locator`` is the content the action applied to. For a RESTORE only, ``restored_by`` says how the
+    content came back (`RestoreMethod`) and ``visible_at`` where it is visible now: ``locator`` itself
+    when the removal was undone, a new locator when it was republished (the original stays removed).
+    Both are None for REMOVE and GEO_RESTRICT.
     """
 
     locator: str
     action: RemovalAction
     scope: frozenset[str] | None
     effective_at: datetime
+    restored_by: RestoreMethod | None = None
+    visible_at: str | None = None
+
+    def __post_init__(self) -> None:
+        restoring = self.action is RemovalAction.RESTORE
+        if restoring != (self.restored_by is not None) or restoring != (self.visible_at is not None):
+            raise ValueError("restored_by and visible_at are set for a RESTORE, and only for it")
+        if self.restored_by is RestoreMethod.UNDONE and self.visible_at != self.locator:
+            raise ValueError("content restored by undoing its removal is visible at its own locator")
 
 
 CHAT_TYPES = ("public", "group", "private")
@@ -510,7 +537,10 @@ class PlatformConnector(Protocol):
 
         REMOVE is worldwide (``scope`` must be None); GEO_RESTRICT needs ISO 3166-1 alpha-2 codes and
         adds them to any earlier restriction; RESTORE lifts every restriction and removal of that locator.
-        Content is flagged, not deleted.
+        Content is flagged, not deleted. RESTORE is reversible on every connector: where the platform
+        cannot undo a removal, the connector republishes the content it preserved before removing it
+        (`RestoreMethod.REPUBLISHED`, the new locator in ``visible_at``); a repeated RESTORE returns the
+        same result and publishes nothing again.
         """
         ...
 

@@ -6,10 +6,14 @@ The connector holds a server admin's access token. Platform ids are Matrix user 
 
 What Synapse cannot do, the connector says with capability flags instead of pretending:
 
-* ``supports_restore`` is False: a redaction strips the event for good and a shut-down room stays
-  shut; `RemovalAction.RESTORE` raises `PlatformError`.
 * ``supports_geo_restriction`` is False: Matrix has no per-country visibility;
   `RemovalAction.GEO_RESTRICT` checks its arguments, then raises `PlatformError`.
+
+Restore works although Synapse cannot undo a removal (a redaction strips the event for good, a shut-down
+room stays shut): before redacting, the connector keeps the event's content in its state; RESTORE
+republishes it on the author's behalf (an admin login as the user) with a visible marker in the body and
+``org.trustdesk.restored`` naming the original event in the content (`RestoreMethod.REPUBLISHED`). A
+removed room is restored as a replacement room with its former members and its messages republished.
 
 Holds (sealed snapshots) and the reasons of account actions are kept by the connector (in memory, or in
 a JSON file under ``state_dir``): Synapse has no such notion. The content stream is read from the
@@ -18,6 +22,7 @@ Trustdesk Synapse module (`trustdesk.platform.matrix.module`); see ``docs/matrix
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -25,14 +30,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from trustdesk.clock import Clock
 from trustdesk.platform.matrix.records import account_of, created_at, record, subscriber_record
-from trustdesk.platform.matrix.state import ActionRecord, load_state, save_state
+from trustdesk.platform.matrix.state import ActionRecord, Preserved, load_preserved, load_state, save_state
 from trustdesk.platform.matrix.stream import (
     CONTENT_EVENT_DETAILS,
     LOCATOR_PREFIX,
@@ -64,6 +69,7 @@ from trustdesk.platform.protocol import (
     PlatformError,
     RemovalAction,
     RemovalResult,
+    RestoreMethod,
     canonical_export,
     normalise_categories,
     normalise_country_codes,
@@ -75,12 +81,54 @@ from trustdesk.platform.protocol import (
 )
 from trustdesk.vocabulary import DataCategory, TargetType
 
-__all__ = ["LOCATOR_PREFIX", "MatrixConnector", "message_locator", "parse_locator", "room_locator"]
+__all__ = [
+    "LOCATOR_PREFIX",
+    "RESTORED_FIELD",
+    "RESTORED_MARKER",
+    "MatrixConnector",
+    "message_locator",
+    "parse_locator",
+    "restored_content",
+    "room_locator",
+]
 
 _USER_ID = re.compile(r"@(?P<local>[a-z0-9._=\-/+]+):(?P<server>[A-Za-z0-9.\-:\[\]]+)")
 _LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
 _MAX_HOLD_ID = 128
 _PAGE = 1000
+_LOGIN_VALIDITY_MS = 300_000
+RESTORED_FIELD = "org.trustdesk.restored"
+"""The content field of a republished event: ``{"event_id": <the original event>, "room_id": ...}``."""
+RESTORED_MARKER = "[Restored by the platform after review]"
+"""The visible marker a republished message carries, after its text (or as the caption of media)."""
+
+
+def _redacted(event: Mapping[str, Any]) -> bool:
+    return "redacted_because" in event.get("unsigned", {}) or not event.get("content")
+
+
+def restored_content(content: Mapping[str, Any], room_id: str, event_id: str) -> dict[str, Any]:
+    """The content that republishes ``content`` (of ``event_id``), marked as restored.
+
+    Text gets `RESTORED_MARKER` after it; media keeps its file name and gets the marker as its caption
+    (after any caption it had). Republishing a republished event names the first original, once.
+    """
+    clean = dict(content)
+    prior = clean.pop(RESTORED_FIELD, None)
+    if isinstance(prior, Mapping) and prior.get("event_id"):
+        room_id, event_id = str(prior.get("room_id") or room_id), str(prior["event_id"])
+    body = clean.get("body")
+    text = body.removesuffix(RESTORED_MARKER).rstrip() if isinstance(body, str) else ""
+    if isinstance(clean.get("url"), str):  # media: the body is the file name unless there is a caption
+        filename = clean.get("filename") if isinstance(clean.get("filename"), str) else text
+        clean["filename"] = filename
+        text = "" if text == filename else text
+    clean["body"] = f"{text}\n\n{RESTORED_MARKER}" if text else RESTORED_MARKER
+    if isinstance(clean.get("formatted_body"), str):
+        formatted = clean["formatted_body"].removesuffix(f"<p><em>{RESTORED_MARKER}</em></p>")
+        clean["formatted_body"] = f"{formatted}<p><em>{RESTORED_MARKER}</em></p>"
+    clean[RESTORED_FIELD] = {"event_id": event_id, "room_id": room_id}
+    return clean
 
 
 def _quote(value: str) -> str:
@@ -98,8 +146,6 @@ class MatrixConnector:
     """A Synapse homeserver as Trustdesk's platform."""
 
     name: str = "synapse"
-    supports_restore: bool = False
-    """A redaction cannot be undone in Matrix, nor can a shut-down room be reopened as it was."""
     supports_geo_restriction: bool = False
     """Matrix has no per-country visibility of events or rooms."""
     content_event_details: frozenset[str] = CONTENT_EVENT_DETAILS
@@ -129,6 +175,7 @@ class MatrixConnector:
         self._state_file = None if state_dir is None else Path(state_dir) / "matrix-connector-state.json"
         self._holds: dict[str, Hold] = {}
         self._actions: list[ActionRecord] = []
+        self._preserved: dict[str, Preserved] = {}
         self._txn = 0
         self._admin_id: str | None = None
         self._server_name = server_name
@@ -548,14 +595,196 @@ class MatrixConnector:
         if action is RemovalAction.GEO_RESTRICT:
             raise PlatformError("Synapse cannot restrict content per country (supports_geo_restriction)")
         if action is RemovalAction.RESTORE:
-            raise PlatformError("Synapse cannot undo a redaction or a room shutdown (supports_restore)")
+            if event_id is None:
+                return self._restore_room(room_id)
+            assert event is not None
+            return self._restore_message(room_id, event_id, event)
         now = self.now()
         if event_id is None:
+            self._preserve_room(room_id, now)
             self._shut_down_room(room_id)
             return RemovalResult(room_locator(room_id), action, None, now)
         assert event is not None
+        self._preserve(room_id, event_id, event, now)
         self._redact(room_id, event_id, event)
         return RemovalResult(message_locator(room_id, event_id), action, None, now)
+
+    def preserved(self, locator: str) -> Preserved | None:
+        """What the connector kept of removed content at ``locator`` (None when it removed nothing)."""
+        with self._lock:
+            return self._preserved.get(locator.strip())
+
+    def _preserve(self, room_id: str, event_id: str, event: Mapping[str, Any], now: datetime) -> None:
+        """Keep the event's content before the redaction strips it (an already redacted one keeps what
+        was kept)."""
+        if _redacted(event):
+            return
+        locator = message_locator(room_id, event_id)
+        with self._lock:
+            self._preserved[locator] = Preserved(
+                locator=locator,
+                sender=str(event["sender"]),
+                content=dict(event.get("content", {})),
+                sent_ms=int(event.get("origin_server_ts") or 0),
+                removed_at=now,
+            )
+            self._save_state()
+
+    def _preserve_room(self, room_id: str, now: datetime) -> None:
+        """Keep what a replacement room needs before the shutdown clears the room's state: its local
+        members, creator, name, topic and join rule (the messages stay readable by the admin)."""
+        if self._room_blocked(room_id):
+            return  # shut down already: what was kept stays
+        room = self._room(room_id) or {}
+        suffix = ":" + self.server_name
+        members = sorted(member for member in self._members(room_id) if member.endswith(suffix))
+        locator = room_locator(room_id)
+        details = {key: room.get(key) for key in ("name", "topic", "join_rules") if room.get(key)}
+        with self._lock:
+            self._preserved[locator] = Preserved(
+                locator=locator,
+                sender=str(room.get("creator") or ""),
+                content={**details, "members": members},
+                removed_at=now,
+            )
+            self._save_state()
+
+    def _live(self, locator: str | None) -> bool:
+        """Whether ``locator`` names a message that is there and not redacted, or an unblocked room."""
+        parsed = None if locator is None else parse_locator(locator)
+        if parsed is None:
+            return False
+        room_id, event_id = parsed
+        if event_id is None:
+            return self._room(room_id) is not None and not self._room_blocked(room_id)
+        event = self._event(room_id, event_id)
+        return event is not None and not _redacted(event)
+
+    def _restore_message(self, room_id: str, event_id: str, event: Mapping[str, Any]) -> RemovalResult:
+        locator = message_locator(room_id, event_id)
+        now = self.now()
+        if not _redacted(event):  # never removed: nothing to undo
+            return RemovalResult(locator, RemovalAction.RESTORE, None, now, RestoreMethod.UNDONE, locator)
+        with self._lock:
+            kept = self._preserved.get(locator)
+        if kept is None:
+            raise PlatformError(
+                f"{locator} was redacted, but not through this connector: its content was not preserved"
+            )
+        if kept.restored_as is not None and self._live(kept.restored_as):  # a repeat: publish nothing
+            return RemovalResult(
+                locator, RemovalAction.RESTORE, None, now, RestoreMethod.REPUBLISHED, kept.restored_as
+            )
+        content = restored_content(kept.content, room_id, event_id)
+        _, _, mxc = message_fields(content)
+        match = None if mxc is None else MXC.fullmatch(mxc)
+        if match is not None:  # the removal quarantined the media
+            self._call(
+                "POST",
+                f"/_synapse/admin/v1/media/unquarantine/{_quote(match.group('server'))}/"
+                f"{_quote(match.group('media'))}",
+                {},
+            )
+        with self._logins() as login:
+            new_id = self._send(room_id, content, login(kept.sender))
+        restored_as = message_locator(room_id, new_id)
+        with self._lock:
+            kept.restored_as = restored_as
+            self._save_state()
+        return RemovalResult(
+            locator, RemovalAction.RESTORE, None, now, RestoreMethod.REPUBLISHED, restored_as
+        )
+
+    def _restore_room(self, room_id: str) -> RemovalResult:
+        """A shut-down room cannot be reopened (its members were made to leave; with no member on the
+        server, nobody can join): restore it as a replacement room with its former members, each
+        message republished by its sender, marked as restored."""
+        locator = room_locator(room_id)
+        now = self.now()
+        if not self._room_blocked(room_id):  # never removed
+            return RemovalResult(locator, RemovalAction.RESTORE, None, now, RestoreMethod.UNDONE, locator)
+        with self._lock:
+            kept = self._preserved.get(locator)
+        if kept is not None and kept.restored_as is not None and self._live(kept.restored_as):
+            return RemovalResult(
+                locator, RemovalAction.RESTORE, None, now, RestoreMethod.REPUBLISHED, kept.restored_as
+            )
+        if kept is None or not kept.content.get("members"):
+            raise PlatformError(f"{room_id} was shut down, but not through this connector: nothing was kept")
+        members = [str(member) for member in kept.content["members"]]
+        creator = kept.sender if kept.sender in members else members[0]
+        others = [member for member in members if member != creator]
+        public = kept.content.get("join_rules") == "public"
+        create: dict[str, Any] = {
+            "preset": "public_chat" if public else "private_chat",
+            "invite": others,
+            "is_direct": not public and len(members) == 2,
+        }
+        for key in ("name", "topic"):
+            if kept.content.get(key):
+                create[key] = str(kept.content[key])
+        with self._logins() as login:
+            new_room = str(
+                self._call("POST", "/_matrix/client/v3/createRoom", create, token=login(creator))["room_id"]
+            )
+            for member in others:
+                self._call(
+                    "POST", f"/_matrix/client/v3/rooms/{_quote(new_room)}/join", {}, token=login(member)
+                )
+            for message in self._messages(room_id):
+                sender = str(message.get("sender"))
+                if sender not in members or _redacted(message):
+                    continue  # removed on its own, or by someone no longer here
+                content = restored_content(message["content"], room_id, str(message["event_id"]))
+                self._send(new_room, content, login(sender))
+        restored_as = room_locator(new_room)
+        with self._lock:
+            kept.restored_as = restored_as
+            self._save_state()
+        return RemovalResult(
+            locator, RemovalAction.RESTORE, None, now, RestoreMethod.REPUBLISHED, restored_as
+        )
+
+    def _send(self, room_id: str, content: Mapping[str, Any], token: str | None) -> str:
+        with self._lock:
+            self._txn += 1
+            txn = f"trustdesk-restore-{time.time_ns()}-{self._txn}"
+        path = f"/_matrix/client/v3/rooms/{_quote(room_id)}/send/m.room.message/{txn}"
+        try:
+            sent = self._call("PUT", path, content, token=token)
+        except _HttpError as exc:
+            if exc.errcode in {"M_USER_SUSPENDED", "M_USER_LOCKED"} or exc.status == 401:
+                raise PlatformError(
+                    f"cannot republish in {room_id}: the author's account is suspended or locked "
+                    f"(reinstate it first): {exc}"
+                ) from exc
+            raise
+        return str(sent["event_id"])
+
+    @contextlib.contextmanager
+    def _logins(self) -> Iterator[Callable[[str], str | None]]:
+        """``login(user_id)``: an access token of the user (Synapse's admin login as a user, valid for
+        minutes; the admin's own token for the admin); every token made is logged out at the end."""
+        tokens: dict[str, str] = {}
+
+        def login(user_id: str) -> str | None:
+            if user_id == self.admin_user_id:
+                return None
+            if user_id not in tokens:
+                done = self._call(
+                    "POST",
+                    f"/_synapse/admin/v1/users/{_quote(user_id)}/login",
+                    {"valid_until_ms": int(time.time() * 1000) + _LOGIN_VALIDITY_MS},
+                )
+                tokens[user_id] = str(done["access_token"])
+            return tokens[user_id]
+
+        try:
+            yield login
+        finally:
+            for token in tokens.values():
+                with contextlib.suppress(PlatformError):
+                    self._call("POST", "/_matrix/client/v3/logout", {}, token=token)
 
     def _redact(self, room_id: str, event_id: str, event: Mapping[str, Any]) -> None:
         with self._lock:
@@ -676,8 +905,9 @@ class MatrixConnector:
 
     def _save_state(self) -> None:
         if self._state_file is not None:
-            save_state(self._state_file, self._holds.values(), self._actions)
+            save_state(self._state_file, self._holds.values(), self._actions, self._preserved.values())
 
     def _load_state(self) -> None:
         if self._state_file is not None:
             self._holds, self._actions = load_state(self._state_file)
+            self._preserved = load_preserved(self._state_file)

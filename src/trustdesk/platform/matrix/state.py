@@ -1,16 +1,20 @@
-"""The Matrix connector's own state: the holds it placed and the account actions it took.
+"""The Matrix connector's own state: the holds it placed, the account actions it took and the content it
+removed.
 
 Synapse has no notion of a legal hold, so the connector keeps its holds (with their sealed snapshots) and
-its record of account actions in one JSON file, replaced atomically on every change.
+its record of account actions in one JSON file, replaced atomically on every change. A redaction strips
+an event's content for good, so before redacting the connector keeps the event's content here
+(`Preserved`): a later restore republishes it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from trustdesk.platform.matrix.stream import iso
 from trustdesk.platform.protocol import AccountAction, Hold, Period
@@ -25,7 +29,28 @@ class ActionRecord:
     at: datetime
 
 
-def save_state(path: Path, holds: Iterable[Hold], actions: Sequence[ActionRecord]) -> None:
+@dataclass
+class Preserved:
+    """What a removal took away, kept to restore it: for a message, its sender, content and time; for a
+    room, its creator (``sender``) and in ``content`` its local members, name, topic and join rule (a
+    shutdown clears the room's state but not its events, which stay readable by the admin).
+
+    ``restored_as`` is the locator the content was republished at (None until restored)."""
+
+    locator: str
+    sender: str
+    content: Mapping[str, Any] = field(default_factory=dict)
+    sent_ms: int = 0
+    removed_at: datetime | None = None
+    restored_as: str | None = None
+
+
+def save_state(
+    path: Path,
+    holds: Iterable[Hold],
+    actions: Sequence[ActionRecord],
+    preserved: Iterable[Preserved] = (),
+) -> None:
     document = {
         "holds": [
             {
@@ -44,6 +69,17 @@ def save_state(path: Path, holds: Iterable[Hold], actions: Sequence[ActionRecord
         "actions": [
             {"account_id": a.account_id, "action": a.action.value, "reason": a.reason, "at": iso(a.at)}
             for a in actions
+        ],
+        "preserved": [
+            {
+                "locator": p.locator,
+                "sender": p.sender,
+                "content": dict(p.content),
+                "sent_ms": p.sent_ms,
+                "removed_at": None if p.removed_at is None else iso(p.removed_at),
+                "restored_as": p.restored_as,
+            }
+            for p in preserved
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,3 +113,22 @@ def load_state(path: Path) -> tuple[dict[str, Hold], list[ActionRecord]]:
         for a in document.get("actions", [])
     ]
     return holds, actions
+
+
+def load_preserved(path: Path) -> dict[str, Preserved]:
+    """The preserved content by locator in ``path``; empty when there is no file yet (files written
+    before content was preserved have none)."""
+    if not path.exists():
+        return {}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        item["locator"]: Preserved(
+            locator=item["locator"],
+            sender=item["sender"],
+            content=dict(item.get("content") or {}),
+            sent_ms=int(item.get("sent_ms") or 0),
+            removed_at=None if not item.get("removed_at") else datetime.fromisoformat(item["removed_at"]),
+            restored_as=item.get("restored_as"),
+        )
+        for item in document.get("preserved", [])
+    }

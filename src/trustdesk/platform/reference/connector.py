@@ -46,6 +46,7 @@ from trustdesk.platform.protocol import (
     Period,
     RemovalAction,
     RemovalResult,
+    RestoreMethod,
     canonical_export,
     normalise_categories,
     normalise_country_codes,
@@ -302,7 +303,15 @@ class ReferencePlatform:
                     at=now,
                 )
             )
-        return RemovalResult(locator=canonical, action=action, scope=result_scope, effective_at=now)
+        restoring = action is RemovalAction.RESTORE
+        return RemovalResult(
+            locator=canonical,
+            action=action,
+            scope=result_scope,
+            effective_at=now,
+            restored_by=RestoreMethod.UNDONE if restoring else None,
+            visible_at=canonical if restoring else None,
+        )
 
     def act_on_account(self, account_id: str, action: AccountAction, reason: str) -> Account:
         action = AccountAction(action)

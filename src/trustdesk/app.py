@@ -24,7 +24,8 @@ from trustdesk.lawful.execution import ExecutionPolicy
 from trustdesk.lawful.notifiers import Notifier, notifier_from_settings
 from trustdesk.platform.protocol import PlatformConnector
 from trustdesk.platform.reference.connector import ReferencePlatform
-from trustdesk.policy.rules import PolicyError, PolicySet, load_policies
+from trustdesk.policy.policy_files import load_policies
+from trustdesk.policy.rules import PolicyError, PolicySet
 from trustdesk.signing.ed25519 import load_or_create
 from trustdesk.signing.protocol import Signer
 

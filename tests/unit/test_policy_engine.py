@@ -25,6 +25,7 @@ from trustdesk.policy.engine import (
     RuleFired,
     recommend,
 )
+from trustdesk.policy.policy_files import load_policies
 from trustdesk.policy.rules import (
     EmergencyWaiver,
     Jurisdiction,
@@ -32,7 +33,6 @@ from trustdesk.policy.rules import (
     PolicySet,
     PrincipleKey,
     Principles,
-    load_policies,
 )
 from trustdesk.vocabulary import DataCategory, InstrumentCode, InstrumentKind, IssuerKind
 

@@ -19,6 +19,7 @@ from trustdesk.lawful.catalogue import EU_MEMBER_STATES
 from trustdesk.lawful.catalogue_file import load_catalogue
 from trustdesk.platform.protocol import Period
 from trustdesk.platform.reference import ReferencePlatform
+from trustdesk.policy.policy_files import load_policies
 from trustdesk.policy.rules import (
     DEFAULT_DIRECTORY,
     JURISDICTIONS_FILE,
@@ -30,7 +31,6 @@ from trustdesk.policy.rules import (
     PolicyError,
     PolicySet,
     PrincipleKey,
-    load_policies,
     policy_version,
 )
 from trustdesk.vocabulary import DataCategory, InstrumentCode, IssuerKind

@@ -1,47 +1,25 @@
 """Reading strictly validated TOML tables.
 
 A :class:`TomlTable` wraps one table of a parsed TOML document and reads its keys as typed values:
-required or optional values of a type, members of an enum, lists of distinct strings, ISO 8601
-durations, non-blank text and flags. It remembers which keys were read, so that :meth:`TomlTable.finish`
-refuses the leftovers (typos). Each fault is turned into the loader's own error by an
-:class:`ErrorFactory`, so every loader keeps its error type and message format.
+required or optional values of a type, members of an enum, lists of distinct strings, non-blank text
+and flags. Only the text-rule files use it (their errors name a line, which needs the raw tables); the
+legal data files are validated by Pydantic models (``strictfile.py``). It remembers which keys were
+read, so that :meth:`TomlTable.finish` refuses the leftovers (typos). Each fault is turned into the
+loader's own error by an :class:`ErrorFactory`, so every loader keeps its error type and message format.
 
 Pure: no I/O, no wall clock.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Final, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-__all__ = ["ErrorFactory", "TomlTable", "parse_duration"]
+__all__ = ["ErrorFactory", "TomlTable"]
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
-
-_DURATION: Final = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
-)
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse an ISO 8601 duration of weeks, days, hours, minutes, seconds ("P10D").
-
-    Years and months are refused: their length varies, and a legal period must be
-    exact.
-    """
-    match = _DURATION.fullmatch(text)
-    parts = {} if match is None else match.groupdict()
-    if match is None or text.endswith("T") or all(v is None for v in parts.values()):
-        raise ValueError(
-            f"{text!r} is not a duration like 'P10D' or 'PT8H' "
-            "(ISO 8601 with weeks, days, hours, minutes, seconds only)"
-        )
-    return timedelta(**{name: int(v) for name, v in parts.items() if v is not None})
-
 
 class ErrorFactory(Protocol):
     """Builds a loader's own error for a fault in a table.
@@ -116,20 +94,6 @@ class TomlTable:
             return self.required(key, bool, "true or false")
         value = self.optional(key, bool, "true or false")
         return default if value is None else value
-
-    def _duration(self, key: str, text: str) -> timedelta:
-        try:
-            return parse_duration(text)
-        except ValueError as exc:
-            raise self.error(key, str(exc)) from None
-
-    def duration(self, key: str) -> timedelta:
-        """An ISO 8601 duration (see :func:`parse_duration`)."""
-        return self._duration(key, self.required(key, str, "a duration like 'P10D'"))
-
-    def optional_duration(self, key: str) -> timedelta | None:
-        text = self.optional(key, str, "a duration like 'P10D'")
-        return None if text is None else self._duration(key, text)
 
     def member(self, key: str, kind: type[E], value: str) -> E:
         """``value`` (read at ``key``) as a member of ``kind``."""

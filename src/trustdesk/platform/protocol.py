@@ -18,7 +18,9 @@ Conventions every implementation keeps:
   carries the instant it describes in ``at`` and lies inside the period, except chat memberships, which
   are states (``at`` is None) reported when they began before the end of the period.
 * Removed content is flagged, never deleted, so that a later `RemovalAction.RESTORE` works and the
-  removed material stays available for the legally required preservation time.
+  removed material stays available for the legally required preservation time. A platform that cannot
+  undo a removal (a Matrix redaction is final) keeps the content itself before removing and restores by
+  republishing it, marked as restored; `RemovalResult.restored_by` and ``visible_at`` say so.
 * The content stream (`PlatformConnector.content_events`) carries what detection needs besides the text
   and the media hash: the chat's type and audience, the author's registration time, the media's kind,
   MD5 and PDQ hashes and, for small images, the bytes (`ContentEvent`). These details are optional: a

@@ -111,9 +111,15 @@ def restored_content(content: Mapping[str, Any], room_id: str, event_id: str) ->
     """The content that republishes ``content`` (of ``event_id``), marked as restored.
 
     Text gets `RESTORED_MARKER` after it; media keeps its file name and gets the marker as its caption
-    (after any caption it had). Republishing a republished event names the first original, once.
+    (after any caption it had). An edit comes back as a message of its own with the edited content (as
+    an edit it would replace the redacted original). Republishing a republished event names the first
+    original, once.
     """
     clean = dict(content)
+    relation = clean.get("m.relates_to")
+    edit = isinstance(relation, Mapping) and relation.get("rel_type") == "m.replace"
+    if edit and isinstance(clean.get("m.new_content"), Mapping):  # comes back as the edited message
+        clean = {**clean["m.new_content"], RESTORED_FIELD: clean.get(RESTORED_FIELD)}
     prior = clean.pop(RESTORED_FIELD, None)
     if isinstance(prior, Mapping) and prior.get("event_id"):
         room_id, event_id = str(prior.get("room_id") or room_id), str(prior["event_id"])

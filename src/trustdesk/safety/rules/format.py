@@ -33,8 +33,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Annotated, Any, Final, Self
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 
 from trustdesk.safety.rules.conditions import Conditions, TextEvent, known_languages
 from trustdesk.safety.rules.locate import Lines
@@ -42,7 +45,7 @@ from trustdesk.safety.rules.model import Example, Rule, RuleFileError
 from trustdesk.safety.rules.normalise import Form, keyword_regex
 from trustdesk.safety.rules.patterns import check_pattern
 from trustdesk.safety.vocabulary import BankAction, ChatType, DsaCategory, DsaKeyword
-from trustdesk.tomltable import TomlTable
+from trustdesk.strictfile import Fault, FileModel, Integer, OneLine, Text, at, distinct, faults, member
 
 __all__ = ["SCHEMA_VERSION", "ParsedRule", "parse_rule_file"]
 
@@ -62,53 +65,134 @@ class ParsedRule:
     lines: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class _Where:
-    """The error factory of one rule's tables (or of the document's, when ``rule`` is None)."""
-
-    file: str
-    lines: Lines
-    rule: int | None = None
-    rule_id: str | None = None
-
-    def __call__(self, _key: str, path: str, problem: str, /) -> RuleFileError:
-        return self.at(path, problem)
-
-    def at(self, path: str, problem: str, needle: str | None = None) -> RuleFileError:
-        line = self.lines.of(self.rule, path, needle)
-        return RuleFileError(self.file, line, problem, rule=self.rule_id, key=path or None)
-
-
-def _count(table: TomlTable, key: str) -> int | None:
-    value = table.optional(key, int, "a whole number")
-    if value is not None and value < 0:
-        raise table.error(key, f"must not be negative, got {value}")
+def _not_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
     return value
 
 
-def _conditions(table: TomlTable | None) -> Conditions:
-    if table is None:
-        return Conditions()
-    conditions = Conditions(
-        chat_types=table.enums("chat_type", ChatType, required=False),
-        min_audience=_count(table, "min_audience"),
-        max_audience=_count(table, "max_audience"),
-        languages=frozenset(table.strings("languages", required=False)),
-        min_account_age_days=_count(table, "min_account_age_days"),
-        max_account_age_days=_count(table, "max_account_age_days"),
-    )
-    if "chat_type" in table.raw and not conditions.chat_types:
-        raise table.error("chat_type", "must not be empty (leave it out to allow every chat type)")
-    for low, high in (("min_audience", "max_audience"), ("min_account_age_days", "max_account_age_days")):
-        low_value, high_value = getattr(conditions, low), getattr(conditions, high)
-        if low_value is not None and high_value is not None and low_value > high_value:
-            raise table.error(high, f"{high} ({high_value}) is below {low} ({low_value})")
-    if conditions.languages:
-        unknown = sorted(conditions.languages - known_languages())
+def _rule_id(value: str) -> str:
+    if not _RULE_ID.fullmatch(value):
+        raise ValueError(f"{value!r}: lower-case letters, digits, '.', '-' and '_', like 'scam.fake-support'")
+    return value
+
+
+def _schema(value: int) -> int:
+    if value != SCHEMA_VERSION:
+        raise ValueError(f"must be {SCHEMA_VERSION}, got {value!r}")
+    return value
+
+
+def _example_table(value: object) -> object:
+    """A plain string example stands for ``{ text = "..." }``."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise at("", "an example must not be empty")
+        return {"text": value}
+    if not isinstance(value, dict):
+        raise at("", f"an example is a string or a table with a text, got {value!r}")
+    return value
+
+
+Count = Annotated[Integer, AfterValidator(_not_negative)]
+Strings = Annotated[list[str], AfterValidator(distinct)]
+
+
+class ConditionsFile(FileModel):
+    """``[rule.conditions]``: every condition must hold."""
+
+    chat_type: Annotated[list[Annotated[ChatType, member(ChatType)]], AfterValidator(distinct)] | None = None
+    min_audience: Count | None = None
+    max_audience: Count | None = None
+    languages: Strings = Field(default_factory=list)
+    min_account_age_days: Count | None = None
+    max_account_age_days: Count | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.chat_type is not None and not self.chat_type:
+            raise at("chat_type", "must not be empty (leave it out to allow every chat type)")
+        for low, high in (("min_audience", "max_audience"), ("min_account_age_days", "max_account_age_days")):
+            low_value, high_value = getattr(self, low), getattr(self, high)
+            if low_value is not None and high_value is not None and low_value > high_value:
+                raise at(high, f"{high} ({high_value}) is below {low} ({low_value})")
+        unknown = sorted(set(self.languages) - known_languages()) if self.languages else []
         if unknown:
-            raise table.error("languages", f"the language detector does not know {', '.join(unknown)}")
-    table.finish()
-    return conditions
+            raise at("languages", f"the language detector does not know {', '.join(unknown)}")
+        return self
+
+    def value(self) -> Conditions:
+        return Conditions(
+            chat_types=frozenset(self.chat_type or ()),
+            min_audience=self.min_audience,
+            max_audience=self.max_audience,
+            languages=frozenset(self.languages),
+            min_account_age_days=self.min_account_age_days,
+            max_account_age_days=self.max_account_age_days,
+        )
+
+
+class ExampleFile(FileModel):
+    """An example: a text, and what of the event differs from the rule's conditions."""
+
+    text: Text
+    chat_type: Annotated[ChatType, member(ChatType)] | None = None
+    audience: Count | None = None
+    account_age_days: Count | None = None
+    language: str | None = None
+    """A language code, or "auto" to detect it."""
+
+
+Examples = list[Annotated[ExampleFile, BeforeValidator(_example_table)]]
+
+
+def _some(examples: Examples) -> Examples:
+    if not examples:
+        raise ValueError("must not be empty")
+    return examples
+
+
+class ExamplesFile(FileModel):
+    """``[rule.examples]``: texts the rule must hit, and texts it must not."""
+
+    match: Annotated[Examples, AfterValidator(_some)] | None = None
+    no_match: Examples = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _hits(self) -> Self:
+        if self.match is None:
+            raise at("match", "missing: a rule needs at least one text it must hit")
+        return self
+
+
+class RuleFile(FileModel):
+    """One ``[[rule]]`` table."""
+
+    id: Annotated[OneLine, AfterValidator(_rule_id)]
+    description: Text
+    category: Annotated[DsaCategory, member(DsaCategory)]
+    keyword: Annotated[DsaKeyword, member(DsaKeyword)] | None = None
+    action: Annotated[BankAction, member(BankAction)]
+    normalise: Annotated[Form, member(Form)] = Form.FULL
+    keywords: Strings = Field(default_factory=list)
+    patterns: Strings = Field(default_factory=list)
+    conditions: ConditionsFile | None = None
+    examples: ExamplesFile | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if not self.keywords and not self.patterns:
+            raise at("keywords", "a rule needs keywords or patterns (or both), and they must not be empty")
+        if self.examples is None:
+            raise at("examples", "missing: a rule needs examples.match (texts it must hit)")
+        return self
+
+
+class RuleDocument(FileModel):
+    """A rule file."""
+
+    schema_version: Annotated[Integer, AfterValidator(_schema)]
+    rule: list[RuleFile] = Field(default_factory=list)
 
 
 def _default_event(text: str, conditions: Conditions) -> TextEvent:
@@ -122,111 +206,82 @@ def _default_event(text: str, conditions: Conditions) -> TextEvent:
     return TextEvent(text, chat_type, audience, age, language)
 
 
-def _example(raw: object, conditions: Conditions, should_match: bool, where: _Where, path: str) -> Example:
-    if isinstance(raw, str):
-        if not raw.strip():
-            raise where.at(path, "an example must not be empty")
-        return Example(
-            _default_event(raw, conditions), should_match, where.file, where.lines.of(where.rule, path, raw)
-        )
-    if not isinstance(raw, dict):
-        raise where.at(path, f"an example is a string or a table with a text, got {raw!r}")
-    table = TomlTable(raw, where, path)
-    text = table.text("text")
-    line = where.lines.of(where.rule, path, text)
-    event = _default_event(text, conditions)
-    chat_type = table.optional("chat_type", str, "a chat type")
-    audience = _count(table, "audience")
-    age = _count(table, "account_age_days")
-    language = table.optional("language", str, "a language code or 'auto'")
-    table.finish()
+def _example(
+    example: ExampleFile, conditions: Conditions, should_match: bool, line: int, file: str
+) -> Example:
+    event = _default_event(example.text, conditions)
+    language = event.language if example.language is None else example.language
     return Example(
         TextEvent(
-            text,
-            event.chat_type if chat_type is None else table.member("chat_type", ChatType, chat_type),
-            event.audience if audience is None else audience,
-            event.account_age_days if age is None else age,
-            event.language if language is None else (None if language == _AUTO else language),
+            example.text,
+            event.chat_type if example.chat_type is None else example.chat_type,
+            event.audience if example.audience is None else example.audience,
+            event.account_age_days if example.account_age_days is None else example.account_age_days,
+            None if language == _AUTO else language,
         ),
         should_match,
-        where.file,
+        file,
         line,
     )
 
 
-def _examples(table: TomlTable | None, conditions: Conditions, where: _Where) -> tuple[Example, ...]:
-    if table is None:
-        raise where.at("examples", "missing: a rule needs examples.match (texts it must hit)")
-    examples: list[Example] = []
-    for key, should_match in (("match", True), ("no_match", False)):
-        values = table.optional(key, list, "a list of examples")
-        if values is None:
-            if should_match:
-                raise table.error(key, "missing: a rule needs at least one text it must hit")
-            continue
-        if should_match and not values:
-            raise table.error(key, "must not be empty")
-        examples += (_example(v, conditions, should_match, where, f"examples.{key}") for v in values)
-    table.finish()
-    return tuple(examples)
-
-
-def _rule(table: TomlTable, where: _Where) -> ParsedRule:
-    rule_id = table.text("id", one_line=True)
-    if not _RULE_ID.fullmatch(rule_id):
-        raise table.error(
-            "id", f"{rule_id!r}: lower-case letters, digits, '.', '-' and '_', like 'scam.fake-support'"
-        )
-    where = _Where(where.file, where.lines, where.rule, rule_id)
-    table = TomlTable(table.raw, where)  # the errors from here on name the rule
-    table.used.add("id")
-    description = table.text("description")
-    category = table.enum("category", DsaCategory)
-    keyword_code = table.optional("keyword", str, "a DSA keyword")
-    keyword = None if keyword_code is None else table.member("keyword", DsaKeyword, keyword_code)
-    action = table.enum("action", BankAction)
-    form_name = table.optional("normalise", str, '"full" or "basic"')
-    form = Form.FULL if form_name is None else table.member("normalise", Form, form_name)
-    keywords = table.strings("keywords", required=False)
-    patterns = table.strings("patterns", required=False)
-    if not keywords and not patterns:
-        raise table.error(
-            "keywords", "a rule needs keywords or patterns (or both), and they must not be empty"
-        )
-    lines: list[int] = []
-    for keyword_text in keywords:
-        line = where.lines.of(where.rule, "keywords", keyword_text)
+def _rule(read: RuleFile, index: int, file: str, lines: Lines) -> ParsedRule:
+    found: list[int] = []
+    for keyword_text in read.keywords:
+        line = lines.of(index, "keywords", keyword_text)
         try:
-            keyword_regex(keyword_text, form)
+            keyword_regex(keyword_text, read.normalise)
         except ValueError as exc:
-            raise RuleFileError(where.file, line, str(exc), rule=rule_id, key="keywords") from None
-        lines.append(line)
-    for pattern in patterns:
-        line = where.lines.of(where.rule, "patterns", pattern)
-        problem = check_pattern(pattern, form)
+            raise RuleFileError(file, line, str(exc), rule=read.id, key="keywords") from None
+        found.append(line)
+    for pattern in read.patterns:
+        line = lines.of(index, "patterns", pattern)
+        problem = check_pattern(pattern, read.normalise)
         if problem is not None:
-            raise RuleFileError(
-                where.file, line, f"pattern {pattern!r} {problem}", rule=rule_id, key="patterns"
-            )
-        lines.append(line)
-    conditions = _conditions(table.optional_table("conditions"))
-    examples = _examples(table.optional_table("examples"), conditions, where)
-    table.finish()
+            raise RuleFileError(file, line, f"pattern {pattern!r} {problem}", rule=read.id, key="patterns")
+        found.append(line)
+    conditions = Conditions() if read.conditions is None else read.conditions.value()
+    assert read.examples is not None
+    examples = tuple(
+        _example(example, conditions, should_match, lines.of(index, f"examples.{key}", example.text), file)
+        for key, should_match, listed in (
+            ("match", True, read.examples.match or []),
+            ("no_match", False, read.examples.no_match),
+        )
+        for example in listed
+    )
     rule = Rule(
-        id=rule_id,
-        description=description,
-        category=category,
-        keyword=keyword,
-        action=action,
-        form=form,
-        keywords=keywords,
-        patterns=patterns,
+        id=read.id,
+        description=read.description,
+        category=read.category,
+        keyword=read.keyword,
+        action=read.action,
+        form=read.normalise,
+        keywords=tuple(read.keywords),
+        patterns=tuple(read.patterns),
         conditions=conditions,
         examples=examples,
-        file=where.file,
-        line=where.lines.rule_line(where.rule),
+        file=file,
+        line=lines.rule_line(index),
     )
-    return ParsedRule(rule, tuple(lines))
+    return ParsedRule(rule, tuple(found))
+
+
+def _error(file: str, lines: Lines, raw: dict[str, Any]) -> Callable[[Fault], RuleFileError]:
+    """A fault as a :class:`RuleFileError` at its line, naming the rule when its id is readable."""
+
+    def error(fault: Fault) -> RuleFileError:
+        index: int | None = None
+        path, rule_id = fault.path, None
+        if len(fault.loc) >= 2 and fault.loc[0] == "rule" and isinstance(fault.loc[1], int):
+            index, path = fault.loc[1], ".".join(fault.keys[1:])
+            entry = raw["rule"][index]
+            found = entry.get("id") if isinstance(entry, dict) else None
+            rule_id = found if isinstance(found, str) and _RULE_ID.fullmatch(found) else None
+        line = lines.of(index, path, fault.value if isinstance(fault.value, str) else None)
+        return RuleFileError(file, line, fault.problem, rule=rule_id, key=path or None)
+
+    return error
 
 
 def parse_rule_file(file: str, data: bytes) -> list[ParsedRule]:
@@ -240,14 +295,8 @@ def parse_rule_file(file: str, data: bytes) -> list[ParsedRule]:
         found = _TOML_LINE.search(str(exc))
         raise RuleFileError(file, int(found[1]) if found else 1, f"not valid TOML: {exc}") from None
     lines = Lines(text)
-    document = TomlTable(raw, _Where(file, lines))
-    schema = document.optional("schema_version", int, "an integer")
-    if schema != SCHEMA_VERSION:
-        raise document.error("schema_version", f"must be {SCHEMA_VERSION}, got {schema!r}")
-    entries = document.optional("rule", list, "an array of [[rule]] tables")
-    document.finish()
-    parsed: list[ParsedRule] = []
-    for index, entry in enumerate(entries or ()):
-        where = _Where(file, lines, index)
-        parsed.append(_rule(TomlTable(entry, where), where))
-    return parsed
+    try:
+        document = RuleDocument.model_validate(raw)
+    except ValidationError as exc:
+        raise _error(file, lines, raw)(faults(exc)[0]) from None
+    return [_rule(read, index, file, lines) for index, read in enumerate(document.rule)]

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     matrix_state_dir: Path = Path("var/matrix")
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    public_url: str | None = Field(
+        default=None,
+        description="The address users reach Trustdesk's public pages at (appeal links in statements of "
+        "reasons); default http://HOST:PORT",
+    )
     max_json_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_document_bytes: Annotated[int, Field(ge=1024)] = 20 * 1_048_576
     policy_dir: Path | None = Field(
@@ -147,3 +152,8 @@ def load_settings(**overrides: object) -> Settings:
             for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from exc
+
+
+def public_url(settings: Settings) -> str:
+    """Where the public pages are: ``public_url``, else the address served."""
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")

@@ -186,10 +186,11 @@ def decide(desk: Desk, who: str, case_id: str, body: cases.DecisionIn) -> str:
         return cases.decide(session, desk.clock, desk.user(session, who), case_id, body).id
 
 
-def run(desk: Desk) -> list[tuple[str, str]]:
+def run(desk: Desk, *, statements: bool = False) -> list[tuple[str, str]]:
+    """The steps run now (the delivery of statements of reasons only when asked: it follows each one)."""
     with unit_of_work(desk.sessions) as session:
         done = enforcement.run_due(session, desk.clock, desk.container.connector)
-        return [(a.kind, a.status) for a in done]
+        return [(a.kind, a.status) for a in done if statements or a.kind != "send_notice:statement"]
 
 
 REMOVE = cases.DecisionIn(
@@ -319,7 +320,9 @@ def test_art_23_a_notifier_of_manifestly_unfounded_notices_is_warned_then_suspen
         claim(desk, desk.mia, case_id)
         with unit_of_work(desk.sessions) as session:
             user = desk.user(session, desk.mia)
-            decision = cases.decide(session, desk.clock, user, case_id, unfounded, standing=rule)
+            decision = cases.decide(
+                session, desk.clock, user, case_id, unfounded, rules=cases.DecisionRules(standing=rule)
+            )
             assert decision.restrictions == []
         with desk.sessions() as session:
             standing = session.get(NotifierStanding, key)
@@ -499,3 +502,66 @@ def test_art_18_a_threat_to_life_is_notified_to_the_member_state_concerned_or_eu
         threats.mark_sent(session, desk.clock, Actor.operator(), sent.reference, "phone to the PHAROS desk")
     with unit_of_work(desk.sessions) as session, pytest.raises(Conflict):
         threats.mark_sent(session, desk.clock, Actor.operator(), sent.reference, "again")
+
+
+def test_art_17_20_the_statement_reaches_the_user_who_appeals_and_another_moderator_restores(
+    desk: Desk,
+) -> None:
+    from trustdesk.safety import statements
+    from trustdesk.safety.models import StatementRecord
+
+    case_id = submit(desk, notice(desk)).case.id
+    claim(desk, desk.mia, case_id)
+    decide(desk, desk.mia, case_id, REMOVE)
+    assert ("send_notice:statement", "done") in run(desk, statements=True)
+    assert not desk.visible()
+    with desk.sessions() as session:
+        (record,) = session.scalars(select(StatementRecord))
+        body = record.body
+        assert record.delivered_at == desk.clock.now
+        assert record.account_id == desk.author
+    assert body["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
+    assert body["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert body["source_type"] == "SOURCE_ARTICLE_16"
+    assert body["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"
+    assert body["puid"] == record.puid
+    assert set(body) <= set(statements.Statement.__dataclass_fields__)  # the database's field names only
+    (told,) = desk.platform.notices(desk.author)
+    assert record.puid in told.text
+    key = told.text.split("/appeal?key=", 1)[1].split()[0]
+    assert key.startswith("tda_")
+
+    appeal_id = appeal_notice(desk, key, "It was a quote from the news, in order to condemn it.")
+    with unit_of_work(desk.sessions) as session:
+        appeal = appeals.decide_appeal(
+            session,
+            desk.clock,
+            desk.user(session, desk.ola),
+            appeal_id,
+            grant=True,
+            answer="It condemns the attack.",
+        )
+        assert appeal.appellant == "affected_user"
+    assert ("remove_content:restore", "done") in run(desk)
+    assert desk.visible()  # the reversal restored the content
+    outcome = desk.platform.notices(desk.author)[-1].text
+    assert "granted" in outcome
+    assert "out-of-court" in outcome  # DSA Art. 21
+    with desk.sessions() as session:
+        assert session.get_one(Case, case_id).status is CaseStatus.REVERSED
+
+
+def test_art_17_a_statement_with_personal_data_in_its_facts_is_refused_with_the_rule(desk: Desk) -> None:
+    case_id = submit(desk, notice(desk)).case.id
+    claim(desk, desk.mia, case_id)
+    leaky = cases.DecisionIn(
+        **{**REMOVE.__dict__, "explanation": "Posted by @author, call +33 6 12 34 56 78."}
+    )
+    with pytest.raises(InvalidInput) as caught:
+        decide(desk, desk.mia, case_id, leaky)
+    assert caught.value.code == "statement_refused"
+    assert "personal" in caught.value.message or "pii" in caught.value.message.lower()
+    assert "+33" not in caught.value.message  # the personal data is not echoed
+    with desk.sessions() as session:
+        assert session.get_one(Case, case_id).status is CaseStatus.OPEN
+    assert count(desk, CaseAction) == 0

@@ -55,7 +55,10 @@ def test_the_demo_queue_is_decided_and_appealed_from_the_cli(env: dict[str, str]
     assert "remove_content:remove" in decided
     assert "done" in decided
     shown = json.loads(cli(env, "case", "show", first["id"], "--json").stdout)
-    assert shown["decisions"][0]["steps"] == {"remove_content:remove": "done"}
+    assert shown["decisions"][0]["steps"] == {
+        "remove_content:remove": "done",
+        "send_notice:statement": "done",
+    }
 
     (appeal,) = json.loads(cli(env, "appeal", "list", "--json").stdout)
     assert appeal["appellant"] == "notifier"

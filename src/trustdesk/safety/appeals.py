@@ -162,7 +162,8 @@ def _reverse(session: Session, decision: ModerationDecision, now: datetime) -> N
     done = session.scalars(
         select(CaseAction).where(CaseAction.decision_id == decision.id, CaseAction.status == "done")
     )
-    for step in reversal_steps([step_of(action.kind, action.target) for action in done]):
+    undoable = [a for a in done if not a.kind.startswith("send_notice")]  # what was said stays said
+    for step in reversal_steps([step_of(action.kind, action.target) for action in undoable]):
         queue_step(session, decision, step.kind, step.target, now)
 
 
@@ -196,6 +197,11 @@ def decide_appeal(
         else:
             case.status = next_case_status(case.status, CaseTransition.REVERSE)
             _reverse(session, decision, now)
+    if appeal.appellant == "affected_user":  # told through the platform (a notifier reads the status page)
+        queue_step(
+            session, decision, f"send_notice:appeal-{appeal.reference}", case.account_id, now,
+            payload={"text": told_text(appeal), "appeal_id": appeal.id},
+        )  # fmt: skip
     audit.record(
         session, clock, Actor(ActorKind.STAFF, user.id), AuditAction.APPEAL_DECIDE, subject_type="appeal",
         subject_id=appeal.id,

@@ -23,7 +23,7 @@ from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.lawful import threats  # DSA Art. 18 notifications are the lawful desk's
-from trustdesk.safety import enforcement, notices, offenders
+from trustdesk.safety import enforcement, notices, offenders, reasons
 from trustdesk.safety.models import Case, Exposure, ModerationDecision
 from trustdesk.safety.queue import SEVERITY
 from trustdesk.safety.restrictions import (
@@ -31,6 +31,7 @@ from trustdesk.safety.restrictions import (
     Restriction,
     steps,
 )
+from trustdesk.safety.statements import StatementRefused
 from trustdesk.safety.strikes import StrikePolicy, default_policy
 from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
 from trustdesk.safety.workflow import CaseTransition, next_case_status
@@ -41,6 +42,7 @@ from trustdesk.staff.service import require
 __all__ = [
     "CLAIM_FOR",
     "DecisionIn",
+    "DecisionRules",
     "approve",
     "claim",
     "decide",
@@ -150,6 +152,18 @@ def release_all(session: Session, user_id: str) -> int:
 
 
 @dataclass(frozen=True)
+class DecisionRules:
+    """The deployment's rules a decision follows (from its settings)."""
+
+    public_url: str = ""
+    """Where the public pages are: the appeal link in the statement of reasons."""
+    standing: notices.StandingRule | None = None
+    """When a notifier of manifestly unfounded notices is warned and suspended."""
+    strike_policy: StrikePolicy | None = None
+    """The repeat-offender policy (default: the packaged one)."""
+
+
+@dataclass(frozen=True)
 class DecisionIn:
     """A reviewer's decision. No restriction at all: the content stays (a notice is not actioned)."""
 
@@ -212,11 +226,9 @@ def decide(
     case_id: str,
     body: DecisionIn,
     *,
-    standing: notices.StandingRule | None = None,
-    strike_policy: StrikePolicy | None = None,
+    rules: DecisionRules | None = None,
 ) -> ModerationDecision:
-    """Record a person's decision on a claimed case; terminating an account waits for a second person.
-    ``standing``: when a notifier of manifestly unfounded notices is warned and suspended."""
+    """Record a person's decision on a claimed case; terminating an account waits for a second person."""
     require(user, Permission.STAFF_CASE_MODERATE)
     now = clock()
     case = get_case(session, case_id)
@@ -267,8 +279,7 @@ def decide(
             case,
             decision,
             unfounded=body.unfounded,
-            standing=standing,
-            strike_policy=strike_policy,
+            rules=rules,
         )
     return decision
 
@@ -285,7 +296,9 @@ def pending_decision(session: Session, case: Case) -> ModerationDecision:
     return decision
 
 
-def approve(session: Session, clock: Clock, user: StaffUser, case_id: str) -> ModerationDecision:
+def approve(
+    session: Session, clock: Clock, user: StaffUser, case_id: str, *, rules: DecisionRules | None = None
+) -> ModerationDecision:
     """Four eyes on terminating an account: a different moderator approves, and it takes effect."""
     require(user, Permission.STAFF_CASE_MODERATE)
     case = get_case(session, case_id)
@@ -298,7 +311,7 @@ def approve(session: Session, clock: Clock, user: StaffUser, case_id: str) -> Mo
         session, clock, _actor(user), AuditAction.CASE_APPROVE, subject_type="case", subject_id=case.id,
         data={"decision_id": decision.id},
     )  # fmt: skip
-    _take_effect(session, clock, case, decision, unfounded=False)
+    _take_effect(session, clock, case, decision, unfounded=False, rules=rules)
     return decision
 
 
@@ -327,10 +340,11 @@ def _take_effect(
     decision: ModerationDecision,
     *,
     unfounded: bool,
-    standing: notices.StandingRule | None = None,
-    strike_policy: StrikePolicy | None = None,
+    rules: DecisionRules | None = None,
 ) -> None:
-    """The decision is final: its connector steps are queued, its notices answered."""
+    """The decision is final: its connector steps are queued, its statement of reasons issued, the
+    account's strikes counted, its notices answered."""
+    rules = rules or DecisionRules()
     now = clock()
     case.decided_at = now
     chosen = frozenset(Restriction(r) for r in decision.restrictions)
@@ -340,9 +354,19 @@ def _take_effect(
     if decision.suspended_until is not None:
         offenders.schedule_reinstatement(session, decision, case.account_id, decision.suspended_until)
     session.flush()
+    try:
+        reasons.issue_statement(session, clock, case, decision, public_url=rules.public_url)
+    except StatementRefused as exc:
+        raise InvalidInput(
+            f"the statement of reasons would be refused ({exc.rule}): {exc}",
+            field=exc.field,
+            code="statement_refused",
+        ) from None
     if chosen:
-        offenders.apply_strikes(session, case, decision, strike_policy or default_policy(), now)
-    notices.record_outcome(session, clock, case, actioned=bool(chosen), unfounded=unfounded, rule=standing)
+        offenders.apply_strikes(session, case, decision, rules.strike_policy or default_policy(), now)
+    notices.record_outcome(
+        session, clock, case, actioned=bool(chosen), unfounded=unfounded, rule=rules.standing
+    )
     session.flush()
 
 

@@ -11,9 +11,9 @@ as evidence: six months, a year for child sexual abuse material (18 U.S.C. § 22
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
@@ -27,7 +27,7 @@ from trustdesk.platform.protocol import (
     PlatformError,
     RemovalAction,
 )
-from trustdesk.safety.models import Case, CaseAction, Evidence, ModerationDecision
+from trustdesk.safety.models import Appeal, Case, CaseAction, Evidence, ModerationDecision, StatementRecord
 from trustdesk.safety.vocabulary import DsaKeyword
 
 __all__ = ["BACKOFF", "CSAM_RETENTION", "EVIDENCE_RETENTION", "attempt", "queue_step", "run_due"]
@@ -47,7 +47,15 @@ CSAM: Final = frozenset(
 )
 
 
-def queue_step(session: Session, decision: ModerationDecision, kind: str, target: str, due: datetime) -> None:
+def queue_step(
+    session: Session,
+    decision: ModerationDecision,
+    kind: str,
+    target: str,
+    due: datetime,
+    *,
+    payload: dict[str, Any] | None = None,
+) -> None:
     """Queue one connector step of ``decision``, due at ``due``; a step already queued is only brought
     forward (an appeal's reinstatement before a suspension's end), one already done is left alone."""
     step = session.scalar(
@@ -59,7 +67,7 @@ def queue_step(session: Session, decision: ModerationDecision, kind: str, target
         session.add(
             CaseAction(
                 decision_id=decision.id, kind=kind, target=target, status="pending", attempts=0,
-                next_attempt_at=due,
+                next_attempt_at=due, payload=payload,
             )
         )  # fmt: skip
     elif step.status == "pending" and step.next_attempt_at is not None and due < step.next_attempt_at:
@@ -93,7 +101,11 @@ def _preserve(session: Session, case: Case, decision: ModerationDecision, now: d
 
 
 def _call(
-    connector: PlatformConnector, action: CaseAction, decision: ModerationDecision
+    session: Session,
+    clock: Clock,
+    connector: PlatformConnector,
+    action: CaseAction,
+    decision: ModerationDecision,
 ) -> dict[str, object]:
     call, _, what = action.kind.partition(":")
     if call == "remove_content":
@@ -105,7 +117,14 @@ def _call(
             "at": result.effective_at.isoformat(),
         }
     if call == "send_notice":
-        return {"notice_id": connector.send_notice(action.target, WARNING)}
+        payload = action.payload or {}
+        notice_id = connector.send_notice(action.target, WARNING if what == "warn" else str(payload["text"]))
+        if (statement := session.get(StatementRecord, str(payload.get("statement_id")))) is not None:
+            statement.delivered_at, statement.delivery_id = clock(), notice_id
+        if (appeal := session.get(Appeal, str(payload.get("appeal_id")))) is not None:
+            appeal.told_at = clock()
+        action.payload = None  # a statement's text holds its appeal key: not kept once sent
+        return {"notice_id": notice_id}
     if call == "act_on_account":
         account = connector.act_on_account(action.target, AccountAction(what), decision.explanation[:500])
         return {"status": account.status.value}
@@ -121,7 +140,7 @@ def attempt(session: Session, clock: Clock, connector: PlatformConnector, action
         _preserve(session, case, decision, now)
     action.attempts += 1
     try:
-        action.result = _call(connector, action, decision)
+        action.result = _call(session, clock, connector, action, decision)
         action.status, action.done_at, action.next_attempt_at, action.last_error = "done", now, None, None
     except (ContentNotFound, AccountNotFound) as exc:
         action.status, action.next_attempt_at, action.last_error = "failed", None, str(exc)
@@ -140,6 +159,14 @@ def attempt(session: Session, clock: Clock, connector: PlatformConnector, action
     return action
 
 
+_STEP_ORDER: Final = case(
+    (CaseAction.kind == "act_on_account:reinstate", 0),  # a republished message is sent as its author
+    (CaseAction.kind.startswith("send_notice"), 2),  # tell the user once it is done
+    else_=1,
+)
+"""The order of steps due at the same time."""
+
+
 def run_due(
     session: Session, clock: Clock, connector: PlatformConnector, *, limit: int = 100
 ) -> list[CaseAction]:
@@ -149,7 +176,7 @@ def run_due(
         session.scalars(
             select(CaseAction)
             .where(CaseAction.status == "pending", CaseAction.next_attempt_at <= now)
-            .order_by(CaseAction.next_attempt_at, CaseAction.id)
+            .order_by(CaseAction.next_attempt_at, _STEP_ORDER, CaseAction.id)
             .limit(limit)
         )
     )

@@ -333,7 +333,7 @@ class CaseAction(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     decision_id: Mapped[str] = mapped_column(ForeignKey("safety_decisions.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(12), index=True)
     """pending, done or failed (gave up after the last retry)."""
@@ -342,6 +342,8 @@ class CaseAction(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What a notice step sends (cleared once sent: a statement's text holds its appeal key)."""
 
 
 class StatementRecord(Base):

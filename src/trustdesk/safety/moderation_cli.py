@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.cliutil import JsonFlag, container, emit, handles_errors
+from trustdesk.config import public_url
 from trustdesk.db import unit_of_work
 from trustdesk.safety import appeals, cases, enforcement, flaggers
 from trustdesk.safety.models import Case, CaseAction, ModerationDecision, Notice
@@ -35,6 +36,11 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.add_typer(appeal_app, name="appeal")
     app.add_typer(flagger_app, name="flagger")
+
+
+def decision_rules(c: Container) -> cases.DecisionRules:
+    """The deployment's rules for decisions: where the appeal pages are."""
+    return cases.DecisionRules(public_url=public_url(c.settings))
 
 
 def enforcement_job(c: Container) -> Any:
@@ -225,7 +231,7 @@ def case_decide(
         with unit_of_work(c.sessions) as session:
             user = staff.acting_user(session, as_user)
             if approve:
-                cases.approve(session, c.clock, user, case_id)
+                cases.approve(session, c.clock, user, case_id, rules=decision_rules(c))
             else:
                 body = cases.DecisionIn(
                     restrictions=frozenset(restriction or ()),
@@ -241,7 +247,7 @@ def case_decide(
                     threat_to_life=threat_to_life,
                     threat_country=threat_country,
                 )
-                cases.decide(session, c.clock, user, case_id, body)
+                cases.decide(session, c.clock, user, case_id, body, rules=decision_rules(c))
             status = cases.get_case(session, case_id).status.value
         typer.echo(f"{case_id}: {status}")
         _then_enforce(c)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
+from trustdesk.config import public_url
 from trustdesk.credentials import derived_api_key
 from trustdesk.db import unit_of_work
 from trustdesk.safety import appeals, cases, enforcement, flaggers, notices
@@ -99,7 +100,8 @@ def load(container: Container, moderator: str) -> ModerationDemo:
             with unit_of_work(container.sessions) as session:
                 user = staff.acting_user(session, moderator)
                 cases.claim(session, container.clock, user, case_id)
-                cases.decide(session, container.clock, user, case_id, decision)
+                rules = cases.DecisionRules(public_url=public_url(container.settings))
+                cases.decide(session, container.clock, user, case_id, decision, rules=rules)
         with unit_of_work(container.sessions) as session:
             enforcement.run_due(session, container.clock, container.connector)
         with unit_of_work(container.sessions) as session:

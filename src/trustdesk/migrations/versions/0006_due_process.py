@@ -241,7 +241,7 @@ def upgrade() -> None:
         "safety_case_actions",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("decision_id", sa.String(length=36), nullable=False),
-        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("target", sa.String(length=500), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -249,6 +249,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["decision_id"],
             ["safety_decisions.id"],

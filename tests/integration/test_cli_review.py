@@ -2,31 +2,19 @@
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
+from tests.clitools import cli, cli_env
 from trustdesk.app import build_container
-from trustdesk.cli import app
 from trustdesk.config import Settings
 from trustdesk.web.app import create_app
 
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "TRUSTDESK_DATABASE_URL": database_url,
-        "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
-        "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",
-    }
-
-
-def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code == expect, (result.output, result.stderr)
-    return result
+    return cli_env(database_url, tmp_path)
 
 
 def test_an_emergency_epoc_is_decided_approved_executed_and_answered_from_the_cli(

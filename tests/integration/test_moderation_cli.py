@@ -3,27 +3,15 @@ reference platform, four eyes on an appeal, trusted flaggers; bad input exits 2 
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from trustdesk.cli import app
+from tests.clitools import cli, cli_env
 
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "TRUSTDESK_DATABASE_URL": database_url,
-        "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
-        "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",
-    }
-
-
-def cli(env: dict[str, str], *args: str, expect: int = 0) -> Any:
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code == expect, (result.output, result.stderr)
-    return result
+    return cli_env(database_url, tmp_path)
 
 
 def test_the_demo_queue_is_decided_and_appealed_from_the_cli(env: dict[str, str]) -> None:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from tests.clitools import cli_env
 from trustdesk.authorities.models import new_id
 from trustdesk.cli import app
 from trustdesk.db import make_engine, make_session_factory, unit_of_work
@@ -18,11 +19,7 @@ from trustdesk.safety.vocabulary import CaseStatus, ContentKind
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "TRUSTDESK_DATABASE_URL": database_url,
-        "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
-        "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",
-    }
+    return cli_env(database_url, tmp_path)
 
 
 def store(sessions: sessionmaker[Session], at: datetime, body: dict[str, Any]) -> None:

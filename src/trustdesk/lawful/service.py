@@ -3,7 +3,6 @@
 import hashlib
 import json
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,17 +30,16 @@ from trustdesk.lawful.workflow import RequestStatus, Transition
 from trustdesk.policy.admissibility import Admissibility, admissibility
 from trustdesk.policy.rules import PolicySet
 from trustdesk.policy.values import Ground
+from trustdesk.references import new_reference
 from trustdesk.vocabulary import InstrumentKind
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PDF_MAGIC = b"%PDF-"
 MAX_DOCUMENTS_PER_REQUEST = 20
 
 
 def new_tracking_number(year: int) -> str:
     """``TD-2026-7K3M-Q9XF``: 40 random bits, so numbers reveal neither volume nor order."""
-    code = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
-    return f"TD-{year}-{code[:4]}-{code[4:]}"
+    return new_reference("TD", year)
 
 
 @dataclass(frozen=True)

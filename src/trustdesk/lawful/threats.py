@@ -8,7 +8,6 @@ is recorded here with its recipients and facts, audited, and listed for the lega
 (``trustdesk threats``), which sends it through its channels and records when it went.
 """
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,11 +19,11 @@ from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.lawful.catalogue import EU_MEMBER_STATES
 from trustdesk.lawful.models import ThreatNotification
+from trustdesk.references import new_reference
 
 __all__ = ["EUROPOL", "mark_sent", "notify_threat", "recipients_for", "threats"]
 
 EUROPOL = "Europol"
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def recipients_for(country: str | None, representative_country: str | None) -> list[str]:
@@ -38,8 +37,7 @@ def recipients_for(country: str | None, representative_country: str | None) -> l
 
 
 def _reference(at: datetime) -> str:
-    code = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
-    return f"TH-{at.year}-{code[:4]}-{code[4:]}"
+    return new_reference("TH", at.year)
 
 
 def notify_threat(

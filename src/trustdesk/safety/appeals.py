@@ -9,7 +9,6 @@ or, for a notifier, the case returns to the queue to be decided again. The outco
 out-of-court dispute settlement option (Art. 21).
 """
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -23,6 +22,7 @@ from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.legaltime import CalendarPeriod
+from trustdesk.references import new_reference
 from trustdesk.safety.enforcement import queue_step
 from trustdesk.safety.models import Appeal, Case, CaseAction, ModerationDecision, Notice, StatementRecord
 from trustdesk.safety.restrictions import reversal_steps, step_of
@@ -52,7 +52,6 @@ OUT_OF_COURT: Final = (
     "If you disagree, you may refer the decision to a certified out-of-court dispute settlement body "
     "(Regulation (EU) 2022/2065 Art. 21) or go to court."
 )
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 MAX_BODY: Final = 5000
 
 
@@ -68,8 +67,7 @@ class Appellant:
 
 
 def _reference(at: datetime) -> str:
-    code = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
-    return f"AP-{at.year}-{code[:4]}-{code[4:]}"
+    return new_reference("AP", at.year)
 
 
 def appellant_of(session: Session, key: str) -> Appellant:

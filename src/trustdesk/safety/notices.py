@@ -26,6 +26,7 @@ from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key
 from trustdesk.errors import Forbidden, InvalidInput, TooManyRequests
 from trustdesk.platform.protocol import Period, PlatformConnector, PlatformError
+from trustdesk.references import new_reference
 from trustdesk.safety import queue
 from trustdesk.safety.models import Case, Notice, NotifierStanding, TrustedFlagger
 from trustdesk.safety.vocabulary import CaseStatus, ContentKind, DsaCategory, DsaKeyword
@@ -53,7 +54,6 @@ ANONYMOUS_KEYWORDS: Final = frozenset(
 
 ACCESS_PREFIX: Final = "tdn_"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 UNDECIDED: Final = (CaseStatus.OPEN, CaseStatus.AWAITING_APPROVAL)
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -106,8 +106,7 @@ def notifier_key(email: str | None, address: str | None) -> str:
 
 
 def _reference(at: datetime) -> str:
-    code = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
-    return f"NT-{at.year}-{code[:4]}-{code[4:]}"
+    return new_reference("NT", at.year)
 
 
 def _check(body: NoticeIn, flagger: TrustedFlagger | None) -> None:

@@ -26,21 +26,16 @@ from trustdesk.safety.cybertipline import (
     TEST_BASE_URL,
     ChatImIncident,
     ContactPerson,
-    CyberTiplineClient,
-    CyberTiplineError,
     CyberTiplineReport,
-    CyberTiplineTransientError,
     Email,
     EmailType,
     EventName,
     FileAnnotation,
     FileHash,
     FileRelevance,
-    HttpCyberTiplineClient,
     IncidentSummary,
     IncidentType,
     IndustryClassification,
-    InMemoryCyberTiplineClient,
     IpCaptureEvent,
     ReportedFile,
     Reporter,
@@ -52,6 +47,13 @@ from trustdesk.safety.cybertipline import (
     file_details_xml,
     report_xml,
     validate_report,
+)
+from trustdesk.safety.cybertipline_clients import (
+    CyberTiplineClient,
+    CyberTiplineError,
+    CyberTiplineTransientError,
+    HttpCyberTiplineClient,
+    InMemoryCyberTiplineClient,
 )
 
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"

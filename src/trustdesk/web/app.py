@@ -12,6 +12,7 @@ from trustdesk.lawful.hold_routes import router as hold_router
 from trustdesk.lawful.removal_routes import router as removal_router
 from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
+from trustdesk.safety.notice_routes import router as notice_router
 from trustdesk.safety.routes import router as safety_router
 from trustdesk.web import problems
 from trustdesk.web.console.routes import router as console_router
@@ -51,6 +52,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(portal_router)
     app.include_router(console_router)
     app.include_router(safety_router)
+    app.include_router(notice_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     STAFF_REQUEST_DECIDE = "staff:request:decide"
     STAFF_REQUEST_APPROVE = "staff:request:approve"
     STAFF_CASE_MODERATE = "staff:case:moderate"
+    STAFF_FLAGGER_MANAGE = "staff:flagger:manage"
     STAFF_AUDIT_READ = "staff:audit:read"
     AUTHORITY_REQUEST_SUBMIT = "authority:request:submit"
     AUTHORITY_REQUEST_READ = "authority:request:read"
@@ -29,6 +30,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STAFF_USER_MANAGE,
             Permission.STAFF_REQUEST_READ,
             Permission.STAFF_AUDIT_READ,
+            Permission.STAFF_FLAGGER_MANAGE,
         }
     ),
     Role.LEGAL_REVIEWER: frozenset(
@@ -37,7 +39,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LEGAL_APPROVER: frozenset(
         {Permission.STAFF_REQUEST_READ, Permission.STAFF_REQUEST_APPROVE, Permission.STAFF_AUDIT_READ}
     ),
-    Role.MODERATOR: frozenset({Permission.STAFF_CASE_MODERATE}),
+    Role.MODERATOR: frozenset({Permission.STAFF_CASE_MODERATE, Permission.STAFF_FLAGGER_MANAGE}),
 }
 
 OFFICER_PERMISSIONS = frozenset({Permission.AUTHORITY_REQUEST_SUBMIT, Permission.AUTHORITY_REQUEST_READ})

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from trustdesk.auth import service as auth
 from trustdesk.auth.service import Face
 from trustdesk.db import unit_of_work
+from trustdesk.safety import cases
 from trustdesk.web.browser import (
     COOKIES,
     ConsoleVisitor,
@@ -85,6 +86,8 @@ def _logout(
     with unit_of_work(container.sessions) as session:
         found = auth.resolve(session, container.clock, face, token)
         if found is not None:
+            if face is Face.CONSOLE:
+                cases.release_all(session, found[1].id)  # the reviewer's claims go back to the queue
             auth.logout(session, container.clock, found[0])
     response = RedirectResponse(f"/{face.value}/login", status_code=303)
     response.delete_cookie(COOKIES[face], path=f"/{face.value}")

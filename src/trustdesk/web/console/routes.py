@@ -10,7 +10,7 @@ with the reason and nothing changed. The actions call the same services as the s
 
 from fastapi import APIRouter
 
-from trustdesk.web.console import agencies, conflicts, lawful
+from trustdesk.web.console import agencies, conflicts, lawful, moderation, moderation_admin
 
 router = APIRouter(include_in_schema=False)
 """Every console page, one module per domain (``lawful``, ``conflicts``, ``agencies``); what they share
@@ -18,3 +18,5 @@ is in ``common``."""
 router.include_router(lawful.router)
 router.include_router(conflicts.router)
 router.include_router(agencies.router)
+router.include_router(moderation.router)
+router.include_router(moderation_admin.router)

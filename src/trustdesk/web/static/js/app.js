@@ -31,5 +31,15 @@
       select.addEventListener("change", update);
       update();
     }
+    // Moderation wellness: reveal blurred content in place (without script, the link reloads revealed).
+    document.querySelectorAll("[data-wellness] [data-reveal]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        var box = link.closest("[data-wellness]");
+        var shown = box.classList.toggle("revealed");
+        box.querySelectorAll("details.wellness-text").forEach(function (d) { d.open = shown; });
+        link.textContent = shown ? "Hide again" : "Reveal the content";
+      });
+    });
   });
 })();

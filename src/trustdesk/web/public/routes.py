@@ -32,8 +32,10 @@ from trustdesk.signing.protocol import SignerError, public_key_pem
 from trustdesk.vocabulary import DataCategory, InstrumentKind, IssuerKind, TargetType
 from trustdesk.web.browser import page
 from trustdesk.web.deps import ContainerDep
+from trustdesk.web.public.moderation import router as moderation_router
 
 router = APIRouter(include_in_schema=False)
+router.include_router(moderation_router)  # /notice, /appeal
 
 FACE: Final = "public"
 PEM_MEDIA_TYPE: Final = "application/x-pem-file"

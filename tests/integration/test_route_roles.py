@@ -57,6 +57,8 @@ def area(path: str) -> str:
         return "platform_api"
     if path in PUBLIC or path.startswith(("/static", "/contact")):
         return "public"
+    if path.startswith(("/api/v1/notices", "/api/v1/appeals", "/notice", "/appeal")):
+        return "public"  # anyone may notify and appeal (DSA Arts 16, 20); a key, not a login, opens a case
     if path.startswith("/portal"):
         return "portal"
     if path.startswith("/console"):

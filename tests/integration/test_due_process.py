@@ -215,7 +215,7 @@ def test_a_claim_is_exclusive_and_a_decision_needs_it(desk: Desk) -> None:
     desk.clock.advance(cases.CLAIM_FOR + timedelta(seconds=1))  # the claim timed out
     claim(desk, desk.ola, case_id)
     with unit_of_work(desk.sessions) as session:
-        assert cases.release_all(session, desk.ola) == 1  # logging out
+        assert cases.release_all(session, desk.clock, desk.ola) == 1  # logging out
     claim(desk, desk.mia, case_id)
 
 
@@ -373,6 +373,11 @@ def test_art_20_a_notifier_appeals_a_refusal_to_act_and_another_moderator_reopen
         case = session.get_one(Case, case_id)
         assert case.status is CaseStatus.OPEN  # back in the queue, to be decided again
         assert [c.id for c in cases.queue(session)] == [case_id]
+        assert session.get_one(Notice, receipt.notice.id).outcome is None  # to be answered again
+    claim(desk, desk.ola, case_id)
+    decide(desk, desk.ola, case_id, REMOVE)
+    with desk.sessions() as session:
+        assert session.get_one(Notice, receipt.notice.id).outcome == "actioned"
 
 
 def test_art_20_1_appeals_close_six_calendar_months_after_the_decision(desk: Desk) -> None:

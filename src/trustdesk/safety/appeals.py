@@ -192,6 +192,8 @@ def decide_appeal(
         if appeal.appellant == "notifier":
             case.status = next_case_status(case.status, CaseTransition.REOPEN)
             case.decided_at = None
+            for notice in session.scalars(select(Notice).where(Notice.case_id == case.id)):
+                notice.decided_at, notice.outcome = None, None  # the next decision answers them again
         else:
             case.status = next_case_status(case.status, CaseTransition.REVERSE)
             _reverse(session, decision, now)

@@ -13,9 +13,9 @@ Every function changes the database inside the caller's transaction and leaves a
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
@@ -74,17 +74,21 @@ def get_case(session: Session, case_id: str) -> Case:
     return case
 
 
-def queue(session: Session, *, limit: int = 200, status: CaseStatus | None = None) -> list[Case]:
+def queue(
+    session: Session, *, limit: int = 200, status: CaseStatus | None = None, harmful: bool = True
+) -> list[Case]:
     """Undecided cases (or those of ``status``), the most urgent first: by target time, then priority
     (severity and reach), then age. The source is in the target: an authority's order and a trusted
-    flagger's notice come first."""
+    flagger's notice come first. ``harmful=False`` leaves out the most harmful (a reviewer at the cap)."""
     statuses = (status,) if status is not None else UNDECIDED
+    query = select(Case).where(Case.status.in_(statuses))
+    if not harmful:
+        query = query.where(~_harmful(Case.keyword, Case.category))
     return list(
         session.scalars(
-            select(Case)
-            .where(Case.status.in_(statuses))
-            .order_by(Case.target_at.is_(None), Case.target_at, Case.priority.desc(), Case.opened_at, Case.id)
-            .limit(limit)
+            query.order_by(
+                Case.target_at.is_(None), Case.target_at, Case.priority.desc(), Case.opened_at, Case.id
+            ).limit(limit)
         )
     )
 
@@ -140,15 +144,23 @@ def release(session: Session, clock: Clock, user: StaffUser, case_id: str) -> Ca
     return case
 
 
-def release_all(session: Session, user_id: str) -> int:
+def release_all(session: Session, clock: Clock, user_id: str) -> int:
     """Logging out releases every claim the reviewer holds; returns how many."""
-    result = session.execute(
+    held = list(
+        session.scalars(select(Case.id).where(Case.claimed_by == user_id, Case.status.in_(UNDECIDED)))
+    )
+    session.execute(
         update(Case)
-        .where(Case.claimed_by == user_id, Case.status.in_(UNDECIDED))
+        .where(Case.id.in_(held))
         .values(claimed_by=None, claim_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    for case_id in held:
+        audit.record(
+            session, clock, Actor(ActorKind.STAFF, user_id), AuditAction.CASE_RELEASE, subject_type="case",
+            subject_id=case_id, data={"on": "logout"},
+        )  # fmt: skip
+    return len(held)
 
 
 @dataclass(frozen=True)
@@ -372,6 +384,16 @@ def _take_effect(
 
 HARMFUL: Final = frozenset(k for k, grave in SEVERITY.items() if grave >= GRAVE_EXPOSURE)
 """The most harmful keywords, whose daily exposure is counted and capped (reviewer wellness)."""
+HARMFUL_CATEGORIES: Final = frozenset({DsaCategory.PROTECTION_OF_MINORS})
+"""A case of this category is among the most harmful even without a keyword."""
+
+
+def _harmful(keyword: Any, category: Any) -> Any:
+    """In SQL, never NULL (a case without keyword is simply not harmful by keyword)."""
+    return or_(
+        and_(keyword.is_not(None), keyword.in_(HARMFUL)),
+        and_(category.is_not(None), category.in_(HARMFUL_CATEGORIES)),
+    )
 
 
 def record_exposure(session: Session, clock: Clock, user: StaffUser, case: Case) -> None:
@@ -397,11 +419,15 @@ def exposure_today(session: Session, user_id: str, now: datetime) -> int:
         session.scalar(
             select(func.count())
             .select_from(Exposure)
-            .where(Exposure.user_id == user_id, Exposure.seen_at >= midnight, Exposure.keyword.in_(HARMFUL))
+            .where(
+                Exposure.user_id == user_id,
+                Exposure.seen_at >= midnight,
+                _harmful(Exposure.keyword, Exposure.category),
+            )
         )
         or 0
     )
 
 
 def is_harmful(case: Case) -> bool:
-    return case.keyword in HARMFUL
+    return case.keyword in HARMFUL or case.category in HARMFUL_CATEGORIES

@@ -87,7 +87,8 @@ def _logout(
         found = auth.resolve(session, container.clock, face, token)
         if found is not None:
             if face is Face.CONSOLE:
-                cases.release_all(session, found[1].id)  # the reviewer's claims go back to the queue
+                # the reviewer's claims go back to the queue
+                cases.release_all(session, container.clock, found[1].id)
             auth.logout(session, container.clock, found[0])
     response = RedirectResponse(f"/{face.value}/login", status_code=303)
     response.delete_cookie(COOKIES[face], path=f"/{face.value}")

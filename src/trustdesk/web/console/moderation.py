@@ -107,12 +107,11 @@ def queue_context(session: Session, container: Container, visitor: Visitor) -> d
     seen = cases.exposure_today(session, visitor.principal.id, now)
     cap = container.settings.exposure_cap
     capped = seen >= cap
-    rows, hidden = [], 0
-    for case in cases.queue(session):
+    rows = []
+    offered = cases.queue(session, harmful=not capped)
+    hidden = len(cases.queue(session)) - len(offered) if capped else 0
+    for case in offered:
         harmful = cases.is_harmful(case)
-        if capped and harmful:
-            hidden += 1
-            continue
         live = case.claimed_by is not None and (case.claim_expires_at is None or case.claim_expires_at > now)
         rows.append(
             QueueRow(

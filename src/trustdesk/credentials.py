@@ -28,6 +28,11 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_matches(digest: str | None, key: str) -> bool:
+    """Whether ``key`` is the one whose SHA-256 is ``digest`` (in constant time)."""
+    return digest is not None and hmac.compare_digest(digest, hash_api_key(key.strip()))
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.clock import Clock
-from trustdesk.credentials import hash_api_key
+from trustdesk.credentials import hash_api_key, key_matches
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.legaltime import CalendarPeriod
 from trustdesk.references import new_reference
@@ -43,6 +43,7 @@ __all__ = [
     "Appellant",
     "decide_appeal",
     "file_appeal",
+    "find_appeal",
     "open_appeals",
 ]
 
@@ -219,3 +220,17 @@ def told_text(appeal: Appeal) -> str:
         else "Your appeal was dismissed: the decision stands."
     )
     return f"Appeal {appeal.reference}: {outcome} {appeal.answer} {OUT_OF_COURT}"
+
+
+def find_appeal(session: Session, reference: str, key: str) -> Appeal:
+    """The appeal with this reference lodged with ``key`` (its statement's or its notice's); the same
+    NotFound for either wrong."""
+    appeal = session.scalar(select(Appeal).where(Appeal.reference == reference.strip().upper()))
+    digest: str | None = None
+    if appeal is not None and appeal.notice_id is not None:
+        digest = session.get_one(Notice, appeal.notice_id).appeal_key_hash
+    elif appeal is not None and appeal.statement_id is not None:
+        digest = session.get_one(StatementRecord, appeal.statement_id).appeal_key_hash
+    if appeal is None or not key_matches(digest, key):
+        raise NotFound("no appeal with this reference and key", code="appeal_not_found")
+    return appeal

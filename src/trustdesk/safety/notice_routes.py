@@ -6,26 +6,23 @@ opens its status and, once it was not acted upon, its appeal. A wrong reference 
 same 404. The lookups by reference below are read-only; the services do every change.
 """
 
-import hmac
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.credentials import hash_api_key
 from trustdesk.db import unit_of_work
 from trustdesk.errors import NotFound, TooManyRequests, Unauthenticated
 from trustdesk.safety import appeals, flaggers, notices
-from trustdesk.safety.models import Appeal, Notice, StatementRecord, TrustedFlagger
+from trustdesk.safety.models import Appeal, Notice, TrustedFlagger
 from trustdesk.safety.workflow import AppealStatus
 from trustdesk.web.deps import ContainerDep
 from trustdesk.web.problems import problem
 
-__all__ = ["find_appeal", "find_notice", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["notices and appeals (DSA Arts 16, 20, 22)"])
 RETRY_AFTER = "3600"
@@ -72,35 +69,6 @@ def status_url(reference: str, key: str) -> str:
 
 def appeal_url(key: str) -> str:
     return f"/appeal?key={key}"
-
-
-def _same(digest: str | None, key: str) -> bool:
-    return digest is not None and hmac.compare_digest(digest, hash_api_key(key.strip()))
-
-
-def find_notice(session: Session, reference: str, key: str) -> Notice:
-    """The notice with this reference whose access key is ``key``; the same NotFound for either wrong.
-
-    Belongs in ``notices.py`` (a read-only lookup by reference and key)."""
-    notice = session.scalar(select(Notice).where(Notice.reference == reference.strip().upper()))
-    if notice is None or not _same(notice.appeal_key_hash, key):
-        raise NotFound("no notice with this reference and key", code="notice_not_found")
-    return notice
-
-
-def find_appeal(session: Session, reference: str, key: str) -> Appeal:
-    """The appeal with this reference lodged with ``key`` (its statement's or its notice's).
-
-    Belongs in ``appeals.py`` (a read-only lookup by reference and key)."""
-    appeal = session.scalar(select(Appeal).where(Appeal.reference == reference.strip().upper()))
-    digest: str | None = None
-    if appeal is not None and appeal.notice_id is not None:
-        digest = session.get_one(Notice, appeal.notice_id).appeal_key_hash
-    elif appeal is not None and appeal.statement_id is not None:
-        digest = session.get_one(StatementRecord, appeal.statement_id).appeal_key_hash
-    if appeal is None or not _same(digest, key):
-        raise NotFound("no appeal with this reference and key", code="appeal_not_found")
-    return appeal
 
 
 def notice_status(notice: Notice, key: str) -> NoticeStatusOut:
@@ -210,7 +178,7 @@ def get_notice(
     """With its key (``X-Notice-Key`` or ``?key=``): received or decided, the outcome and when."""
     secret = _key(header, key)
     with container.sessions() as session:
-        return notice_status(find_notice(session, reference, secret), secret)
+        return notice_status(notices.find_notice(session, reference, secret), secret)
 
 
 @router.post(
@@ -243,4 +211,4 @@ def get_appeal(
     if not secret:
         raise NotFound("no appeal with this reference and key", code="appeal_not_found")
     with container.sessions() as session:
-        return appeal_status(find_appeal(session, reference, secret))
+        return appeal_status(appeals.find_appeal(session, reference, secret))

@@ -23,8 +23,8 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.authorities.models import new_id
 from trustdesk.clock import Clock
-from trustdesk.credentials import hash_api_key
-from trustdesk.errors import Forbidden, InvalidInput, TooManyRequests
+from trustdesk.credentials import hash_api_key, key_matches
+from trustdesk.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from trustdesk.platform.protocol import Period, PlatformConnector, PlatformError
 from trustdesk.references import new_reference
 from trustdesk.safety import queue
@@ -38,6 +38,7 @@ __all__ = [
     "NoticeIn",
     "Receipt",
     "StandingRule",
+    "find_notice",
     "notifier_key",
     "record_outcome",
     "submit_notice",
@@ -335,3 +336,11 @@ def _count_unfounded(session: Session, clock: Clock, key: str, now: datetime, ru
             session, clock, actor, AuditAction.NOTIFIER_SUSPEND, subject_type="notifier",
             subject_id=key[:16], data={"unfounded": recent, "until": until.isoformat()},
         )  # fmt: skip
+
+
+def find_notice(session: Session, reference: str, key: str) -> Notice:
+    """The notice with this reference whose access key is ``key``; the same NotFound for either wrong."""
+    notice = session.scalar(select(Notice).where(Notice.reference == reference.strip().upper()))
+    if notice is None or not key_matches(notice.appeal_key_hash, key):
+        raise NotFound("no notice with this reference and key", code="notice_not_found")
+    return notice

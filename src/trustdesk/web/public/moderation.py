@@ -24,8 +24,6 @@ from trustdesk.safety.notice_routes import (
     RETRY_AFTER,
     appeal_status,
     client_address,
-    find_appeal,
-    find_notice,
     notice_status,
     status_url,
 )
@@ -164,7 +162,7 @@ def notice_page(
     reference: str, request: Request, container: ContainerDep, key: str = Query("", max_length=200)
 ) -> HTMLResponse:
     with container.sessions() as session:
-        status = notice_status(find_notice(session, reference, key), key)
+        status = notice_status(notices.find_notice(session, reference, key), key)
     return page(
         request,
         "public/notice_status.html",
@@ -222,5 +220,5 @@ def appeal_page(
     reference: str, request: Request, container: ContainerDep, key: str = Query("", max_length=200)
 ) -> HTMLResponse:
     with container.sessions() as session:
-        status = appeal_status(find_appeal(session, reference, key))
+        status = appeal_status(appeals.find_appeal(session, reference, key))
     return page(request, "public/appeal_status.html", {"face": FACE, "status": status})

@@ -7,9 +7,12 @@ import itertools
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trustdesk.safety.pii import PiiKind, find_personal_data
 from trustdesk.safety.restrictions import DecisionGround, Restriction
@@ -490,6 +493,8 @@ PERSONAL = [
     ("Call +1-202-555-0143 now", PiiKind.PHONE),
     ("Call +49 (0)30 1234567", PiiKind.PHONE),
     ("Call 0044 20 7946 0958", PiiKind.PHONE),
+    ("Call +683 4002 (Niue, seven digits)", PiiKind.PHONE),
+    ("Call 030 123456", PiiKind.PHONE),
     ("Call 06 12 34 56 78", PiiKind.PHONE),
     ("Call 06.12.34.56.78", PiiKind.PHONE),
     ("Call 0612345678", PiiKind.PHONE),
@@ -780,3 +785,26 @@ def test_the_builder_drops_source_identity_for_own_initiative() -> None:
     statement = build_statement(decision(source=CaseSource.OWN_INITIATIVE, source_identity="hash bank"))
     assert statement.source_identity is None
     assert statement.source_type == "SOURCE_VOLUNTARY"
+
+
+WORDS = st.text(alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyzÄéß ,;()-"), max_size=200)
+
+
+@given(WORDS)
+def test_text_without_digits_or_at_signs_is_never_personal_data(text: str) -> None:
+    assert find_personal_data(text) == ()
+
+
+@given(
+    WORDS,
+    st.from_regex(r"[a-z][a-z0-9.]{0,10}[a-z0-9]@[a-z]{2,10}\.(org|com|eu)", fullmatch=True),
+    WORDS,
+)
+def test_an_email_anywhere_in_text_is_found(before: str, address: str, after: str) -> None:
+    assert PiiKind.EMAIL in find_personal_data(f"{before} {address} {after}")
+
+
+@given(st.ip_addresses().filter(lambda a: not a.is_unspecified), WORDS)  # "::" and 0.0.0.0 name nobody
+def test_an_ip_address_anywhere_in_text_is_found(address: IPv4Address | IPv6Address, text: str) -> None:
+    kinds = find_personal_data(f"{text} {address} {text}")
+    assert kinds[:1] in {(PiiKind.IPV4,), (PiiKind.IPV6,)}

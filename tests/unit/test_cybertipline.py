@@ -22,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trustdesk.safety.cybertipline import (
-    SCHEMA_LOCATION,
     TEST_BASE_URL,
     ChatImIncident,
     ContactPerson,
@@ -39,14 +38,10 @@ from trustdesk.safety.cybertipline import (
     IpCaptureEvent,
     ReportedFile,
     Reporter,
-    ReportIncomplete,
     ReportingPerson,
     ResponseCode,
     UserReported,
     WebPageIncident,
-    file_details_xml,
-    report_xml,
-    validate_report,
 )
 from trustdesk.safety.cybertipline_clients import (
     CyberTiplineClient,
@@ -54,6 +49,13 @@ from trustdesk.safety.cybertipline_clients import (
     CyberTiplineTransientError,
     HttpCyberTiplineClient,
     InMemoryCyberTiplineClient,
+)
+from trustdesk.safety.cybertipline_xml import (
+    SCHEMA_LOCATION,
+    ReportIncomplete,
+    file_details_xml,
+    report_xml,
+    validate_report,
 )
 
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"

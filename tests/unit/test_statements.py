@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from trustdesk.safety.pii import PiiKind, find_personal_data
 from trustdesk.safety.restrictions import DecisionGround, Restriction
+from trustdesk.safety.statement_rules import RULES, StatementRefused, validate_batch, validate_statement
 from trustdesk.safety.statements import (
     FIELDS,
-    RULES,
     AccountType,
     AutomatedDecision,
     CaseSource,
@@ -32,13 +32,10 @@ from trustdesk.safety.statements import (
     ModerationDecision,
     SourceType,
     Statement,
-    StatementRefused,
     YesNo,
     build_statement,
     to_json,
     to_json_line,
-    validate_batch,
-    validate_statement,
 )
 from trustdesk.safety.vocabulary import ContentKind, DsaCategory, DsaKeyword
 
@@ -316,6 +313,29 @@ for _name in (
         (f"{_name}.range", {_name: date(2038, 1, 2)}, _name),
         (f"{_name}.not_before_application", {_name: date(2026, 11, 30)}, _name),
     ]
+# The type column: a field of type string holds a string, content_id is an object.
+for _name in (
+    "decision_visibility_other",
+    "decision_monetary_other",
+    "decision_ground_reference_url",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "content_type_other",
+    "category_specification_other",
+    "content_language",
+    "decision_facts",
+    "source_identity",
+    "puid",
+):
+    BREAKS.append((f"{_name}.string", {_name: 20261201}, _name))
+BREAKS += [
+    ("decision_facts.string", {"decision_facts": b"A message in a public channel."}, "decision_facts"),
+    ("content_language.string", {"content_language": ["EN"]}, "content_language"),
+    ("content_id.object", {"content_id": "4006381333931"}, "content_id"),
+    ("content_id.object", {"content_id": ["EAN-13"]}, "content_id"),
+]
 # Rules only a batch or the builder can break; each has its own test below.
 ELSEWHERE = {"batch.size", "batch.puid_unique", "territorial_scope.geo_restriction"}
 

@@ -31,7 +31,7 @@ from trustdesk.safety.restrictions import (
     Restriction,
     steps,
 )
-from trustdesk.safety.statements import StatementRefused
+from trustdesk.safety.statement_rules import StatementRefused
 from trustdesk.safety.strikes import StrikePolicy, default_policy
 from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
 from trustdesk.safety.workflow import CaseTransition, next_case_status

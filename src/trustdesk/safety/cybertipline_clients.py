@@ -1,6 +1,7 @@
 """CyberTipline Reporting API clients: the protocol, the HTTP client and the in-memory test double.
 
-The record, its validation and its XML are :mod:`trustdesk.safety.cybertipline`.
+The record is :mod:`trustdesk.safety.cybertipline`, its validation and its XML
+:mod:`trustdesk.safety.cybertipline_xml`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,8 @@ if TYPE_CHECKING:
 
     import httpx2
 
-from trustdesk.safety.cybertipline import (
-    TRANSIENT_CODES,
-    XML_CONTENT_TYPE,
-    CyberTiplineReport,
-    ReportedFile,
-    ResponseCode,
-    file_details_xml,
-    report_xml,
-    validate_file,
-)
+from trustdesk.safety.cybertipline import TRANSIENT_CODES, CyberTiplineReport, ReportedFile, ResponseCode
+from trustdesk.safety.cybertipline_xml import XML_CONTENT_TYPE, file_details_xml, report_xml, validate_file
 
 __all__ = [
     "CyberTiplineClient",

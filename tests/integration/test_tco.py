@@ -20,6 +20,9 @@ from trustdesk.lawful import removals
 from trustdesk.lawful.models import LawfulRequest, LegalWindow, Removal
 from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.platform.protocol import DataCategory, Period
+from trustdesk.safety.models import Case, CaseAction, ModerationDecision, StatementRecord
+from trustdesk.safety.vocabulary import CaseStatus, DsaCategory, DsaKeyword
+from trustdesk.safety.workflow import CaseSource
 
 
 @pytest.fixture
@@ -227,3 +230,65 @@ def test_art_10_a_complaint_is_answered_within_two_weeks_and_an_upheld_one_reins
     twice = world.staff(world.reviewer, "POST", answer, json={"upheld": not upheld, "answer": "Changed."})
     assert twice.status_code == 409
     assert (the_removal(sessions, tracking).reinstated_at is not None) is upheld
+
+
+def order_case(sessions: sessionmaker[Session], world: World) -> tuple[Case, ModerationDecision]:
+    with sessions() as s:
+        case = s.scalars(select(Case).where(Case.locator == world.message_locator)).one()
+        decision = s.scalars(select(ModerationDecision).where(ModerationDecision.case_id == case.id)).one()
+        s.expunge_all()
+        return case, decision
+
+
+def test_an_executed_order_is_a_decided_moderation_case_with_its_statement_kept_not_sent(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = remove(world)
+    case, decision = order_case(sessions, world)
+    assert (case.source, case.status, case.account_id) == (
+        CaseSource.AUTHORITY_ORDER, CaseStatus.DECIDED, world.suspect,
+    )  # fmt: skip
+    assert decision.order_reference == tracking
+    assert (decision.category, decision.keyword) == (
+        DsaCategory.RISK_FOR_PUBLIC_SECURITY, DsaKeyword.TERRORIST_CONTENT,
+    )  # fmt: skip
+    with sessions() as s:
+        (statement,) = s.scalars(select(StatementRecord).where(StatementRecord.decision_id == decision.id))
+        steps = s.scalars(select(CaseAction).where(CaseAction.decision_id == decision.id)).all()
+    body = statement.body
+    assert body["source_type"] == "SOURCE_TYPE_OTHER_NOTIFICATION"
+    assert body["source_identity"] == "Bundeskriminalamt"
+    assert body["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert tracking in body["illegal_content_legal_ground"]
+    assert "glorifies a terrorist attack" in body["illegal_content_explanation"]
+    assert body["category_specification"] == ["KEYWORD_TERRORIST_CONTENT"]
+    # The lawful desk tells the content provider (TCO Art. 11, after confidentiality); the moderation side
+    # sends nothing and applies no strike now.
+    assert steps == []
+    assert statement.delivered_at is None
+
+
+def test_an_order_whose_reasons_name_a_person_keeps_a_statement_without_them(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    remove(world, statement_of_reasons="Posted by the suspect, reachable at suspect@example.org.")
+    _, decision = order_case(sessions, world)
+    with sessions() as s:
+        (statement,) = s.scalars(select(StatementRecord).where(StatementRecord.decision_id == decision.id))
+    assert "example.org" not in str(statement.body)
+    assert statement.body["illegal_content_explanation"].startswith("Removal order ")
+
+
+def test_an_upheld_complaint_reverses_the_orders_moderation_decision(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = remove(world)
+    removal = the_removal(sessions, tracking)
+    view = world.act(world.reviewer, tracking, "complaints", {"removal_id": removal.id, "body": "News."})
+    (complaint,) = view["review"]["complaints"]
+    world.act(
+        world.reviewer, tracking, f"complaints/{complaint['id']}/answer", {"upheld": True, "answer": "Yes."}
+    )
+    case, decision = order_case(sessions, world)
+    assert case.status is CaseStatus.REVERSED
+    assert decision.reversed_at is not None

@@ -75,11 +75,13 @@ class AuditAction(StrEnum):
     FLAGGER_CREATE = "safety:trusted_flagger:create"
     FLAGGER_REVOKE = "safety:trusted_flagger:revoke"
     STATEMENT_ISSUE = "safety:statement:issue"
+    STATEMENT_REFUSE = "safety:statement:refuse"
     APPEAL_FILE = "safety:appeal:file"
     APPEAL_DECIDE = "safety:appeal:decide"
     THREAT_NOTIFY = "lawful:threat_notification:create"
     THREAT_SENT = "lawful:threat_notification:send"
     NCMEC_REPORT_QUEUE = "safety:ncmec_report:queue"
+    NCMEC_REPORT_SEND = "safety:ncmec_report:send"
     PLATFORM_TOKEN_ISSUE = "safety:platform_token:issue"  # noqa: S105 - an audit tag, not a secret
     PLATFORM_TOKEN_REVOKE = "safety:platform_token:revoke"  # noqa: S105 - an audit tag, not a secret
 

@@ -19,6 +19,7 @@ from trustdesk.lawful.notices import schedule_user_notices
 from trustdesk.lawful.review import CorrespondenceKind, correspond
 from trustdesk.lawful.vocabulary import ScrutinyOutcome, WindowKind
 from trustdesk.platform.protocol import PlatformConnector, RemovalAction
+from trustdesk.safety.orders import OrderRemoval, record_order_reinstatement, record_order_removal
 from trustdesk.vocabulary import TargetType
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ def remove(
         if removal.provider_account_id and removal.provider_account_id not in authors:
             authors.append(removal.provider_account_id)
     _tell_effect_given(session, clock, actor, request, done, action, scope)
+    for removal in done:
+        _to_moderation(session, clock, actor, request, removal)
     confidentiality_on_removal(session, clock, request, instrument)
     schedule_user_notices(session, clock, actor, request, instrument, authors, policy, stage="removal")
     return [r.id for r in done]
@@ -192,6 +195,32 @@ def _remove_one(
     return removal
 
 
+def _to_moderation(
+    session: Session, clock: Clock, actor: Actor, request: LawfulRequest, removal: Removal
+) -> None:
+    """The removal goes on the item's moderation case and gets its statement of reasons (DSA Art. 17)."""
+    if removal.provider_account_id is None:
+        return  # the platform no longer knows whose content it was: no account to state reasons to
+    record_order_removal(
+        session,
+        clock,
+        actor,
+        OrderRemoval(
+            tracking_number=request.tracking_number,
+            instrument=request.instrument.value,
+            authority=request.issuer_name,
+            legal_basis=request.legal_basis,
+            reasons=request.statement_of_reasons or request.offence_description or "",
+            locator=removal.locator,
+            account_id=removal.provider_account_id,
+            geo_restricted=removal.action == RemovalAction.GEO_RESTRICT.value,
+            scope=tuple(removal.scope) if removal.scope else None,
+            effective_at=removal.effective_at,
+            decided_by=actor.id or actor.kind.value,
+        ),
+    )
+
+
 def _tell_effect_given(
     session: Session,
     clock: Clock,
@@ -229,6 +258,8 @@ def reinstate(
         return removal
     connector.remove_content(removal.locator, RemovalAction.RESTORE, None)
     removal.reinstated_at = clock()
+    request = session.get_one(LawfulRequest, removal.request_id)
+    record_order_reinstatement(session, clock, actor, request.tracking_number, removal.locator, reason)
     _audit(
         session,
         clock,

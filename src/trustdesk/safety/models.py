@@ -205,12 +205,26 @@ class NcmecReport(Base):
     __tablename__ = "safety_ncmec_reports"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    enforcement_id: Mapped[str] = mapped_column(ForeignKey("safety_enforcements.id"), unique=True)
+    enforcement_id: Mapped[str | None] = mapped_column(ForeignKey("safety_enforcements.id"), unique=True)
+    """The automatic removal that found it (a hash match), or None for a reviewer's decision."""
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("safety_decisions.id"), unique=True)
     event_key: Mapped[str] = mapped_column(String(300))
     account_id: Mapped[str] = mapped_column(String(200))
+    locator: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), index=True)
+    """queued → open (submitted, files going in) → reported (finished at NCMEC) | failed."""
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     incident: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    cybertip_id: Mapped[str | None] = mapped_column(String(32))
+    """NCMEC's report id, once ``/submit`` answered it."""
+    files: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """The files put into the open report so far: NCMEC's file id and whether it is described."""
+    file_viewed: Mapped[bool | None] = mapped_column(Boolean)
+    """Whether a person at the platform looked at the file (``fileViewedByEsp``); a hash match: no."""
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PlatformToken(Base):
@@ -323,6 +337,8 @@ class ModerationDecision(Base):
     approved_by: Mapped[str | None] = mapped_column(String(36))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    order_reference: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The tracking number of the authority order this decision records (``safety/orders.py``)."""
 
 
 class CaseAction(Base):

@@ -54,9 +54,10 @@ def _flagger_name(session: Session, case: Case) -> str | None:
 
 
 def statement_input(
-    session: Session, case: Case, decision: ModerationDecision
+    session: Session, case: Case, decision: ModerationDecision, *, source_identity: str | None = None
 ) -> statements.ModerationDecision:
-    """The decision in the statement builder's terms."""
+    """The decision in the statement builder's terms; ``source_identity`` names an ordering authority
+    (a trusted flagger's name is found from its notice)."""
     assert decision.category is not None
     assert decision.ground is not None
     ground = DecisionGround(decision.ground)
@@ -74,7 +75,9 @@ def statement_input(
         explanation=decision.explanation,
         facts=decision.explanation,
         source=_SOURCE[case.source],
-        source_identity=_flagger_name(session, case) if case.source is CaseSource.TRUSTED_FLAGGER else None,
+        source_identity=(
+            _flagger_name(session, case) if case.source is CaseSource.TRUSTED_FLAGGER else source_identity
+        ),
         automated_detection=case.source is CaseSource.AUTOMATED or bool(case.signals),
         automated_decision=statements.AutomatedDecision.NOT_AUTOMATED,  # a person decides (Art. 20(6))
         content_types=(case.content_kind,),
@@ -106,15 +109,28 @@ def _notice_text(record: StatementRecord, link: str) -> str:
 
 
 def issue_statement(
-    session: Session, clock: Clock, case: Case, decision: ModerationDecision, *, public_url: str
+    session: Session,
+    clock: Clock,
+    case: Case,
+    decision: ModerationDecision,
+    *,
+    public_url: str,
+    deliver: bool = True,
+    source_identity: str | None = None,
 ) -> Issued | None:
     """Build, validate, store and queue the delivery of the statement for a restricting decision; None
-    for a decision without restriction (there is nothing to state to the user)."""
+    for a decision without restriction (there is nothing to state to the user).
+
+    ``deliver=False`` keeps the statement for the database only: an authority order's content provider
+    is told by the lawful desk, when the order's confidentiality allows (see ``safety/orders.py``); its
+    appeal key is then never shown to anyone."""
     if not decision.restrictions:
         return None
     from trustdesk.safety.appeals import APPEAL_WINDOW  # appeals reads statements: import here
 
-    built = statements.build_statement(statement_input(session, case, decision))
+    built = statements.build_statement(
+        statement_input(session, case, decision, source_identity=source_identity)
+    )
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     record = StatementRecord(
         decision_id=decision.id,
@@ -127,11 +143,12 @@ def issue_statement(
     )
     session.add(record)
     session.flush()
-    link = f"{public_url.rstrip('/')}/appeal?key={key}"
-    queue_step(
-        session, decision, "send_notice:statement", case.account_id, clock(),
-        payload={"text": _notice_text(record, link), "statement_id": record.id},
-    )  # fmt: skip
+    if deliver:
+        link = f"{public_url.rstrip('/')}/appeal?key={key}"
+        queue_step(
+            session, decision, "send_notice:statement", case.account_id, clock(),
+            payload={"text": _notice_text(record, link), "statement_id": record.id},
+        )  # fmt: skip
     audit.record(
         session, clock, Actor.system(), AuditAction.STATEMENT_ISSUE, subject_type="statement",
         subject_id=record.id, data={"puid": record.puid, "decision_id": decision.id},

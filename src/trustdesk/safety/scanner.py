@@ -269,8 +269,12 @@ class Scanner:
                 enforcement_id=enforcement.id,
                 event_key=item.key,
                 account_id=item.account_id,
+                locator=item.locator,
                 status="queued",
                 queued_at=now,
+                next_attempt_at=now,
+                attempts=0,
+                file_viewed=False,  # a hash match: no person at the platform looked at the file
                 incident={
                     "locator": item.locator,
                     "at": item.at.isoformat(),

@@ -9,13 +9,8 @@ import pytest
 
 from tests.synapse import BLOCKED_MEDIA, MODULE_SECRET, Homeserver, MatrixError, shared_homeserver
 from trustdesk.clock import system_clock
-from trustdesk.platform.matrix.connector import (
-    RESTORED_FIELD,
-    RESTORED_MARKER,
-    MatrixConnector,
-    message_locator,
-    parse_locator,
-)
+from trustdesk.platform.matrix.connector import MatrixConnector, message_locator, parse_locator
+from trustdesk.platform.matrix.restore import RESTORED_FIELD, RESTORED_MARKER
 from trustdesk.platform.protocol import (
     AccountAction,
     AccountStatus,

@@ -18,6 +18,7 @@ import pytest
 
 from tests.contract.conftest import MEDIA
 from tests.synapse import FakeTrustdesk
+from trustdesk.platform.matrix import eventlog
 from trustdesk.platform.matrix import module as mod
 from trustdesk.platform.matrix.stream import event_from_row, message_locator
 
@@ -173,7 +174,7 @@ def test_chat_facts_from_room_state(room: dict[tuple[str, str], Any], expected: 
     ],
 )
 def test_media_kind_follows_msgtype(content: dict[str, Any], kind: str | None) -> None:
-    assert mod.media_kind(content) == kind
+    assert eventlog.media_kind(content) == kind
 
 
 def test_multipart_body_carries_the_file() -> None:
@@ -290,8 +291,8 @@ def test_an_older_log_is_migrated_in_place(tmp_path: Path) -> None:
     old.commit()
     old.close()
 
-    log = mod.EventLog(str(path))
-    mod.EventLog(str(path))  # a second start finds nothing to add
+    log = eventlog.EventLog(str(path))
+    eventlog.EventLog(str(path))  # a second start finds nothing to add
 
     [row] = log.events(0, 10)
     assert row["event_id"] == "$old"

@@ -6,7 +6,7 @@ the demo) with a loopback config (SQLite, a registration shared secret, no feder
 registration, relaxed rate limits, server notices, the Trustdesk module, an application service used
 only to back-date seeded messages), starts Synapse in a session of its own (it outlives the command that
 started it; the pid is in ``synapse.pid``), stops it, and offers the calls that seed users, sessions,
-rooms and messages.
+rooms and messages (`trustdesk.platform.matrix.devseed`).
 
 Never point any of this at a production homeserver: it writes into Synapse's SQLite database directly to
 back-date sessions.
@@ -14,15 +14,12 @@ back-date sessions.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import random
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -35,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import trustdesk
+from trustdesk.platform.matrix.devseed import Seeding
 
 SOURCE = Path(trustdesk.__file__).resolve().parent.parent
 """The directory holding the ``trustdesk`` package: on Synapse's path, for the Trustdesk module."""
@@ -157,7 +155,7 @@ class DemoSeed:
         }
 
 
-class DevServer:
+class DevServer(Seeding):
     """One Synapse data directory: config, secrets, database, process and admin token.
 
     The secrets and the port are generated once and kept in ``devserver.json`` (mode 0600), so a
@@ -420,127 +418,7 @@ class DevServer:
     def admin(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         return self.call(method, path, body, token=self.admin_token, **kwargs)
 
-    # ------------------------------------------------------------------------------ seeding
-
-    def register(self, localpart: str, *, admin: bool = False, password: str = "correct horse") -> Any:
-        nonce = self.call("GET", "/_synapse/admin/v1/register")["nonce"]
-        mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
-        mac.update(
-            b"\x00".join(p.encode() for p in (nonce, localpart, password, "admin" if admin else "notadmin"))
-        )
-        digest = mac.hexdigest()
-        return self.call(
-            "POST",
-            "/_synapse/admin/v1/register",
-            {"nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": digest},
-        )
-
-    def user_id(self, localpart: str) -> str:
-        return f"@{localpart}:{self.server_name}"
-
-    def set_profile(
-        self,
-        user_id: str,
-        *,
-        phone: str | None = None,
-        email: str | None = None,
-        displayname: str | None = None,
-    ) -> None:
-        threepids = []
-        if phone is not None:
-            threepids.append({"medium": "msisdn", "address": phone.removeprefix("+")})
-        if email is not None:
-            threepids.append({"medium": "email", "address": email})
-        body: dict[str, Any] = {"threepids": threepids}
-        if displayname is not None:
-            body["displayname"] = displayname
-        self.admin("PUT", f"/_synapse/admin/v2/users/{urllib.parse.quote(user_id)}", body)
-
-    def login(self, localpart: str, password: str = "correct horse") -> str:
-        """A real login; the whoami that follows makes Synapse record the session's IP."""
-        done = self.call(
-            "POST",
-            "/_matrix/client/v3/login",
-            {
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": localpart},
-                "password": password,
-            },
-        )
-        token = str(done["access_token"])
-        self.call("GET", "/_matrix/client/v3/account/whoami", token=token)
-        return token
-
-    def as_user(self, method: str, path: str, user_id: str, body: Any = None, **query: str | int) -> Any:
-        """A call by the seeding application service on behalf of ``user_id`` (``ts`` back-dates)."""
-        return self.call(method, path, body, token=self.as_token, query={"user_id": user_id, **query})
-
-    def create_private_room(self, creator: str, other: str) -> str:
-        room = self.as_user(
-            "POST",
-            "/_matrix/client/v3/createRoom",
-            creator,
-            {"preset": "trusted_private_chat", "invite": [other], "is_direct": True},
-        )["room_id"]
-        self.as_user("POST", f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/join", other, {})
-        return str(room)
-
-    def send(self, room_id: str, sender: str, content: dict[str, Any], *, ts_ms: int | None = None) -> str:
-        txn = secrets.token_hex(8)
-        query: dict[str, str | int] = {} if ts_ms is None else {"ts": ts_ms}
-        sent = self.as_user(
-            "PUT",
-            f"/_matrix/client/v3/rooms/{urllib.parse.quote(room_id)}/send/m.room.message/{txn}",
-            sender,
-            content,
-            **query,
-        )
-        return str(sent["event_id"])
-
-    def upload(
-        self,
-        data: bytes,
-        *,
-        token: str | None = None,
-        user_id: str | None = None,
-        content_type: str = "application/octet-stream",
-    ) -> str:
-        query: dict[str, str | int] | None = None if user_id is None else {"user_id": user_id}
-        done = self.call(
-            "POST",
-            "/_matrix/media/v3/upload",
-            token=token or self.as_token,
-            raw=data,
-            content_type=content_type,
-            query=query,
-        )
-        return str(done["content_uri"])
-
     # ------------------------------------------------------------------------------ clean slates
-
-    def _database(self, path: Path) -> sqlite3.Connection:
-        return sqlite3.connect(path, timeout=30, isolation_level=None)
-
-    def seed_sessions(self, user_id: str, sessions: list[tuple[str, str, int]]) -> None:
-        """Replace the user's client-IP history by ``(ip, user_agent, last_seen_ms)`` rows.
-
-        A test-seeding step only: Synapse stamps ``user_ips`` with the real time of a request, so
-        back-dated sessions are written into its SQLite ``user_ips`` table directly (Synapse reads that
-        table afresh for every whois). Never do this to a production homeserver.
-        """
-        connection = self._database(self.database)
-        try:
-            connection.execute("DELETE FROM user_ips WHERE user_id = ?", (user_id,))
-            connection.executemany(
-                "INSERT INTO user_ips (user_id, access_token, device_id, ip, user_agent, last_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (user_id, f"seeded-token-{index}", "SEEDED", ip, agent, last_seen)
-                    for index, (ip, agent, last_seen) in enumerate(sessions)
-                ],
-            )
-        finally:
-            connection.close()
 
     def purge_room(self, room_id: str, *, attempts: int = 4) -> None:
         """Shut the room down and purge it from the database (synchronous admin API v1).
@@ -561,45 +439,6 @@ class DevServer:
                 time.sleep(0.5)
             else:
                 return
-
-    def forget_module_events(self, room_ids: list[str]) -> None:
-        """Drop purged rooms' events from the Trustdesk module's log (sequence numbers keep rising)."""
-        if not room_ids or not self.module_database.exists():
-            return
-        connection = self._database(self.module_database)
-        try:
-            marks = ", ".join("?" for _ in room_ids)
-            connection.execute(f"DELETE FROM events WHERE room_id IN ({marks})", room_ids)
-        finally:
-            connection.close()
-
-    def reset_account(self, user_id: str) -> None:
-        """Clear every account flag Trustdesk sets: lock, suspension, shadow-ban."""
-        quoted = urllib.parse.quote(user_id, safe="")
-        user = self.admin("GET", f"/_synapse/admin/v2/users/{quoted}")
-        if user.get("locked"):
-            self.admin("PUT", f"/_synapse/admin/v2/users/{quoted}", {"locked": False})
-        if user.get("suspended"):
-            self.admin("PUT", f"/_synapse/admin/v1/suspend/{quoted}", {"suspend": False})
-        if user.get("shadow_banned"):
-            self.admin("DELETE", f"/_synapse/admin/v1/users/{quoted}/shadow_ban", {})
-
-    def memberships(self, user_id: str) -> dict[str, str]:
-        quoted = urllib.parse.quote(user_id, safe="")
-        found = self.admin("GET", f"/_synapse/admin/v1/users/{quoted}/memberships")
-        return {str(room): str(state) for room, state in found.get("memberships", {}).items()}
-
-    def room_messages(self, room_id: str, *, sender: str | None = None) -> list[dict[str, Any]]:
-        """The room's ``m.room.message`` events, oldest first (admin API)."""
-        event_filter: dict[str, Any] = {"types": ["m.room.message"]}
-        if sender is not None:
-            event_filter["senders"] = [sender]
-        found = self.admin(
-            "GET",
-            f"/_synapse/admin/v1/rooms/{urllib.parse.quote(room_id, safe='')}/messages",
-            query={"dir": "f", "limit": 1000, "filter": json.dumps(event_filter)},
-        )
-        return list(found.get("chunk", []))
 
     # ------------------------------------------------------------------------------ demo data
 

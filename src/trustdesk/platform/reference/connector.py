@@ -15,7 +15,6 @@ Platform ids, chat ids and message ids are decimal strings; content locators are
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, Row, Table, delete, func, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, Row, Table, func, insert, inspect, select, update
 from sqlalchemy import text as sql_text
 
 from trustdesk.clock import Clock
@@ -33,29 +32,25 @@ from trustdesk.platform.protocol import (
     CONTENT_EVENT_DETAILS,
     Account,
     AccountAction,
-    AccountNotFound,
     AccountStatus,
     ContentEvent,
     ContentNotFound,
     ContentState,
     Export,
     Hold,
-    HoldConflict,
-    HoldExpired,
-    HoldNotFound,
     Period,
     RemovalAction,
     RemovalResult,
     RestoreMethod,
-    canonical_export,
     normalise_categories,
     normalise_country_codes,
     normalise_phone,
     parse_cursor,
     require_aware,
-    sha256_hex,
 )
+from trustdesk.platform.reference import build as _build
 from trustdesk.platform.reference import generate as _generate
+from trustdesk.platform.reference import holds as _holds
 from trustdesk.platform.reference import media as _media
 from trustdesk.platform.reference import retention as _retention
 from trustdesk.platform.reference import stream as _stream
@@ -74,14 +69,11 @@ from trustdesk.platform.reference.store import (
     ALL_TABLES,
     account_actions,
     chats,
-    hold_categories,
-    holds,
     members,
     messages,
     metadata,
     notices,
     removals,
-    sessions,
     users,
 )
 from trustdesk.vocabulary import DataCategory, TargetType
@@ -199,65 +191,17 @@ class ReferencePlatform:
         expires_at = require_aware(expires_at, "expires_at")
         now = self.now()
         with self._engine.begin() as conn:
-            existing = self._load_hold(conn, hold_id)
-            if existing is not None:
-                if (existing.account_id, existing.categories, existing.period) != (
-                    account_id.strip(),
-                    wanted,
-                    period,
-                ):
-                    raise HoldConflict(f"hold {hold_id!r} exists for another account, category set or period")
-                return existing
-            if expires_at <= now:
-                raise ValueError(f"expires_at {expires_at} is not after now ({now})")
-            export = self._export(conn, account_id, wanted, period)
-            snapshot = canonical_export(export)
-            conn.execute(
-                insert(holds).values(
-                    hold_id=hold_id,
-                    account_id=int(export.account_id),
-                    period_start=period.start,
-                    period_end=period.end,
-                    placed_at=now,
-                    expires_at=expires_at,
-                    snapshot=snapshot,
-                    snapshot_sha256=sha256_hex(snapshot),
-                )
-            )
-            conn.execute(
-                insert(hold_categories),
-                [{"hold_id": hold_id, "category": category.value} for category in sorted(wanted)],
-            )
-            hold = self._load_hold(conn, hold_id)
-        if hold is None:  # pragma: no cover - just inserted in the same transaction
-            raise HoldNotFound(hold_id)
-        return hold
+            return _holds.place_hold(conn, hold_id, account_id, wanted, period, expires_at, now)
 
     def extend_hold(self, hold_id: str, expires_at: datetime) -> Hold:
         expires_at = require_aware(expires_at, "expires_at")
         now = self.now()
         with self._engine.begin() as conn:
-            hold = self._load_hold(conn, hold_id)
-            if hold is None:
-                raise HoldNotFound(hold_id)
-            if hold.expires_at <= now:
-                raise HoldExpired(f"hold {hold_id!r} lapsed at {hold.expires_at}")
-            if expires_at <= hold.expires_at:
-                raise ValueError(
-                    f"an extension must move the expiry later than {hold.expires_at}, got {expires_at}"
-                )
-            conn.execute(update(holds).where(holds.c.hold_id == hold_id).values(expires_at=expires_at))
-            extended = self._load_hold(conn, hold_id)
-        if extended is None:  # pragma: no cover - updated in the same transaction
-            raise HoldNotFound(hold_id)
-        return extended
+            return _holds.extend_hold(conn, hold_id, expires_at, now)
 
     def release_hold(self, hold_id: str) -> None:
         with self._engine.begin() as conn:
-            conn.execute(delete(hold_categories).where(hold_categories.c.hold_id == hold_id))
-            deleted = conn.execute(delete(holds).where(holds.c.hold_id == hold_id)).rowcount
-            if deleted == 0:
-                raise HoldNotFound(hold_id)
+            _holds.release_hold(conn, hold_id)
 
     def remove_content(
         self, locator: str, action: RemovalAction, scope: Iterable[str] | None = None
@@ -296,7 +240,7 @@ class ReferencePlatform:
             )
             conn.execute(
                 insert(removals).values(
-                    id=self._next_id(conn, removals),
+                    id=_build.next_id(conn, removals),
                     locator=canonical,
                     action=action.value,
                     scope=join_scope(countries),
@@ -319,13 +263,13 @@ class ReferencePlatform:
             raise ValueError("an account action needs a reason")
         now = self.now()
         with self._engine.begin() as conn:
-            user_id = self._require_user(conn, account_id)
+            user_id = _build.require_user(conn, account_id)
             conn.execute(
                 update(users).where(users.c.id == user_id).values(status=AccountStatus.after(action).value)
             )
             conn.execute(
                 insert(account_actions).values(
-                    id=self._next_id(conn, account_actions),
+                    id=_build.next_id(conn, account_actions),
                     user_id=user_id,
                     action=action.value,
                     reason=reason,
@@ -340,8 +284,8 @@ class ReferencePlatform:
             raise ValueError("a notice needs a text")
         now = self.now()
         with self._engine.begin() as conn:
-            user_id = self._require_user(conn, account_id)
-            notice_id = self._next_id(conn, notices)
+            user_id = _build.require_user(conn, account_id)
+            notice_id = _build.next_id(conn, notices)
             conn.execute(insert(notices).values(id=notice_id, user_id=user_id, text=text, sent_at=now))
         return str(notice_id)
 
@@ -363,62 +307,26 @@ class ReferencePlatform:
         registration_ip: str = "192.0.2.1",
     ) -> str:
         """Register a user; returns the platform id. A taken phone or username raises `ValueError`."""
-        normalised_phone = None
-        if phone is not None:
-            normalised_phone = normalise_phone(phone)
-            if normalised_phone is None:
-                raise ValueError(f"not an E.164 phone number: {phone!r}")
-        if username is not None:
-            username = username.removeprefix("@")
-            if not _USERNAME.fullmatch(username):
-                raise ValueError(f"not a valid username: {username!r}")
-        ipaddress.ip_address(registration_ip)
+        phone, username = _build.check_user(phone, username, registration_ip)
         at = self.now() if registered_at is None else require_aware(registered_at, "registered_at")
         with self._engine.begin() as conn:
-            if (
-                normalised_phone is not None
-                and conn.execute(select(users.c.id).where(users.c.phone == normalised_phone)).first()
-            ):
-                raise ValueError(f"phone {normalised_phone} is taken")
-            key = None if username is None else username.lower()
-            if (
-                key is not None
-                and conn.execute(select(users.c.id).where(users.c.username_key == key)).first()
-            ):
-                raise ValueError(f"username {username} is taken")
-            user_id = self._next_id(conn, users)
-            conn.execute(
-                insert(users).values(
-                    id=user_id,
-                    username=username,
-                    username_key=key,
-                    phone=normalised_phone,
-                    email=email,
-                    display_name=display_name,
-                    registered_at=at,
-                    registration_ip=registration_ip,
-                    status=AccountStatus.ACTIVE.value,
-                )
+            return _build.add_user(
+                conn,
+                phone=phone,
+                username=username,
+                display_name=display_name,
+                email=email,
+                registered_at=at,
+                registration_ip=registration_ip,
             )
-        return str(user_id)
 
     def add_session(
         self, account_id: str, *, ip: str, port: int, at: datetime, device: str | None = None
     ) -> str:
         """Record a login session; returns its id."""
-        ipaddress.ip_address(ip)
-        if not 0 <= port <= 65535:
-            raise ValueError(f"not a port: {port}")
-        at = require_aware(at, "at")
+        at = _build.check_session(ip, port, at)
         with self._engine.begin() as conn:
-            user_id = self._require_user(conn, account_id)
-            session_id = self._next_id(conn, sessions)
-            conn.execute(
-                insert(sessions).values(
-                    id=session_id, user_id=user_id, ip=ip, port=port, device=device, at=at
-                )
-            )
-        return str(session_id)
+            return _build.add_session(conn, account_id, ip=ip, port=port, at=at, device=device)
 
     def create_chat(
         self,
@@ -429,32 +337,10 @@ class ReferencePlatform:
         created_at: datetime | None = None,
     ) -> str:
         """Create a private chat (exactly two members), group or channel (first member owns it)."""
-        if kind not in ("private", "group", "channel"):
-            raise ValueError(f"unknown chat kind: {kind!r}")
-        if len(set(member_ids)) != len(member_ids) or not member_ids:
-            raise ValueError("members must be distinct and at least one")
-        if kind == "private" and len(member_ids) != 2:
-            raise ValueError("a private chat has exactly two members")
+        _build.check_chat(kind, member_ids)
         at = self.now() if created_at is None else require_aware(created_at, "created_at")
         with self._engine.begin() as conn:
-            user_ids = [self._require_user(conn, member) for member in member_ids]
-            chat_id = self._next_id(conn, chats)
-            conn.execute(
-                insert(chats).values(id=chat_id, kind=kind, title=title, created_at=at, state="visible")
-            )
-            conn.execute(
-                insert(members),
-                [
-                    {
-                        "chat_id": chat_id,
-                        "user_id": user_id,
-                        "role": "owner" if index == 0 and kind != "private" else "member",
-                        "joined_at": at,
-                    }
-                    for index, user_id in enumerate(user_ids)
-                ],
-            )
-        return str(chat_id)
+            return _build.create_chat(conn, kind, member_ids, title=title, created_at=at)
 
     def post_message(
         self,
@@ -472,46 +358,19 @@ class ReferencePlatform:
         ``media`` uploads bytes (stored once per SHA-256 with MD5, MIME type — ``media_type`` or sniffed
         — and, for an image, its PDQ hash); ``media_sha256`` names media by hash alone (nothing stored).
         """
-        if media is not None and media_sha256 is not None:
-            raise ValueError("give the media bytes or a media hash, not both")
-        if text is None and media_sha256 is None and media is None:
-            raise ValueError("a message needs a text or a media hash")
-        if media_sha256 is not None and not _SHA256.fullmatch(media_sha256):
-            raise ValueError(f"not a lower-case hex SHA-256: {media_sha256!r}")
+        _build.check_message(text, media_sha256, media)
         facts = None if media is None else _media.describe(media, media_type)
         at = self.now() if sent_at is None else require_aware(sent_at, "sent_at")
-        chat = parse_id(chat_id)
-        if chat is None:
-            raise ValueError(f"not a chat id of this platform: {chat_id!r}")
         with self._engine.begin() as conn:
-            user_id = self._require_user(conn, sender_id)
-            membership = conn.execute(
-                select(members.c.role, chats.c.kind)
-                .join(chats, chats.c.id == members.c.chat_id)
-                .where(members.c.chat_id == chat, members.c.user_id == user_id)
-            ).first()
-            if membership is None:
-                raise ValueError(f"user {sender_id} is not a member of chat {chat_id}")
-            if membership.kind == "channel" and membership.role == "member":
-                raise ValueError("only the owner or an admin posts in a channel")
-            media_id = None
-            if media is not None and facts is not None:
-                media_id, _ = _media.store_media(conn, media, facts.mime)
-                media_sha256 = facts.sha256
-            message_id = self._next_id(conn, messages)
-            conn.execute(
-                insert(messages).values(
-                    id=message_id,
-                    chat_id=chat,
-                    sender_id=user_id,
-                    sent_at=at,
-                    text=text,
-                    media_sha256=media_sha256,
-                    media_id=media_id,
-                    state="visible",
-                )
+            return _build.post_message(
+                conn,
+                chat_id,
+                sender_id,
+                text=text,
+                media_sha256=media_sha256,
+                media=None if media is None or facts is None else (media, facts),
+                sent_at=at,
             )
-        return message_locator(chat, message_id)
 
     def notices(self, account_id: str) -> list[Notice]:
         """Notices delivered to the account, oldest first."""
@@ -554,17 +413,6 @@ class ReferencePlatform:
     # ------------------------------------------------------------------------------ internals
 
     @staticmethod
-    def _next_id(conn: Connection, table: Table) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
-
-    @staticmethod
-    def _require_user(conn: Connection, account_id: str) -> int:
-        user_id = parse_id(account_id)
-        if user_id is None or conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
-            raise AccountNotFound(account_id)
-        return user_id
-
-    @staticmethod
     def _author_of(conn: Connection, locator: str) -> int | None:
         parsed = parse_locator(locator)
         if parsed is None:
@@ -577,25 +425,6 @@ class ReferencePlatform:
         return conn.execute(
             select(members.c.user_id).where(members.c.chat_id == chat_id, members.c.role == "owner")
         ).scalar_one_or_none()
-
-    @staticmethod
-    def _load_hold(conn: Connection, hold_id: str) -> Hold | None:
-        row = conn.execute(select(holds).where(holds.c.hold_id == hold_id)).first()
-        if row is None:
-            return None
-        categories = conn.execute(
-            select(hold_categories.c.category).where(hold_categories.c.hold_id == hold_id)
-        ).scalars()
-        return Hold(
-            hold_id=row.hold_id,
-            account_id=str(row.account_id),
-            categories=frozenset(DataCategory(category) for category in categories),
-            period=Period(row.period_start, row.period_end),
-            placed_at=row.placed_at,
-            expires_at=row.expires_at,
-            snapshot=bytes(row.snapshot),
-            snapshot_sha256=row.snapshot_sha256,
-        )
 
     def _export(
         self, conn: Connection, account_id: str, wanted: frozenset[DataCategory], period: Period

@@ -213,6 +213,35 @@ def test_a_bad_decision_is_shown_in_place_and_changes_nothing(desk: Desk) -> Non
     assert desk.visible()
 
 
+def test_the_case_page_previews_the_statement_exactly_and_then_shows_the_one_kept(desk: Desk) -> None:
+    case_id = desk.notice()
+    mia, csrf = desk.client(MIA)
+    assert "Preview the statement" in mia.get(f"/console/cases/{case_id}").text
+    before = desk.audit_count()
+    preview = post(mia, f"/console/cases/{case_id}/decide", csrf, intent="preview", **REMOVE)
+    assert preview.status_code == 200
+    html = preview.text
+    assert "The statement of reasons this decision will send" in html
+    assert "<dt>decision_visibility</dt><dd>DECISION_VISIBILITY_CONTENT_REMOVED</dd>" in html
+    assert "<dt>source_type</dt><dd>SOURCE_ARTICLE_16</dd>" in html
+    assert "<dt>illegal_content_explanation</dt><dd>The post incites a terrorist attack.</dd>" in html
+    assert desk.case(case_id).status is CaseStatus.OPEN  # a preview decides nothing, needs no claim
+    assert desk.audit_count() == before
+
+    personal = REMOVE | {"explanation": "Posted by jo@example.org, who runs the channel."}
+    refused = post(mia, f"/console/cases/{case_id}/decide", csrf, intent="preview", **personal)
+    assert refused.status_code == 422
+    assert "would be refused" in refused.text
+    assert "illegal_content_explanation" in refused.text  # the field named
+
+    post(mia, f"/console/cases/{case_id}/claim", csrf)
+    post(mia, f"/console/cases/{case_id}/decide", csrf, **REMOVE)
+    kept = mia.get(f"/console/cases/{case_id}").text
+    assert "Statements of reasons" in kept
+    assert "<code>trustdesk-" in kept
+    assert "delivered " in kept  # the notice step ran after the decision
+
+
 def test_a_termination_needs_a_second_moderator(desk: Desk) -> None:
     case_id = desk.notice()
     mia, mia_csrf = desk.client(MIA)
@@ -392,6 +421,16 @@ def test_the_exposure_cap_hides_the_most_harmful_cases(desk: Desk, monkeypatch: 
     assert "2 such cases are not offered to you" in after
     ola, _ = desk.client(OLA)
     assert grave in ola.get("/console/moderation").text  # the cap is per reviewer
+
+    direct = mia.get(f"/console/cases/{grave_too}").text  # a direct link shows no more than the queue
+    assert 'id="exposure-cap"' in direct
+    assert "Another terror call" not in direct
+    again = mia.get(f"/console/cases/{grave}").text  # a case already seen stays visible
+    assert 'id="exposure-cap"' not in again
+    assert TEXT in again
+    with desk.sessions() as session:
+        seen = session.scalars(select(Exposure.case_id).where(Exposure.user_id == desk.user_id(MIA)))
+        assert sorted(seen) == sorted([grave, mild])
 
 
 def test_flaggers_are_registered_with_a_key_shown_once_and_revoked(desk: Desk) -> None:

@@ -48,12 +48,15 @@ __all__ = [
     "decide",
     "exposure_today",
     "get_case",
+    "has_seen",
     "is_harmful",
+    "preview_statement",
     "queue",
     "record_exposure",
     "reject",
     "release",
     "release_all",
+    "withheld",
 ]
 
 GRAVE_EXPOSURE: Final = 85
@@ -231,6 +234,46 @@ def _check(body: DecisionIn) -> None:
         raise InvalidInput("suspend or terminate, not both", field="restrictions")
 
 
+def _decision_of(case: Case, user: StaffUser, body: DecisionIn, now: datetime) -> ModerationDecision:
+    return ModerationDecision(
+        case_id=case.id,
+        decided_by=user.id,
+        decided_at=now,
+        restrictions=sorted(r.value for r in body.restrictions),
+        territorial_scope=list(body.territorial_scope) if body.territorial_scope else None,
+        ground=body.ground.value if body.ground else None,
+        legal_ground=(body.legal_ground or "").strip() or None,
+        tos_ground=(body.tos_ground or "").strip() or None,
+        explanation=body.explanation.strip(),
+        category=body.category or case.category,
+        keyword=body.keyword if body.category else (body.keyword or case.keyword),
+        suspended_until=now + body.suspend_for if body.suspend_for else None,
+    )
+
+
+def preview_statement(
+    session: Session, clock: Clock, user: StaffUser, case_id: str, body: DecisionIn
+) -> dict[str, Any] | None:
+    """The statement of reasons the decision would produce, exactly as the EU database would receive it
+    (validated), without deciding anything; None when it restricts nothing. A decision the service would
+    refuse is refused here with the same reason."""
+    require(user, Permission.STAFF_CASE_MODERATE)
+    case = get_case(session, case_id)
+    _check(body)
+    decision = _decision_of(case, user, body, clock())
+    decision.id = "preview"
+    if not decision.restrictions:
+        return None
+    try:
+        return reasons.preview(session, case, decision)
+    except StatementRefused as exc:
+        raise InvalidInput(
+            f"the statement of reasons would be refused ({exc.rule}): {exc}",
+            field=exc.field,
+            code="statement_refused",
+        ) from None
+
+
 def decide(
     session: Session,
     clock: Clock,
@@ -253,20 +296,7 @@ def decide(
     if case.claimed_by != user.id:
         raise Conflict(f"claim case {case_id} before deciding it", code="claim_first")
     _check(body)
-    decision = ModerationDecision(
-        case_id=case.id,
-        decided_by=user.id,
-        decided_at=now,
-        restrictions=sorted(r.value for r in body.restrictions),
-        territorial_scope=list(body.territorial_scope) if body.territorial_scope else None,
-        ground=body.ground.value if body.ground else None,
-        legal_ground=(body.legal_ground or "").strip() or None,
-        tos_ground=(body.tos_ground or "").strip() or None,
-        explanation=body.explanation.strip(),
-        category=body.category or case.category,
-        keyword=body.keyword if body.category else (body.keyword or case.keyword),
-        suspended_until=now + body.suspend_for if body.suspend_for else None,
-    )
+    decision = _decision_of(case, user, body, now)
     session.add(decision)
     session.flush()
     terminate = Restriction.TERMINATE in body.restrictions
@@ -396,10 +426,26 @@ def _harmful(keyword: Any, category: Any) -> Any:
     )
 
 
+def has_seen(session: Session, user_id: str, case_id: str) -> bool:
+    """Whether the reviewer was shown the case's content before."""
+    seen = select(Exposure.id).where(Exposure.user_id == user_id, Exposure.case_id == case_id)
+    return session.scalar(seen) is not None
+
+
+def withheld(session: Session, user: StaffUser, case: Case, cap: int, now: datetime) -> bool:
+    """Whether the case's content is withheld from the reviewer: among the most harmful, not seen by them
+    before, and their exposure today is at the cap (reviewer wellness; the queue stops offering such cases
+    and a direct link shows no more of them)."""
+    return (
+        is_harmful(case)
+        and not has_seen(session, user.id, case.id)
+        and exposure_today(session, user.id, now) >= cap
+    )
+
+
 def record_exposure(session: Session, clock: Clock, user: StaffUser, case: Case) -> None:
     """The reviewer was shown the case's content (once per case is counted)."""
-    seen = session.scalar(select(Exposure.id).where(Exposure.user_id == user.id, Exposure.case_id == case.id))
-    if seen is None:
+    if not has_seen(session, user.id, case.id):
         session.add(
             Exposure(
                 user_id=user.id,

@@ -25,7 +25,7 @@ from trustdesk.safety.models import Case, ModerationDecision, Notice, StatementR
 from trustdesk.safety.restrictions import DecisionGround, Restriction
 from trustdesk.safety.workflow import CaseSource
 
-__all__ = ["KEY_PREFIX", "Issued", "issue_statement", "statement_input"]
+__all__ = ["KEY_PREFIX", "Issued", "issue_statement", "preview", "statement_input"]
 
 KEY_PREFIX: Final = "tda_"
 _SOURCE: Final = {
@@ -85,6 +85,12 @@ def statement_input(
         application_date=decision.decided_at.date(),
         account_restriction_end=decision.suspended_until.date() if decision.suspended_until else None,
     )
+
+
+def preview(session: Session, case: Case, decision: ModerationDecision) -> dict[str, object]:
+    """The statement ``decision`` would produce, validated, as the database's JSON; nothing is stored.
+    Raises `StatementRefused` with the rule it breaks."""
+    return statements.to_json(statements.build_statement(statement_input(session, case, decision)))
 
 
 def _notice_text(record: StatementRecord, link: str) -> str:

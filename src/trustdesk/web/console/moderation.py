@@ -24,7 +24,7 @@ from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, InvalidInput, NotFound
 from trustdesk.platform.protocol import PlatformError
 from trustdesk.safety import cases, enforcement, offenders
-from trustdesk.safety.models import Case, ModerationDecision, Notice
+from trustdesk.safety.models import Case, ModerationDecision, Notice, StatementRecord
 from trustdesk.safety.restrictions import DecisionGround, Restriction
 from trustdesk.safety.strikes import default_policy, evaluate
 from trustdesk.safety.vocabulary import CaseStatus, ContentKind, DsaCategory, DsaKeyword
@@ -169,7 +169,8 @@ def case_context(
     case = cases.get_case(session, case_id)
     user = current_user(session, visitor)
     now = container.clock()
-    if record:
+    withheld = cases.withheld(session, user, case, container.settings.exposure_cap, now)
+    if record and not withheld:
         cases.record_exposure(session, container.clock, user, case)
     names = {u.id: u.name for u in staff.list_users(session)}
     found_notices = session.scalars(
@@ -191,12 +192,18 @@ def case_context(
         approve_blocker = (
             "You proposed this termination. Four eyes: a different moderator approves or rejects it."
         )
+    kept = session.scalars(
+        select(StatementRecord)
+        .where(StatementRecord.decision_id.in_([d.id for d in decisions]))
+        .order_by(StatementRecord.created_at)
+    ).all()
     verdict = evaluate(offenders.history(session, case.account_id), default_policy(), now=now)
     media = case.media or {}
     return {
         "case": case,
         "notices": found_notices,
         "decisions": decisions,
+        "statements": kept,
         "history": account_history(session, case),
         "verdict": verdict,
         "names": names,
@@ -208,6 +215,8 @@ def case_context(
         "pending": pending,
         "approve_blocker": approve_blocker,
         "harmful": cases.is_harmful(case),
+        "withheld": withheld,
+        "cap": container.settings.exposure_cap,
         "visual": case.content_kind in (ContentKind.IMAGE, ContentKind.VIDEO),
         "is_video": case.content_kind is ContentKind.VIDEO,
         "media_url": media.get("url") if isinstance(media.get("url"), str) else None,
@@ -234,11 +243,14 @@ def case_page(
     form: dict[str, Any] | None = None,
     reveal: bool = False,
     record: bool = False,
+    preview: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     try:
         with unit_of_work(container.sessions) as session:
             context = case_context(session, container, visitor, case_id, record=record)
-            context.update(flash=flash, error=error, action=action, form=form or {}, reveal=reveal)
+            context.update(
+                flash=flash, error=error, action=action, form=form or {}, reveal=reveal, preview=preview
+            )
             return page(
                 request,
                 "console/case.html",
@@ -362,6 +374,22 @@ def decision_in(form: dict[str, Any]) -> cases.DecisionIn:
     )
 
 
+def preview_page(
+    request: Request, container: Container, visitor: Visitor, case_id: str, form: dict[str, Any]
+) -> Response:
+    """The case page with the statement the filled-in decision would send, or why it would be refused."""
+    try:
+        with container.sessions() as session:  # read only: nothing is decided
+            preview = cases.preview_statement(
+                session, container.clock, current_user(session, visitor), case_id, decision_in(form)
+            )
+    except DomainError as exc:
+        return case_page(request, container, visitor, case_id, error=exc, action="decide", form=form)
+    return case_page(
+        request, container, visitor, case_id, form=form, preview=preview if preview is not None else {}
+    )
+
+
 @router.post("/cases/{case_id}/decide")
 def decide_case(
     request: Request,
@@ -381,7 +409,9 @@ def decide_case(
     unfounded: Text = "",
     threat_to_life: Text = "",
     threat_country: Text = "",
+    intent: Text = "decide",
 ) -> Response:
+    """Record the decision, or (``intent=preview``) show the statement of reasons it would send."""
     if (stop := refused(request, visitor, MODERATE, csrf_token, post=True)) is not None:
         return stop
     form: dict[str, Any] = {
@@ -398,6 +428,9 @@ def decide_case(
         "threat_to_life": threat_to_life,
         "threat_country": threat_country,
     }
+
+    if intent == "preview":
+        return preview_page(request, container, visitor, case_id, form)
 
     def action(session: Session, user: StaffUser) -> str:
         body = decision_in(form)

@@ -4,6 +4,7 @@ Only protocol calls and `ContractWorld` appear here: what passes for the referen
 any connector.
 """
 
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from tests.contract.conftest import MEDIA, MEDIA_MD5, ContractWorld, Seeded
 from trustdesk.platform.protocol import (
     CHAT_TYPES,
     CONTENT_EVENT_DETAILS,
+    FETCH_MEDIA_LIMIT,
     INLINE_MEDIA_LIMIT,
     MEDIA_KINDS,
     Account,
@@ -713,6 +715,111 @@ def test_content_events_check_their_arguments(connector: PlatformConnector, seed
             connector.content_events(limit=limit)
     with pytest.raises(ValueError, match="cursor"):
         connector.content_events(after="not a cursor")
+
+
+# ------------------------------------------------------------------------------------------ fetch
+
+
+def assert_like_the_stream(connector: PlatformConnector, fetched: ContentEvent) -> None:
+    """The fetched event says what the stream says of the same content (bytes aside: their limits differ)."""
+    streamed = event_at(connector, fetched.locator)
+    declared = frozenset(getattr(connector, "content_event_details", frozenset())) - {"media_data"}
+    fields = ["event_id", "kind", "account_id", "chat_id", "at", "text", "media_sha256", "state", *declared]
+    assert {name: getattr(fetched, name) for name in fields} == {
+        name: getattr(streamed, name) for name in fields
+    }
+
+
+def test_fetch_content_of_a_text_message(connector: PlatformConnector, seeded: Seeded) -> None:
+    message = seeded.messages[0]
+
+    event = connector.fetch_content(message.locator)
+
+    assert event.locator == message.locator
+    assert (event.kind, event.text, event.account_id) == ("message", message.text, message.sender_id)
+    assert event.chat_id == seeded.chat_id
+    assert event.state is ContentState.VISIBLE
+    assert abs(event.at - message.at) < timedelta(seconds=1)
+    assert (event.media_sha256, event.media_kind, event.media_md5, event.media_data) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert_like_the_stream(connector, event)
+
+
+def test_fetch_content_of_an_image_carries_its_bytes(connector: PlatformConnector, seeded: Seeded) -> None:
+    message = seeded.messages[2]  # the image, without caption
+
+    event = connector.fetch_content(message.locator)
+
+    assert event.kind == "media"
+    assert event.media_data == MEDIA
+    assert event.media_sha256 == message.media_sha256 == hashlib.sha256(event.media_data).hexdigest()
+    assert event.media_kind == "image"
+    assert event.media_md5 in {None, MEDIA_MD5}
+    assert len(event.media_data) <= FETCH_MEDIA_LIMIT
+    assert_like_the_stream(connector, event)
+
+
+def test_fetch_content_returns_removed_content_as_preserved(
+    connector: PlatformConnector, seeded: Seeded
+) -> None:
+    text, image = seeded.messages[0], seeded.messages[2]
+    connector.remove_content(text.locator, RemovalAction.REMOVE)
+    connector.remove_content(image.locator, RemovalAction.REMOVE)
+
+    removed_text = connector.fetch_content(text.locator)
+    removed_image = connector.fetch_content(image.locator)
+
+    assert removed_text.state is ContentState.REMOVED
+    assert (removed_text.kind, removed_text.text, removed_text.account_id) == (
+        "message",
+        text.text,
+        text.sender_id,
+    )
+    assert removed_image.state is ContentState.REMOVED
+    assert removed_image.kind == "media"
+    assert removed_image.media_sha256 == image.media_sha256
+    assert removed_image.media_data == MEDIA  # a report to an authority uploads the file after the removal
+    assert_like_the_stream(connector, removed_text)
+
+
+def test_fetch_content_of_a_removed_chats_message(connector: PlatformConnector, seeded: Seeded) -> None:
+    message = seeded.messages[1]
+    connector.remove_content(message.locator.rsplit("/message/", 1)[0], RemovalAction.REMOVE)
+
+    event = connector.fetch_content(message.locator)
+
+    assert event.state is ContentState.REMOVED
+    assert event.text == message.text
+
+
+@pytest.mark.parametrize(
+    "locator", ["ref://chat/999999/message/999999", "https://elsewhere.example/post/1", "", "ref://chat/x"]
+)
+def test_fetch_content_of_unknown_content_raises(
+    connector: PlatformConnector, seeded: Seeded, locator: str
+) -> None:
+    with pytest.raises(ContentNotFound):
+        connector.fetch_content(locator)
+
+
+def test_fetch_content_of_an_unknown_message_of_a_known_chat_raises(
+    connector: PlatformConnector, seeded: Seeded
+) -> None:
+    unknown = seeded.messages[0].locator + "9999"  # a well-formed message id nobody sent
+
+    with pytest.raises(ContentNotFound):
+        connector.fetch_content(unknown)
+
+
+def test_fetch_content_of_a_chat_raises(connector: PlatformConnector, seeded: Seeded) -> None:
+    chat_locator = seeded.messages[0].locator.rsplit("/message/", 1)[0]
+
+    with pytest.raises(ContentNotFound):
+        connector.fetch_content(chat_locator)
 
 
 # ------------------------------------------------------------------------------------------ values

@@ -1,5 +1,6 @@
 """The Matrix connector against a real Synapse on loopback (installed into .venv-synapse on first use)."""
 
+import hashlib
 import secrets
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract.conftest import MEDIA
 from tests.synapse import BLOCKED_MEDIA, MODULE_SECRET, Homeserver, MatrixError, shared_homeserver
 from trustdesk.clock import system_clock
 from trustdesk.platform.matrix.connector import MatrixConnector, message_locator, parse_locator
@@ -14,6 +16,8 @@ from trustdesk.platform.matrix.restore import RESTORED_FIELD, RESTORED_MARKER
 from trustdesk.platform.protocol import (
     AccountAction,
     AccountStatus,
+    ContentNotFound,
+    ContentState,
     Period,
     PlatformError,
     RemovalAction,
@@ -162,6 +166,69 @@ def test_restore_republishes_the_preserved_message_marked_as_restored(
     )
     assert original["content"] == {}  # the redaction stays
     assert restorer.remove_content(locator, RemovalAction.RESTORE).visible_at == result.visible_at
+
+
+def _send_image_as(server: Homeserver, token: str, room: str, data: bytes) -> tuple[str, str]:
+    """``(event id, mxc url)`` of an image message."""
+    mxc = server.upload(data, token=token, content_type="image/png")
+    path = f"/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/send/m.room.message/{secrets.token_hex(8)}"
+    content = {"msgtype": "m.image", "body": "picture.png", "url": mxc}
+    return str(server.call("PUT", path, content, token=token)["event_id"]), mxc
+
+
+def test_fetch_content_reads_a_removed_image_past_its_quarantine(
+    connector: MatrixConnector, server: Homeserver, people: dict[str, str]
+) -> None:
+    data = MEDIA + b"fetched after removal"  # bytes of their own: the upload is not deduplicated
+    event_id, mxc = _send_image_as(server, people["carol_token"], people["room"], data)
+    locator = message_locator(people["room"], event_id)
+    connector.remove_content(locator, RemovalAction.REMOVE)  # redacts and quarantines the media
+    with pytest.raises(MatrixError):  # nobody else can download it any more
+        server.call(
+            "GET",
+            "/_matrix/client/v1/media/download/" + mxc.removeprefix("mxc://"),
+            token=people["dave_token"],
+        )
+
+    fetched = connector.fetch_content(locator)
+
+    assert fetched.state is ContentState.REMOVED
+    assert fetched.media_data == data
+    assert fetched.media_sha256 == hashlib.sha256(data).hexdigest()
+    assert fetched.media_kind == "image"
+    assert fetched.cursor  # from the module's log: its place in the stream
+
+
+def test_fetch_content_without_the_module_uses_the_preserved_content(
+    server: Homeserver, people: dict[str, str]
+) -> None:
+    bare = MatrixConnector(server.base_url, server.admin_token, clock=system_clock)  # no module secret
+    text_id = _send_as(server, people["carol_token"], people["room"], "removed, then fetched for review")
+    data = MEDIA + b"fetched without the module"
+    image_id, _ = _send_image_as(server, people["carol_token"], people["room"], data)
+    text, image = message_locator(people["room"], text_id), message_locator(people["room"], image_id)
+    assert bare.fetch_content(text).text == "removed, then fetched for review"
+    bare.remove_content(text, RemovalAction.REMOVE)
+    bare.remove_content(image, RemovalAction.REMOVE)
+
+    removed_text, removed_image = bare.fetch_content(text), bare.fetch_content(image)
+
+    assert (removed_text.state, removed_text.kind, removed_text.text) == (
+        ContentState.REMOVED,
+        "message",
+        "removed, then fetched for review",
+    )
+    assert removed_text.account_id == people["carol"]
+    assert removed_text.cursor == ""  # not read from the stream
+    assert (removed_image.state, removed_image.kind, removed_image.media_kind) == (
+        ContentState.REMOVED,
+        "media",
+        "image",
+    )
+    assert removed_image.media_data == data
+    assert removed_image.text is None  # the file name is no caption
+    with pytest.raises(ContentNotFound):
+        bare.fetch_content(message_locator(people["room"], text_id + "9999"))
 
 
 def test_suspension_is_synapse_suspension_and_reinstate_lifts_it(

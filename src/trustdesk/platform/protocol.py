@@ -45,6 +45,7 @@ from trustdesk.vocabulary import DataCategory, TargetType
 __all__ = [
     "CHAT_TYPES",
     "CONTENT_EVENT_DETAILS",
+    "FETCH_MEDIA_LIMIT",
     "INLINE_MEDIA_LIMIT",
     "MAX_EVENTS",
     "MEDIA_KINDS",
@@ -353,7 +354,11 @@ CONTENT_EVENT_DETAILS = frozenset(
 """The optional detail fields of `ContentEvent`. A connector names the ones it always fills (where they
 apply) in ``content_event_details``; the contract suite checks those."""
 INLINE_MEDIA_LIMIT = 1_048_576
-"""`ContentEvent.media_data` carries the bytes of images up to this size (1 MiB), never more."""
+"""In the stream (`PlatformConnector.content_events`), `ContentEvent.media_data` carries the bytes of
+images up to this size (1 MiB), never more."""
+FETCH_MEDIA_LIMIT = 20 * 1_048_576
+"""`PlatformConnector.fetch_content` carries the bytes of media of any kind up to this size (20 MiB) in
+`ContentEvent.media_data`; larger media comes without its bytes (None)."""
 
 
 @dataclass(frozen=True)
@@ -371,7 +376,11 @@ class ContentEvent:
     * ``account_created_at``: when the author's account was registered (aware UTC).
     * ``media_kind``: one of `MEDIA_KINDS`, for ``kind == "media"`` only; ``media_md5``: 32 hex.
     * ``media_pdq``: an image's PDQ hashes as ``(64 hex, quality 0-100)``, the image's own first.
-    * ``media_data``: the bytes of an image of at most `INLINE_MEDIA_LIMIT` bytes.
+    * ``media_data``: in the stream, the bytes of an image of at most `INLINE_MEDIA_LIMIT` bytes; from
+      `PlatformConnector.fetch_content`, the bytes of any media of at most `FETCH_MEDIA_LIMIT` bytes.
+
+    ``cursor`` is the content's position in the stream; an event from ``fetch_content`` carries it where
+    the connector knows it (else it is empty).
     """
 
     cursor: str
@@ -565,5 +574,17 @@ class PlatformConnector(Protocol):
         Delivery is at least once: a consumer must tolerate seeing an event again. A malformed cursor or
         a ``limit`` outside 1..1000 raises `ValueError`. The detail fields named in the connector's
         ``content_event_details`` are filled wherever they apply (see `ContentEvent`).
+        """
+        ...
+
+    def fetch_content(self, locator: str) -> ContentEvent:
+        """The message at ``locator`` as it is now, with every detail field the connector knows.
+
+        For media, ``media_data`` holds the bytes when they are at most `FETCH_MEDIA_LIMIT` bytes (else
+        None): the limit differs from the stream's `INLINE_MEDIA_LIMIT`, and applies to every media kind.
+        Removed content is still returned, from what the platform preserved when it was removed: ``state``
+        REMOVED, its text and media as preserved (a report to an authority, or a reviewer reading a notice
+        that carries only a locator, needs it after the removal). One lookup, never a scan of the stream.
+        An unknown locator, another platform's locator or a chat's locator: `ContentNotFound`.
         """
         ...

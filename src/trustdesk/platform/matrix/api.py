@@ -189,20 +189,43 @@ class SynapseApi:
             str(room): str(state) for room, state in memberships.items() if state in {"join", "leave", "ban"}
         }
 
-    def media_sha256(self, mxc: str) -> str | None:
-        """The SHA-256 of a local upload as the Trustdesk module recorded it, else None."""
+    def media_record(self, mxc: str) -> dict[str, Any] | None:
+        """The Trustdesk module's record of a local upload (``sha256``, ``md5``, ``mime``, ``size``,
+        ``pdq``, ``pdq_quality``, ...), None when there is none or no module to ask."""
         match = MXC.fullmatch(mxc)
         if match is None or self.module_secret is None:
             return None
         found = self.get_or_none(
             f"/_trustdesk/v1/media/{quote(match.group('media'))}", token=self.module_secret
         )
-        sha = None if not isinstance(found, dict) else found.get("sha256")
-        return str(sha) if sha else None
+        return found if isinstance(found, dict) and found.get("sha256") else None
 
-    def download(self, server: str, media_id: str) -> bytes:
-        """The bytes of a media item, downloaded as the admin (quarantined or gone: `PlatformError`)."""
+    def media_sha256(self, mxc: str) -> str | None:
+        """The SHA-256 of a local upload as the Trustdesk module recorded it, else None."""
+        record = self.media_record(mxc)
+        return None if record is None else str(record["sha256"])
+
+    def logged_event(self, event_id: str) -> dict[str, Any] | None:
+        """The Trustdesk module's log row of a message (as in its stream), None when it has none, or
+        there is no module to ask."""
+        if self.module_secret is None:
+            return None
+        found = self.get_or_none(f"/_trustdesk/v1/events/{quote(event_id)}", token=self.module_secret)
+        return found if isinstance(found, dict) and found.get("event_id") == event_id else None
+
+    def download(self, server: str, media_id: str, *, bypass_quarantine: bool = False) -> bytes:
+        """The bytes of a media item, downloaded as the admin (gone: `PlatformError`).
+
+        Quarantined media (what a removal quarantines) is refused unless ``bypass_quarantine``: Synapse
+        lets a server admin read it with ``admin_unsafely_bypass_quarantine``.
+        """
+        query: dict[str, str | int] | None = (
+            {"admin_unsafely_bypass_quarantine": "true"} if bypass_quarantine else None
+        )
         data = self.call(
-            "GET", f"/_matrix/client/v1/media/download/{quote(server)}/{quote(media_id)}", raw=True
+            "GET",
+            f"/_matrix/client/v1/media/download/{quote(server)}/{quote(media_id)}",
+            query=query,
+            raw=True,
         )
         return bytes(data)

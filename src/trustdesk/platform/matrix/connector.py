@@ -31,6 +31,7 @@ from typing import Any
 from trustdesk.clock import Clock
 from trustdesk.platform.matrix.api import HttpError, SynapseApi, quote
 from trustdesk.platform.matrix.export import export_records
+from trustdesk.platform.matrix.fetch import fetch_message
 from trustdesk.platform.matrix.records import account_of
 from trustdesk.platform.matrix.restore import Preservation
 from trustdesk.platform.matrix.state import ActionRecord, Preserved, load_preserved, load_state, save_state
@@ -410,6 +411,14 @@ class MatrixConnector:
             )
             for row in rows
         ]
+
+    def fetch_content(self, locator: str) -> ContentEvent:
+        """The message from the module's log (or the admin API), removed ones with their preserved
+        content and their media read past the quarantine (`trustdesk.platform.matrix.fetch`)."""
+        parsed = parse_locator(locator)
+        if parsed is None or parsed[1] is None:
+            raise ContentNotFound(locator)
+        return fetch_message(self._api, self._removed, parsed[0], parsed[1])
 
     def _inline_media(self, row: Mapping[str, Any]) -> bytes | None:
         """The bytes of a logged image of at most 1 MiB (downloaded as the admin), else None."""

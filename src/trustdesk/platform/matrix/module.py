@@ -30,8 +30,9 @@ What it does:
 * with ``trustdesk_url`` set, each new message is pushed to ``POST /api/v1/content-events`` as a
   content item, in the background with a short retry: the event pipeline never waits for Trustdesk,
   and the log stays the durable copy that the connector polls;
-* it serves the log at ``GET /_trustdesk/v1/events?after=N&limit=M`` and an upload's record at
-  ``GET /_trustdesk/v1/media/<media_id>``, both with ``Authorization: Bearer <shared_secret>``.
+* it serves the log at ``GET /_trustdesk/v1/events?after=N&limit=M``, one message's row of it at
+  ``GET /_trustdesk/v1/events/<event_id>`` (404 when not logged) and an upload's record at
+  ``GET /_trustdesk/v1/media/<media_id>``, all with ``Authorization: Bearer <shared_secret>``.
 
 ``fail_mode``: when Trustdesk cannot be asked (down, slow, an error), ``open`` (the default) lets the
 upload through and logs a warning for each one; ``closed`` refuses it. Failing closed makes Trustdesk an
@@ -435,6 +436,8 @@ def _resource(module: TrustdeskModule) -> Any:
                 if after < 0 or not 1 <= limit <= _MAX_LIMIT:
                     raise ValueError("after >= 0 and 1 <= limit <= 1000")
                 body: Any = {"events": module.log.events(after, limit)}
+            elif len(path) == 2 and path[0] == "events" and (row := module.log.event(path[1])) is not None:
+                body = row
             elif len(path) == 2 and path[0] == "media":
                 record = module.log.media(path[1]) or {"sha256": None}
                 body = {"media_id": path[1], **record}

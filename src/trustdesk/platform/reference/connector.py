@@ -294,6 +294,16 @@ class ReferencePlatform:
         with self._engine.connect() as conn:
             return _stream.read_events(conn, position, limit)
 
+    def fetch_content(self, locator: str) -> ContentEvent:
+        parsed = parse_locator(locator)
+        if parsed is None or parsed[1] is None:
+            raise ContentNotFound(locator)
+        with self._engine.connect() as conn:
+            event = _stream.fetch_event(conn, parsed[0], parsed[1])
+        if event is None:
+            raise ContentNotFound(locator)
+        return event
+
     # ------------------------------------------------------------------------------ demo and tests
 
     def add_user(

@@ -31,8 +31,10 @@ from trustdesk.signing.protocol import Signer
 
 if TYPE_CHECKING:
     from trustdesk.safety.classifiers import Classifier
+    from trustdesk.safety.cybertipline_clients import CyberTiplineClient
     from trustdesk.safety.events import ContentItem
     from trustdesk.safety.matcher import LiveMatcher
+    from trustdesk.safety.ncmec import ReporterDetails
     from trustdesk.safety.rules import RuleSet
     from trustdesk.safety.scanner import Scanner
     from trustdesk.safety.tokens import TokenCache
@@ -123,6 +125,33 @@ class Container:
 
         detectors = Detectors(self.matcher, self.rules, self.classifiers)
         return Scanner(detectors, self.sessions, self.clock, self.connector, self.bus)
+
+    @cached_property
+    def cybertipline(self) -> "CyberTiplineClient":
+        """NCMEC's CyberTipline Reporting API when configured; else the local test double (development
+        only: production refuses to start without NCMEC's credentials)."""
+        from trustdesk.safety.cybertipline_clients import HttpCyberTiplineClient, InMemoryCyberTiplineClient
+
+        s = self.settings
+        if s.ncmec_base_url and s.ncmec_username and s.ncmec_password:
+            return HttpCyberTiplineClient(
+                base_url=s.ncmec_base_url,
+                username=s.ncmec_username,
+                password=s.ncmec_password.get_secret_value(),
+            )
+        return InMemoryCyberTiplineClient()
+
+    @cached_property
+    def ncmec_reporter(self) -> "ReporterDetails":
+        from trustdesk.safety.ncmec import ReporterDetails
+
+        s = self.settings
+        return ReporterDetails(
+            platform=s.platform_name,
+            email=s.ncmec_reporter_email,
+            name=s.ncmec_reporter_name,
+            contact_email=s.ncmec_contact_email,
+        )
 
     def warm_up(self) -> None:
         """Load the banks, the rules and the classifiers and compile the index's loops before taking work,

@@ -19,7 +19,7 @@ from trustdesk.errors import Forbidden
 from trustdesk.lawful import cli as lawful_cli
 from trustdesk.safety import cli as safety_cli
 from trustdesk.safety import demo as safety_demo
-from trustdesk.safety import moderation_cli
+from trustdesk.safety import moderation_cli, ncmec_cli
 from trustdesk.staff import service as staff
 from trustdesk.transparency import cli as transparency_cli
 from trustdesk.vocabulary import IssuerKind
@@ -85,7 +85,7 @@ def serve(
             kwargs={
                 "interval": c.settings.monitor_interval_seconds,
                 "stop": stop,
-                "also": [lawful_cli.notice_job(c), moderation_cli.enforcement_job(c)],
+                "also": [lawful_cli.notice_job(c), moderation_cli.enforcement_job(c), ncmec_cli.ncmec_job(c)],
             },
             name="deadline-monitor",
             daemon=True,

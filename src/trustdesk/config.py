@@ -71,6 +71,24 @@ class Settings(BaseSettings):
         description="Cases of the most harmful categories a reviewer is shown a day before the console "
         "stops offering them more (reviewer wellness)",
     )
+    ncmec_base_url: str | None = Field(
+        default=None,
+        description="NCMEC's CyberTipline Reporting API (https://report.cybertip.org/ispws); unset: reports "
+        "go to the local test double, which production refuses",
+    )
+    ncmec_username: str | None = None
+    ncmec_password: SecretStr | None = None
+    ncmec_reporter_email: str = Field(
+        default="trust-and-safety@platform.example",
+        description="The reporting person at the platform NCMEC writes to (reporter.reportingPerson.email)",
+    )
+    ncmec_reporter_name: str = "Trust and Safety"
+    ncmec_contact_email: str | None = Field(
+        default=None, description="Whom law enforcement contacts about a report (reporter.contactPerson)"
+    )
+    platform_name: str = Field(
+        default="Reference platform", description="The service's name in reports to NCMEC (espService)"
+    )
     cookie_secure: bool = Field(
         default=True,
         description="Session cookies only over HTTPS (browsers treat http://localhost as secure)",
@@ -132,6 +150,11 @@ class Settings(BaseSettings):
                 raise ValueError("production refuses the demo secret: set TRUSTDESK_SECRET_KEY")
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("TRUSTDESK_SECRET_KEY must be at least 32 characters in production")
+            if not (self.ncmec_base_url and self.ncmec_username and self.ncmec_password):
+                raise ValueError(
+                    "production reports child sexual abuse material to NCMEC (18 U.S.C. 2258A): set "
+                    "TRUSTDESK_NCMEC_BASE_URL, TRUSTDESK_NCMEC_USERNAME and TRUSTDESK_NCMEC_PASSWORD"
+                )
         return self
 
     @property

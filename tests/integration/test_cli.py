@@ -232,10 +232,26 @@ def test_demo_refuses_production(database_url: str) -> None:
         "TRUSTDESK_DATABASE_URL": database_url,
         "TRUSTDESK_ENVIRONMENT": "production",
         "TRUSTDESK_SECRET_KEY": "x" * 40,
+        "TRUSTDESK_NCMEC_BASE_URL": "https://report.cybertip.org/ispws",
+        "TRUSTDESK_NCMEC_USERNAME": "platform",
+        "TRUSTDESK_NCMEC_PASSWORD": "secret",
     }
     result = CliRunner().invoke(app, ["demo"], env=env)
     assert result.exit_code == 2
     assert "never loaded in production" in result.stderr
+
+
+def test_production_refuses_to_run_without_reporting_to_ncmec(database_url: str) -> None:
+    from trustdesk.cli import app
+
+    env = {
+        "TRUSTDESK_DATABASE_URL": database_url,
+        "TRUSTDESK_ENVIRONMENT": "production",
+        "TRUSTDESK_SECRET_KEY": "x" * 40,
+    }
+    result = CliRunner().invoke(app, ["request", "list"], env=env)
+    assert result.exit_code == 2
+    assert "TRUSTDESK_NCMEC_BASE_URL" in result.stderr
 
 
 def test_production_refuses_the_demo_secret(database_url: str) -> None:

@@ -2,8 +2,10 @@
 page with its wellness controls and exposure count, claims, decisions carried out on the reference
 platform, four eyes on terminations, appeals, trusted flaggers, and what is refused (role, CSRF, claims)."""
 
+import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import httpx2
@@ -338,6 +340,7 @@ FLAGGER = {
 MODERATION_ROUTES = [
     ("GET", "/console/moderation"),
     ("GET", "/console/cases/{case}"),
+    ("GET", "/console/cases/{case}/media"),
     ("POST", "/console/cases/{case}/claim"),
     ("POST", "/console/cases/{case}/release"),
     ("POST", "/console/cases/{case}/decide"),
@@ -461,3 +464,27 @@ def test_the_strike_policy_is_shown_read_only(desk: Desk) -> None:
     assert "Strike policy in force" in html
     assert "warn at" in html
     assert "<form" not in html.split('id="policy"', 1)[1]
+
+
+def test_a_notified_image_opens_a_case_with_its_media_fetched_from_the_platform(desk: Desk) -> None:
+    image = (
+        Path(__file__).resolve().parents[3] / "shared" / "testdata" / "pdq" / "images" / "bridge-mods"
+    ) / "aaa-orig.jpg"
+    locator = desk.platform.post_message(
+        desk.chat, desk.author, media=image.read_bytes(), sent_at=desk.clock.now - timedelta(hours=1)
+    )
+    case_id = desk.notice(locator, category=DsaCategory.SCAMS_AND_FRAUD, keyword=None)
+    case = desk.case(case_id)
+    assert case.content_kind is ContentKind.IMAGE
+    assert case.media is not None
+    assert case.media["sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
+    mia, _ = desk.client(MIA)
+    html = mia.get(f"/console/cases/{case_id}").text
+    assert f'<img src="/console/cases/{case_id}/media"' in html
+    assert 'class="wellness-blur"' in html
+    media = mia.get(f"/console/cases/{case_id}/media")
+    assert media.status_code == 200
+    assert media.content == image.read_bytes()
+    assert media.headers["content-type"] == "image/jpeg"
+    assert media.headers["cache-control"] == "no-store"
+    assert mia.get("/console/cases/nope/media").status_code == 404

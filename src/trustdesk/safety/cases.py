@@ -23,7 +23,7 @@ from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.lawful import threats  # DSA Art. 18 notifications are the lawful desk's
-from trustdesk.safety import enforcement, notices, offenders, reasons
+from trustdesk.safety import enforcement, ncmec, notices, offenders, reasons
 from trustdesk.safety.models import Case, Exposure, ModerationDecision
 from trustdesk.safety.queue import SEVERITY
 from trustdesk.safety.restrictions import (
@@ -406,6 +406,7 @@ def _take_effect(
         ) from None
     if chosen:
         offenders.apply_strikes(session, case, decision, rules.strike_policy or default_policy(), now)
+    ncmec.queue_for_decision(session, clock, case, decision)  # child sexual abuse material: 2258A
     notices.record_outcome(
         session, clock, case, actioned=bool(chosen), unfounded=unfounded, rule=rules.standing
     )

@@ -8,7 +8,7 @@ import typer
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
 from trustdesk.safety import banks as bank_service
-from trustdesk.safety import moderation_cli, tokens
+from trustdesk.safety import moderation_cli, ncmec_cli, tokens
 from trustdesk.safety.importers import ImportFormat
 from trustdesk.safety.vocabulary import BankAction, ChatType, DsaCategory, DsaKeyword, HashType
 
@@ -25,6 +25,7 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(token_app, name="platform-token")
     app.registered_commands.extend(top_app.registered_commands)
     moderation_cli.mount(app)  # due process: notices, cases, appeals, flaggers
+    ncmec_cli.mount(app)  # CyberTipline reports
 
 
 def _bank_dict(bank: Any, counts: dict[str, int]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
@@ -25,13 +25,13 @@ from trustdesk.authorities.models import new_id
 from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key, key_matches
 from trustdesk.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
-from trustdesk.platform.protocol import Period, PlatformConnector, PlatformError
+from trustdesk.platform.protocol import ContentEvent, PlatformConnector, PlatformError
 from trustdesk.references import new_reference
 from trustdesk.safety import queue
 from trustdesk.safety.models import Case, Notice, NotifierStanding, TrustedFlagger
-from trustdesk.safety.vocabulary import CaseStatus, ContentKind, DsaCategory, DsaKeyword
+from trustdesk.safety.vocabulary import CaseStatus, ChatType, ContentKind, DsaCategory, DsaKeyword
 from trustdesk.safety.workflow import CaseSource
-from trustdesk.vocabulary import DataCategory, TargetType
+from trustdesk.vocabulary import TargetType
 
 __all__ = [
     "ANONYMOUS_KEYWORDS",
@@ -148,18 +148,25 @@ def _standing(session: Session, key: str, now: datetime, rule: StandingRule) -> 
         )
 
 
-def _content(connector: PlatformConnector, account_id: str, locator: str, at: datetime) -> dict[str, str]:
-    """The notified message's text, when the platform still exports it (a removed one it does not)."""
+def _content(connector: PlatformConnector, locator: str) -> ContentEvent | None:
+    """The notified message as the platform holds it (a removed one too), or None when it cannot say."""
     try:
-        account = connector.lookup_account(TargetType.USER_ID, account_id)
-        since = account.created_at if account is not None else at - timedelta(days=365)
-        export = connector.export(account_id, [DataCategory.CONTENT], Period(since, at))
-    except (PlatformError, ValueError):
-        return {}
-    for record in export.of(DataCategory.CONTENT):
-        if record.fields.get("locator") == locator:
-            return {k: str(v) for k, v in record.fields.items() if v is not None}
-    return {}
+        return connector.fetch_content(locator)
+    except (PlatformError, ValueError, OSError):
+        return None
+
+
+def _media(content: ContentEvent | None) -> dict[str, Any] | None:
+    """What the case keeps of notified media: its hashes and kind (the bytes stay on the platform)."""
+    if content is None or content.kind != "media":
+        return None
+    return {
+        "kind": content.media_kind, "sha256": content.media_sha256, "md5": content.media_md5,
+        "pdq": [{"hash": h, "quality": q} for h, q in content.media_pdq],
+    }  # fmt: skip
+
+
+_KINDS: Final = {"image": ContentKind.IMAGE, "video": ContentKind.VIDEO}
 
 
 def _open_case(
@@ -170,21 +177,25 @@ def _open_case(
     source: CaseSource,
     now: datetime,
 ) -> Case:
-    content = _content(connector, account_id, body.location, now)
-    grave = queue.priority(queue.severity(body.keyword), 0)
+    content = _content(connector, body.location)
+    audience = content.audience if content is not None else None
+    grave = queue.priority(queue.severity(body.keyword), audience or 0)
+    media = _media(content)
+    kind = ContentKind.TEXT if media is None else _KINDS.get(str(media["kind"]), ContentKind.FILE)
     case = Case(
         event_key=f"notice:{new_id()}",  # a case opened by a notice, not by a platform event
         status=CaseStatus.OPEN,
         priority=grave,
         category=body.category,
         keyword=body.keyword,
-        content_kind=ContentKind.TEXT if content.get("text") or not content else ContentKind.FILE,
-        chat_type=None,
+        content_kind=kind,
+        chat_type=ChatType(content.chat_type) if content is not None and content.chat_type else None,
         account_id=account_id,
-        chat_id=content.get("chat_id", ""),
+        chat_id=content.chat_id if content is not None else "",
         locator=body.location,
-        text=content.get("text"),
-        media=None,
+        text=content.text if content is not None else None,
+        media=media,
+        audience=audience,
         blur=True,
         auto_removed=False,
         opened_at=now,

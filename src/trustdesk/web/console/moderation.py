@@ -163,6 +163,13 @@ def account_history(session: Session, case: Case) -> list[dict[str, Any]]:
     return out
 
 
+def media_url(case: Case, media: dict[str, Any]) -> str | None:
+    """Where the page loads the media from: its own address, else through the console from the platform."""
+    if isinstance(media.get("url"), str):
+        return str(media["url"])
+    return f"/console/cases/{case.id}/media" if media.get("sha256") else None
+
+
 def case_context(
     session: Session, container: Container, visitor: Visitor, case_id: str, *, record: bool
 ) -> dict[str, Any]:
@@ -219,7 +226,7 @@ def case_context(
         "cap": container.settings.exposure_cap,
         "visual": case.content_kind in (ContentKind.IMAGE, ContentKind.VIDEO),
         "is_video": case.content_kind is ContentKind.VIDEO,
-        "media_url": media.get("url") if isinstance(media.get("url"), str) else None,
+        "media_url": media_url(case, media),
         "media": media,
         "age_seconds": (now - case.opened_at).total_seconds(),
         "left_seconds": (case.target_at - now).total_seconds() if case.target_at else None,
@@ -274,6 +281,49 @@ def show_case(
         return stop
     return case_page(
         request, container, visitor, case_id, flash=DONE.get(done or ""), reveal=reveal == "1", record=True
+    )
+
+
+_MEDIA_TYPES = (
+    (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"),
+    (b"RIFF", "image/webp"), (b"\x1aE\xdf\xa3", "video/webm"),
+)  # fmt: skip
+
+
+def media_type(data: bytes) -> str:
+    """The type to serve media bytes as, from their magic number (MP4 and the rest: by ``ftyp``)."""
+    for magic, kind in _MEDIA_TYPES:
+        if data.startswith(magic):
+            return kind
+    return "video/mp4" if data[4:8] == b"ftyp" else "application/octet-stream"
+
+
+@router.get("/cases/{case_id}/media")
+def case_media(case_id: str, container: ContainerDep, visitor: ConsoleVisitor, request: Request) -> Response:
+    """The notified media, fetched from the platform for the reviewer (blurred by the page); never cached,
+    withheld past the reviewer's daily exposure cap, and counted as exposure."""
+    if (stop := refused(request, visitor, MODERATE, post=False)) is not None:
+        return stop
+    with unit_of_work(container.sessions) as session:
+        try:
+            case = cases.get_case(session, case_id)
+        except NotFound as exc:
+            return error_page(request, visitor, exc)
+        user = current_user(session, visitor)
+        if cases.withheld(session, user, case, container.settings.exposure_cap, container.clock()):
+            return Response("withheld: daily exposure cap", status_code=403, media_type="text/plain")
+        try:
+            content = container.connector.fetch_content(case.locator)
+        except (PlatformError, ValueError, OSError):
+            content = None
+        if content is None or content.media_data is None:
+            return Response("the platform holds no media for this case", status_code=404)
+        cases.record_exposure(session, container.clock, user, case)
+    data = content.media_data
+    return Response(
+        data,
+        media_type=media_type(data),
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 

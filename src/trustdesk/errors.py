@@ -41,5 +41,13 @@ class Unauthenticated(DomainError):
 
 
 class TooManyRequests(DomainError):
+    """Refused for now; ``retry_after`` is the number of seconds until a new attempt can succeed."""
+
     status = 429
     code = "too_many_requests"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, retry_after: int = 3600
+    ) -> None:
+        super().__init__(message, code=code, field=field)
+        self.retry_after = max(1, retry_after)

@@ -104,6 +104,10 @@ def test_a_notifier_is_throttled_with_429_and_retry_after(client: TestClient, de
     assert response.status_code == 429
     assert response.headers["retry-after"] == "3600"
     assert response.json()["code"] == "too_many_notices"
+    desk.clock.advance(timedelta(minutes=20))
+    later = client.post("/api/v1/notices", json=body(desk, **anonymous))
+    assert later.status_code == 429
+    assert later.headers["retry-after"] == "2400"  # when the oldest notice of the hour leaves the count
     assert count(desk.sessions, Notice) == 20
 
 

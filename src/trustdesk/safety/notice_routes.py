@@ -25,7 +25,6 @@ from trustdesk.web.problems import problem
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["notices and appeals (DSA Arts 16, 20, 22)"])
-RETRY_AFTER = "3600"
 """Seconds a throttled notifier waits: the hourly allowance's window."""
 
 
@@ -110,7 +109,8 @@ def client_address(request: Request) -> str | None:
 
 
 def throttled(exc: TooManyRequests) -> JSONResponse:
-    return problem(exc.status, exc.code, exc.message, field=exc.field, headers={"Retry-After": RETRY_AFTER})
+    headers = {"Retry-After": str(exc.retry_after)}
+    return problem(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
 
 
 @router.post(

@@ -9,6 +9,7 @@ is warned, then suspended for a period (Art. 23(2), (3)), which is recorded.
 """
 
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -137,14 +138,17 @@ def _standing(session: Session, key: str, now: datetime, rule: StandingRule) -> 
             f"{standing.reason} (DSA Art. 23(2))",
             code="notifier_suspended",
         )
-    recent = session.scalar(
-        select(func.count())
-        .select_from(Notice)
-        .where(Notice.notifier_key == key, Notice.received_at > now - timedelta(hours=1))
-    )
+    recent, oldest = session.execute(
+        select(func.count(), func.min(Notice.received_at)).where(
+            Notice.notifier_key == key, Notice.received_at > now - timedelta(hours=1)
+        )
+    ).one()
     if (recent or 0) >= rule.per_hour:
+        free_at = oldest + timedelta(hours=1)  # the oldest notice of the hour leaves the count
         raise TooManyRequests(
-            f"at most {rule.per_hour} notices an hour: try again later", code="too_many_notices"
+            f"at most {rule.per_hour} notices an hour: try again after {free_at.strftime('%H:%M')} UTC",
+            code="too_many_notices",
+            retry_after=math.ceil((free_at - now).total_seconds()),
         )
 
 

@@ -21,7 +21,6 @@ from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, NotFound, TooManyRequests
 from trustdesk.safety import appeals, notices
 from trustdesk.safety.notice_routes import (
-    RETRY_AFTER,
     appeal_status,
     client_address,
     notice_status,
@@ -137,7 +136,7 @@ async def notice_post(request: Request, container: ContainerDep) -> Response:
         except TooManyRequests as exc:
             return _form_page(
                 request, container, "public/notice.html", _notice_context(values, {}, exc.message),
-                status_code=exc.status, headers={"Retry-After": RETRY_AFTER},
+                status_code=exc.status, headers={"Retry-After": str(exc.retry_after)},
             )  # fmt: skip
         except DomainError as exc:
             status = exc.status

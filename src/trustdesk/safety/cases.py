@@ -234,6 +234,15 @@ def _check(body: DecisionIn) -> None:
         raise InvalidInput("suspend or terminate, not both", field="restrictions")
 
 
+def _refused(exc: StatementRefused) -> InvalidInput:
+    """A decision whose statement of reasons the EU database would refuse is refused, with the rule."""
+    return InvalidInput(
+        f"the statement of reasons would be refused ({exc.rule}): {exc}",
+        field=exc.field,
+        code="statement_refused",
+    )
+
+
 def _decision_of(case: Case, user: StaffUser, body: DecisionIn, now: datetime) -> ModerationDecision:
     return ModerationDecision(
         case_id=case.id,
@@ -267,11 +276,7 @@ def preview_statement(
     try:
         return reasons.preview(session, case, decision)
     except StatementRefused as exc:
-        raise InvalidInput(
-            f"the statement of reasons would be refused ({exc.rule}): {exc}",
-            field=exc.field,
-            code="statement_refused",
-        ) from None
+        raise _refused(exc) from None
 
 
 def decide(
@@ -399,11 +404,7 @@ def _take_effect(
     try:
         reasons.issue_statement(session, clock, case, decision, public_url=rules.public_url)
     except StatementRefused as exc:
-        raise InvalidInput(
-            f"the statement of reasons would be refused ({exc.rule}): {exc}",
-            field=exc.field,
-            code="statement_refused",
-        ) from None
+        raise _refused(exc) from None
     if chosen:
         offenders.apply_strikes(session, case, decision, rules.strike_policy or default_policy(), now)
     ncmec.queue_for_decision(session, clock, case, decision)  # child sexual abuse material: 2258A

@@ -76,7 +76,7 @@ def serve(
     from trustdesk.safety.ingest import run_ingest
     from trustdesk.web.app import create_app
 
-    c = container()
+    c = long_running_container()
     stop = threading.Event()
     if monitor:
         threading.Thread(
@@ -114,6 +114,20 @@ def serve(
         c.engine.dispose()
 
 
+def long_running_container() -> Container:
+    """The container of a command that keeps running (serve, workers): in production, refused while the
+    demo data exists (``productionguard``); a short command an operator runs to clean up is not."""
+    from trustdesk import productionguard
+
+    c = container()
+    try:
+        productionguard.ensure_fit_for_production(c)
+    except BaseException:
+        c.engine.dispose()
+        raise
+    return c
+
+
 def serve_workers(workers: int, host: str, port: int) -> None:
     """``workers`` uvicorn processes on one listening socket, each with its own container.
 
@@ -147,7 +161,7 @@ def worker_scan() -> None:
     from trustdesk.bus.protocol import Subject
     from trustdesk.safety.worker import GROUP, scan_handler
 
-    c = container()
+    c = long_running_container()
     try:
         c.warm_up()
         c.bus.subscribe_batch(Subject.CONTENT_POSTED, GROUP, scan_handler(c))
@@ -171,7 +185,7 @@ def worker_ingest(
 
     from trustdesk.safety.ingest import run_ingest
 
-    c = container()
+    c = long_running_container()
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())

@@ -30,6 +30,7 @@ from trustdesk.lawful.package import generate_age_identity
 from trustdesk.lawful.schemas import RequestIn
 from trustdesk.platform.reference.connector import ReferencePlatform
 from trustdesk.staff import service as staff
+from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Role
 from trustdesk.vocabulary import IssuerKind, TargetType
 
@@ -80,6 +81,46 @@ STAFF = [
     ("moderator@platform.example", "Mo Moderator", Role.MODERATOR),
     ("lead@platform.example", "Lea Lead", Role.MODERATOR),  # the second pair of eyes: appeals, terminations
 ]
+
+
+DEMO_OFFICER_EMAILS = frozenset(spec.officer_email for spec in AGENCIES)
+DEMO_STAFF_EMAILS = frozenset(email for email, _, _ in STAFF)
+
+
+def leftovers(session: Session) -> list[str]:
+    """The demo agencies, officers and staff users this database holds, as the operator should read them.
+
+    Demo rows are recognised by what `load` writes and nothing else chooses: the officers' and staff
+    users' fixed e-mails (the staff on the reserved ``.example`` domain), and an agency by its demo name on
+    its demo domain when it has no officer but demo ones (a real agency of that name, with real officers,
+    is not demo data). Their passwords and keys are derived from the secret key and printed by `demo`.
+    """
+    found: list[str] = []
+    for spec in AGENCIES:
+        domain = session.get(AgencyDomain, spec.domain)
+        if domain is None or domain.agency.name != spec.name:
+            continue
+        real_officers = session.scalar(
+            select(func.count())
+            .select_from(Officer)
+            .where(Officer.agency_id == domain.agency_id)
+            .where(func.lower(Officer.email).not_in(DEMO_OFFICER_EMAILS))
+        )
+        if not real_officers:
+            found.append(f"agency {spec.name!r} ({spec.domain})")
+    officers = session.scalars(
+        select(Officer.email)
+        .where(func.lower(Officer.email).in_(DEMO_OFFICER_EMAILS))
+        .order_by(Officer.email)
+    )
+    found += [f"officer {email}" for email in officers]
+    users = session.scalars(
+        select(StaffUser.email)
+        .where(func.lower(StaffUser.email).in_(DEMO_STAFF_EMAILS))
+        .order_by(StaffUser.email)
+    )
+    found += [f"staff user {email}" for email in users]
+    return found
 
 
 def demo_password(secret: str, email: str) -> str:

@@ -1,0 +1,98 @@
+"""Issue 11, hardening: production refuses the demo data, starts only when configured, keeps its database
+files private and purges expired production packages."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.clitools import cli, cli_env
+from trustdesk.app import build_container
+from trustdesk.audit.vocabulary import Actor
+from trustdesk.authorities import service as authorities
+from trustdesk.config import Environment, Settings
+from trustdesk.db import unit_of_work
+from trustdesk.errors import Forbidden
+from trustdesk.productionguard import ensure_fit_for_production
+from trustdesk.vocabulary import IssuerKind
+
+PRODUCTION = {
+    "TRUSTDESK_ENVIRONMENT": "production",
+    "TRUSTDESK_SECRET_KEY": "a-production-secret-of-forty-characters!",
+    "TRUSTDESK_NCMEC_BASE_URL": "https://report.cybertip.org/ispws",
+    "TRUSTDESK_NCMEC_USERNAME": "platform",
+    "TRUSTDESK_NCMEC_PASSWORD": "secret",
+}
+
+
+def production_settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment=Environment.PRODUCTION,
+        database_url=database_url,
+        reference_platform_url="sqlite://",
+        signing_key_path=tmp_path / "signing.pem",
+        secret_key=PRODUCTION["TRUSTDESK_SECRET_KEY"],  # type: ignore[arg-type]
+        ncmec_base_url=PRODUCTION["TRUSTDESK_NCMEC_BASE_URL"],
+        ncmec_username=PRODUCTION["TRUSTDESK_NCMEC_USERNAME"],
+        ncmec_password=PRODUCTION["TRUSTDESK_NCMEC_PASSWORD"],  # type: ignore[arg-type]
+    )
+
+
+# ---------------------------------------------------------------------------------------- 1. demo data
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker", "scan"], ["worker", "ingest"]])
+def test_production_refuses_to_start_while_the_demo_data_exists(
+    database_url: str, tmp_path: Path, command: list[str]
+) -> None:
+    env = cli_env(database_url, tmp_path)
+    cli(env, "demo", "--users", "5")
+
+    result = cli({**env, **PRODUCTION}, *command, expect=2)
+
+    message = result.stderr
+    assert "demo data" in message
+    assert "staff user admin@platform.example" in message
+    assert "officer dana.reyes@fbi.gov" in message
+    assert "agency 'Bundeskriminalamt' (bka.bund.de)" in message
+    assert "Traceback" not in result.output
+
+
+def test_production_starts_without_demo_data_and_a_real_agency_of_a_demo_name_is_not_demo_data(
+    database_url: str, tmp_path: Path
+) -> None:
+    c = build_container(production_settings(database_url, tmp_path))
+    try:
+        ensure_fit_for_production(c)  # a fresh database
+        with unit_of_work(c.sessions) as session:
+            fbi = authorities.create_agency(
+                session, c.clock, Actor.operator(), name="Federal Bureau of Investigation", country="US",
+                kind=IssuerKind.POLICE, domains=["fbi.gov"], verified=True,
+            )  # fmt: skip
+            authorities.add_officer(
+                session, c.clock, Actor.operator(), agency_id=fbi.id, name="Real Agent", email="agent@fbi.gov"
+            )
+        ensure_fit_for_production(c)
+        with unit_of_work(c.sessions) as session:
+            authorities.add_officer(
+                session, c.clock, Actor.operator(), agency_id=fbi.id, name="Dana", email="dana.reyes@fbi.gov"
+            )
+        with pytest.raises(Forbidden, match=r"remove officer dana\.reyes@fbi\.gov \(or start"):
+            ensure_fit_for_production(c)
+    finally:
+        c.engine.dispose()
+
+
+def test_development_starts_with_the_demo_data(database_url: str, tmp_path: Path) -> None:
+    env = cli_env(database_url, tmp_path)
+    cli(env, "demo", "--users", "5")
+    settings = Settings(
+        environment=Environment.DEVELOPMENT,
+        database_url=database_url,
+        reference_platform_url=env["TRUSTDESK_REFERENCE_PLATFORM_URL"],
+        signing_key_path=tmp_path / "signing.pem",
+    )
+    c = build_container(settings)
+    try:
+        ensure_fit_for_production(c)
+    finally:
+        c.engine.dispose()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from trustdesk.audit import service as audit
 from trustdesk.bus.memory import InProcessBus
 from trustdesk.bus.protocol import EventBus, Payload, Subject
 from trustdesk.clock import Clock, system_clock
@@ -253,6 +254,7 @@ def build_container(
         policy=policy,
         bus=bus,
     )
+    audit.sign_with(container.sessions, container.signer)  # every audit event signed as recorded
     on_request_received(container)
     on_banks_changed(container)
     if settings.bus is BusKind.MEMORY:

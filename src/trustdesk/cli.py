@@ -491,7 +491,7 @@ def totp(
 @app.command("public-key")
 @handles_errors
 def public_key() -> None:
-    """Print the platform's Ed25519 public key (PEM) that verifies production packages."""
+    """Print the platform's Ed25519 public key (PEM) that verifies production packages and the audit log."""
     from trustdesk.signing.protocol import public_key_pem
 
     c = container()
@@ -501,18 +501,39 @@ def public_key() -> None:
 
 @audit_app.command("verify")
 @handles_errors
-def audit_verify(as_json: JsonFlag = False) -> None:
-    """Prove the audit log untouched: exit 0 if intact, 1 naming the first bad event otherwise."""
-    with work() as (_, session):
-        verdict = audit.verify(session)
+def audit_verify(
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="The platform's published public key (PEM); default: the key of this deployment."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Prove the audit log untouched: every hash, and every signature against the platform's key, so that
+    a chain rewritten and recomputed in the database is found. Exit 0 if intact, 1 naming the first bad
+    event otherwise."""
+    from trustdesk.signing.protocol import SignerError, public_key_from_pem
+
+    with work() as (c, session):
+        try:
+            key = public_key_from_pem(public_key.read_bytes()) if public_key else c.signer.public_key_bytes()
+        except (OSError, SignerError) as exc:
+            raise fail(f"--public-key: {exc}") from None
+        verdict = audit.verify(session, key)
     data = {
         "ok": verdict.ok,
         "checked": verdict.checked,
+        "signed": verdict.signed,
         "first_bad_event": verdict.first_bad_seq,
         "reason": verdict.reason,
     }
     if verdict.ok:
-        emit(data, as_json, f"audit log intact: {verdict.checked} events verified")
+        unsigned = verdict.checked - verdict.signed
+        note = f" ({unsigned} from before signing began)" if unsigned else ""
+        emit(
+            data,
+            as_json,
+            f"audit log intact: {verdict.checked} events verified, {verdict.signed} signed{note}",
+        )
         return
     emit(
         data,

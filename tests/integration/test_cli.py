@@ -13,6 +13,8 @@ from tests.integration.conftest import Run
 from trustdesk.audit.chain import event_hash
 from trustdesk.audit.models import AuditEvent, AuditHead
 from trustdesk.db import make_engine
+from trustdesk.signing.ed25519 import Ed25519Signer
+from trustdesk.signing.protocol import public_key_pem
 from trustdesk.vocabulary import IssuerKind
 
 
@@ -157,23 +159,67 @@ def _swap(connection: Connection) -> None:
     connection.execute(update(AuditEvent).where(AuditEvent.seq == -2).values(seq=3))
 
 
+def _rewrite_and_recompute(connection: Connection, *, strip: bool = False, since: int | None = None) -> None:
+    """An insider with database access but not the signing key: event 3 rewritten, every hash after it
+    recomputed so that the hash chain is whole again; its signatures removed too (``strip``), and where
+    signing began moved past the end (``since``)."""
+    events = connection.execute(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    prev = events[1].hash
+    for event in events[2:]:
+        fields = {
+            "seq": event.seq, "occurred_at": event.occurred_at, "actor_kind": event.actor_kind,
+            "actor_id": "insider" if event.seq == 3 else event.actor_id, "action": event.action,
+            "subject_type": event.subject_type, "subject_id": event.subject_id, "data": event.data,
+            "prev_hash": prev,
+        }  # fmt: skip
+        prev = event_hash(**fields)
+        values: dict[str, Any] = {
+            "actor_id": fields["actor_id"],
+            "prev_hash": fields["prev_hash"],
+            "hash": prev,
+        }
+        if strip:
+            values["signature"] = None
+        connection.execute(update(AuditEvent).where(AuditEvent.seq == event.seq).values(**values))
+    head: dict[str, Any] = {"hash": prev}
+    if since is not None:
+        head["signed_since"] = since
+    connection.execute(update(AuditHead).values(**head))
+
+
 TAMPERINGS: dict[str, tuple[Callable[[Connection], None], int]] = {
+    "rewritten-and-recomputed": (_rewrite_and_recompute, 3),
+    "recomputed-and-unsigned": (lambda c: _rewrite_and_recompute(c, strip=True), 3),
+    "signing-start-moved": (lambda c: _rewrite_and_recompute(c, strip=True, since=7), 7),
     "altered-actor": (
         lambda c: c.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(actor_id="x")),
         4,
     ),
     "altered-data": (lambda c: c.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(data={})), 2),
     "deleted": (lambda c: c.execute(delete(AuditEvent).where(AuditEvent.seq == 3)), 4),
-    "inserted": (_insert_forged, 4),
+    "inserted": (_insert_forged, 3),  # the forged event itself: its hash links, but it is not signed
     "reordered": (_swap, 2),
     "tail-deleted": (lambda c: c.execute(delete(AuditEvent).where(AuditEvent.seq == 6)), 6),
 }
 
 
-def test_an_intact_audit_log_verifies(run: Run) -> None:
+def test_an_intact_audit_log_verifies(run: Run, tmp_path: Any) -> None:
     seed_events(run)
     result = run("audit", "verify")
-    assert "intact: 6 events" in result.stdout
+    assert "intact: 6 events verified, 6 signed" in result.stdout
+    published = tmp_path / "platform.pem"
+    published.write_text(run("public-key").stdout)
+    assert "6 signed" in run("audit", "verify", "--public-key", str(published)).stdout  # an auditor's check
+    other = tmp_path / "other.pem"
+    other.write_bytes(public_key_pem(Ed25519Signer.generate().public_key_bytes()))
+    wrong = run("audit", "verify", "--public-key", str(other), "--json", expect=1)
+    assert json.loads(wrong.stdout)["first_bad_event"] == 1
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key")
+    assert (
+        "--public-key: not a PEM public key"
+        in run("audit", "verify", "--public-key", str(garbage), expect=2).stderr
+    )
 
 
 @pytest.mark.parametrize("tampering", TAMPERINGS)

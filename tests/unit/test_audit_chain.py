@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.audit.chain import GENESIS, ChainedEvent, event_hash, verify_chain
+from trustdesk.audit.chain import (
+    GENESIS,
+    ChainedEvent,
+    Signatures,
+    event_hash,
+    event_message,
+    since_message,
+    verify_chain,
+)
+from trustdesk.signing.ed25519 import Ed25519Signer
+from trustdesk.signing.protocol import verify_signature
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -113,3 +123,69 @@ def test_truncating_the_tail_is_caught_by_the_head() -> None:
     verdict = verify_chain(events[:3], *head(events))
     assert not verdict.ok
     assert verdict.first_bad_seq == 4
+
+
+# --- signatures: a chain rewritten and recomputed without the platform's key -------------------------------
+
+SIGNER = Ed25519Signer.from_seed(bytes(range(32)))
+
+
+def signed(events: list[ChainedEvent], since: int = 1) -> list[ChainedEvent]:
+    return [
+        replace(e, signature=SIGNER.sign(event_message(e.seq, e.hash)).hex()) if e.seq >= since else e
+        for e in events
+    ]
+
+
+def checks(since: int | None = 1, since_by: Ed25519Signer = SIGNER) -> Signatures:
+    public = SIGNER.public_key_bytes()
+    return Signatures(
+        verify=lambda message, signature: verify_signature(public, message, signature),
+        signed_since=since,
+        since_signature=since_by.sign(since_message(since)).hex() if since is not None else None,
+    )
+
+
+def recomputed(events: list[ChainedEvent], at: int) -> list[ChainedEvent]:
+    """Event ``at`` altered and every hash from it on recomputed: the hash chain is whole again."""
+    out, prev = list(events[: at - 1]), events[at - 2].hash if at > 1 else GENESIS
+    for event in events[at - 1 :]:
+        data = {"after": {"n": -1}} if event.seq == at else event.data
+        fields = {
+            "seq": event.seq, "occurred_at": event.occurred_at, "actor_kind": event.actor_kind,
+            "actor_id": event.actor_id, "action": event.action, "subject_type": event.subject_type,
+            "subject_id": event.subject_id, "data": data, "prev_hash": prev,
+        }  # fmt: skip
+        prev = event_hash(**fields)  # type: ignore[arg-type]
+        out.append(replace(event, data=data, prev_hash=fields["prev_hash"], hash=prev))
+    return out
+
+
+def test_a_signed_chain_verifies_and_counts_its_signatures() -> None:
+    events = signed(build(6))
+    verdict = verify_chain(events, *head(events), checks())
+    assert (verdict.ok, verdict.signed) == (True, 6)
+
+
+@given(at=st.integers(1, 6))
+def test_a_chain_rewritten_and_recomputed_is_found_where_it_was_rewritten(at: int) -> None:
+    events = recomputed(signed(build(6)), at)
+    assert verify_chain(events, *head(events)).ok  # the hash chain alone is fooled
+    verdict = verify_chain(events, *head(events), checks())
+    assert (verdict.ok, verdict.first_bad_seq) == (False, at)
+    assert "rewritten and recomputed" in (verdict.reason or "")
+
+
+def test_an_unsigned_prefix_is_allowed_only_before_the_signed_start() -> None:
+    events = signed(build(6), since=4)
+    assert verify_chain(events, *head(events), checks(since=4)).signed == 3
+    stripped = [replace(e, signature=None) for e in events]
+    moved = verify_chain(stripped, *head(stripped), checks(since=7, since_by=Ed25519Signer.generate()))
+    assert (moved.ok, moved.reason) == (
+        False,
+        "where signing began is not signed by the platform's key: moved",
+    )
+    early = verify_chain(events, *head(events), checks(since=5))
+    assert (early.ok, early.first_bad_seq) == (False, 4)  # a signed event before the start: the start moved
+    never = verify_chain(stripped, *head(stripped), checks(since=None))
+    assert (never.ok, never.reason) == (False, "the log says signing never began")

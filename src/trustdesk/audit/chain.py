@@ -1,8 +1,18 @@
-"""Pure hash-chain arithmetic for the audit log: the hash of an event and the verification walk."""
+"""Pure hash-chain arithmetic for the audit log: the hash of an event, the messages the platform signs, and
+the verification walk.
+
+The hash chain proves the log intact to anyone who trusts the database; someone with write access to the
+database could still rewrite an event and recompute every hash after it. So each event also carries the
+platform's Ed25519 signature of its sequence number and hash (`event_message`), made with the signing key
+kept outside the database (``TRUSTDESK_SIGNING_KEY_PATH``): a rewritten, recomputed chain has hashes the
+key never signed. A log upgraded from before signing has an unsigned prefix; where signing began is itself
+signed (`since_message`), so it cannot be moved to hide a rewrite. What signatures cannot show is a log cut
+back to an earlier, validly signed head: the public transparency log anchors heads against that.
+"""
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +32,7 @@ class ChainedEvent:
     data: Mapping[str, Any]
     prev_hash: str
     hash: str
+    signature: str | None = None
 
 
 def event_hash(
@@ -58,19 +69,79 @@ def event_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def event_message(seq: int, hash_: str) -> bytes:
+    """What the platform signs for an event (domain-separated from every other signature it makes)."""
+    return f"trustdesk-audit-event-v1|{seq}|{hash_}".encode()
+
+
+def since_message(seq: int) -> bytes:
+    """What the platform signs for the first signed event of the log."""
+    return f"trustdesk-audit-since-v1|{seq}".encode()
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    signed: int = 0
+    """How many events carried a valid signature (0 when no public key was given)."""
 
 
-def verify_chain(events: Iterable[ChainedEvent], head_seq: int, head_hash: str) -> Verdict:
-    """Walk events in stored order; name the first one that is altered, missing, inserted or moved."""
+@dataclass(frozen=True)
+class Signatures:
+    """What a walk checks signatures with: the public key's verify function and the signed start."""
+
+    verify: Callable[[bytes, bytes], bool]
+    """``verify(message, signature)``."""
+    signed_since: int | None
+    since_signature: str | None
+
+
+def _signature_problem(event: ChainedEvent, check: Signatures, since: int) -> str | None:
+    if event.seq < since:
+        return "it carries a signature although signing began later" if event.signature else None
+    if not event.signature:
+        return "it is not signed: recorded without the platform's key, or its signature was removed"
+    try:
+        signature = bytes.fromhex(event.signature)
+    except ValueError:
+        return "its signature is not hexadecimal"
+    if not check.verify(event_message(event.seq, event.hash), signature):
+        return "its signature does not match its hash: rewritten and recomputed without the key"
+    return None
+
+
+def _start(check: Signatures, head_seq: int) -> tuple[int, str | None]:
+    """Where signing began, or why that cannot be trusted."""
+    if check.signed_since is None:
+        return head_seq + 1, "the log says signing never began" if head_seq else None
+    try:
+        valid = check.verify(since_message(check.signed_since), bytes.fromhex(check.since_signature or ""))
+    except ValueError:
+        valid = False
+    if not valid:
+        return check.signed_since, "where signing began is not signed by the platform's key: moved"
+    return check.signed_since, None
+
+
+def verify_chain(
+    events: Iterable[ChainedEvent],
+    head_seq: int,
+    head_hash: str,
+    signatures: Signatures | None = None,
+) -> Verdict:
+    """Walk events in stored order; name the first one that is altered, missing, inserted or moved, and
+    with ``signatures``, the first whose signature is missing or wrong."""
     expected_prev = GENESIS
     expected_seq = 1
-    checked = 0
+    checked = signed = 0
+    since = head_seq + 1
+    if signatures is not None:
+        since, problem = _start(signatures, head_seq)
+        if problem is not None:
+            return Verdict(False, 0, since, problem)
     for event in events:
         if event.seq != expected_seq:
             return Verdict(
@@ -97,6 +168,10 @@ def verify_chain(events: Iterable[ChainedEvent], head_seq: int, head_hash: str) 
         )
         if recomputed != event.hash:
             return Verdict(False, checked, event.seq, "its content does not match its hash: altered")
+        if signatures is not None:
+            if (problem := _signature_problem(event, signatures, since)) is not None:
+                return Verdict(False, checked, event.seq, problem, signed)
+            signed += event.seq >= since
         expected_prev = event.hash
         expected_seq += 1
         checked += 1
@@ -107,5 +182,6 @@ def verify_chain(events: Iterable[ChainedEvent], head_seq: int, head_hash: str) 
             checked + 1 if checked < head_seq else head_seq,
             f"the log ends at #{checked} but its head says #{head_seq}: "
             "events were removed or added at the end",
+            signed,
         )
-    return Verdict(True, checked)
+    return Verdict(True, checked, signed=signed)

@@ -24,6 +24,9 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str | None] = mapped_column(String(128))
+    """The platform's Ed25519 signature (hex) of ``event_message(seq, hash)``; None only before signing
+    began."""
 
 
 class AuditHead(Base):
@@ -34,3 +37,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    signed_since: Mapped[int | None] = mapped_column(BigInteger)
+    """The first signed event: every event from it on is signed, none before it (an upgraded log)."""
+    since_signature: Mapped[str | None] = mapped_column(String(128))
+    """The signature of ``since_message(signed_since)``: the starting point cannot be moved either."""

@@ -268,6 +268,7 @@ def decide(
         data={
             "after": {
                 "decision_id": decision.id,
+                "decided_by": decision.decided_by,
                 "outcome": outcome.value,
                 "categories": decision.allowed_categories,
                 "deviates": deviates,
@@ -324,7 +325,15 @@ def approve(
         AuditAction.DECISION_APPROVE,
         subject_type="lawful_request",
         subject_id=request.id,
-        data={"after": {"decision_id": decision.id, "approved_by": user.id}},
+        data={
+            "after": {
+                "decision_id": decision.id,
+                "decided_by": decision.decided_by,
+                "approved_by": user.id,
+                "outcome": decision.outcome,
+                "categories": decision.allowed_categories,
+            }
+        },
     )
     transition(session, clock, staff_actor(user), request, Transition.APPROVE)
     deliver = delivery_not_before(request, instrument, decision, zone=zone)
@@ -378,7 +387,14 @@ def reject(session: Session, clock: Clock, user: StaffUser, request: LawfulReque
         AuditAction.DECISION_REJECT,
         subject_type="lawful_request",
         subject_id=request.id,
-        data={"after": {"decision_id": decision.id, "rejected_by": user.id}},
+        data={
+            "after": {
+                "decision_id": decision.id,
+                "decided_by": decision.decided_by,
+                "rejected_by": user.id,
+                "outcome": decision.outcome,
+            }
+        },
     )
     transition(session, clock, staff_actor(user), request, Transition.REJECT_APPROVAL)
     return decision

@@ -19,6 +19,8 @@ __all__ = [
     "Signer",
     "SignerError",
     "key_id_for",
+    "public_key_from_pem",
+    "public_key_pem",
     "verify_signature",
 ]
 
@@ -75,3 +77,17 @@ def public_key_pem(public_key: bytes) -> bytes:
     return Ed25519PublicKey.from_public_bytes(public_key).public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def public_key_from_pem(pem: bytes) -> bytes:
+    """The raw Ed25519 public key of a SubjectPublicKeyInfo PEM (`public_key_pem`'s inverse); anything
+    else raises `SignerError` saying so."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise SignerError(f"not a PEM public key: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise SignerError(f"not an Ed25519 public key but {type(key).__name__}")
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

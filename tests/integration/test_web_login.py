@@ -134,8 +134,38 @@ def test_a_session_ends_when_idle_and_on_logout(
         client.post("/portal/logout", data={"csrf_token": "forged"}, follow_redirects=False).status_code
         == 403
     )
+    stolen = client.cookies.get("td_portal")
+    assert stolen
     assert client.post("/portal/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
     assert client.get("/portal", follow_redirects=False).status_code == 303
+
+    # The old cookie, replayed after the logout (say, copied before it), opens nothing: the session is over
+    # on the server, not only forgotten by this browser.
+    client.cookies.set("td_portal", stolen, domain="testserver.local", path="/portal")
+    assert client.cookies.get("td_portal") == stolen
+    replayed = client.get("/portal", follow_redirects=False)
+    assert replayed.status_code == 303
+    assert replayed.headers["location"] == "/portal/login?next=/portal"
+    again = client.post("/portal/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/portal/login?next=")
+
+
+def test_a_console_cookie_replayed_after_logout_is_refused(
+    client: TestClient, sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    secret = add_staff_login(sessions, clock, "rui@platform.example", "legal_reviewer")
+    csrf = log_in(client, "console", "rui@platform.example", secret, clock)
+    stolen = client.cookies.get("td_console")
+    assert stolen
+    assert client.get("/console", follow_redirects=False).status_code == 200
+    out = client.post("/console/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/console/login")
+
+    client.cookies.set("td_console", stolen, domain="testserver.local", path="/console")
+    replayed = client.get("/console", follow_redirects=False)
+    assert replayed.status_code == 303
+    assert replayed.headers["location"] == "/console/login?next=/console"
 
 
 def test_the_next_parameter_never_leaves_the_site(

@@ -1,5 +1,6 @@
 """Factories for test data, per domain; each commits through a unit of work like a real entry point."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,12 +23,18 @@ def officer_key(
     domain: str = "justice.fr",
     verified: bool = True,
     email: str | None = None,
+    registered_days_ago: int = 30,
 ) -> str:
-    """Create an agency with one officer; return the officer's API key."""
+    """Create an agency with one officer, registered ``registered_days_ago`` (an established officer: a
+    brand-new account or key counts toward a request's forgery risk); return the officer's API key."""
+
+    def then() -> datetime:
+        return clock() - timedelta(days=registered_days_ago)
+
     with unit_of_work(sessions) as session:
         agency = authorities.create_agency(
             session,
-            clock,
+            then,
             Actor.operator(),
             name=f"Test agency {domain}",
             country=country,
@@ -37,7 +44,7 @@ def officer_key(
         )
         new = authorities.add_officer(
             session,
-            clock,
+            then,
             Actor.operator(),
             agency_id=agency.id,
             name="Test Officer",

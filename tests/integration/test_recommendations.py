@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import officer_key
@@ -11,6 +12,7 @@ from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.clock import FrozenClock
 from trustdesk.lawful.catalogue_file import load_catalogue
+from trustdesk.lawful.models import LawfulRequest
 from trustdesk.vocabulary import InstrumentCode, InstrumentKind, IssuerKind
 
 CATALOGUE = load_catalogue()
@@ -78,12 +80,14 @@ def recommend(
     code: InstrumentCode,
     *,
     document: bool = True,
+    agency_kind: IssuerKind | None = None,
     **changes: Any,
 ) -> dict[str, Any]:
     country, issuer, _ = LAWFUL[code]
     key = officer_key(
-        sessions, world.clock, country=country, kind=issuer, domain=f"{country.lower()}.authority.example"
-    )
+        sessions, world.clock, country=country, kind=agency_kind or issuer,
+        domain=f"{country.lower()}.authority.example",
+    )  # fmt: skip
     tracking = world.submit(body_for(code, world, **changes), key, document=document)
     recommendation: dict[str, Any] = world.view(tracking)["review"]["recommendation"]
     return recommendation
@@ -106,8 +110,9 @@ def test_an_issuer_of_the_wrong_kind_is_refused(
 ) -> None:
     country = LAWFUL[code][0]
     recommendation = recommend(
-        world, sessions, code, issuing_authority={"name": "A ministry", "kind": "other", "country": country}
-    )
+        world, sessions, code, agency_kind=IssuerKind.OTHER,
+        issuing_authority={"name": "A ministry", "kind": "other", "country": country},
+    )  # fmt: skip
     assert recommendation["outcome"] == "refuse"
     rule = CATALOGUE.get(code).validation
     # e-Evidence Art. 4: a kind that may issue only with a validation lacks one; others are not competent
@@ -115,6 +120,24 @@ def test_an_issuer_of_the_wrong_kind_is_refused(
     expected = "validation_missing" if needs_validation else "issuer_not_competent"
     assert expected in recommendation["grounds"]
     assert recommendation["allowed_categories"] == []
+
+
+@pytest.mark.parametrize("code", [InstrumentCode.EU_EPOC, InstrumentCode.US_WARRANT])
+def test_a_claim_to_be_another_kind_of_authority_is_judged_on_the_verified_kind_and_flagged(
+    world: World, sessions: sessionmaker[Session], code: InstrumentCode
+) -> None:
+    """A ministry (kind "other") that claims its order comes from a court is judged as a ministry."""
+    country = LAWFUL[code][0]
+    claim = {"name": "Tribunal judiciaire", "kind": "court", "country": country}
+    recommendation = recommend(world, sessions, code, agency_kind=IssuerKind.OTHER, issuing_authority=claim)
+    assert recommendation["outcome"] == "refuse"
+    assert recommendation["allowed_categories"] == []
+    with sessions() as session:
+        request = session.scalars(
+            select(LawfulRequest).where(LawfulRequest.claimed_issuer_kind.is_not(None))
+        ).one()
+        assert (request.issuer_kind, request.claimed_issuer_kind) == (IssuerKind.OTHER, IssuerKind.COURT)
+        assert "kind_claimed" in [r["code"] for r in request.risk_reasons or []]
 
 
 @pytest.mark.parametrize(

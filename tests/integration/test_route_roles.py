@@ -128,6 +128,7 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("POST", "/api/v1/staff/requests/{tracking_number}/execute"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/answer"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/close"): P.STAFF_REQUEST_DECIDE,
+    ("POST", "/api/v1/staff/requests/{tracking_number}/callback"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/scrutiny"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/scrutiny/decision"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/complaints"): P.STAFF_REQUEST_DECIDE,
@@ -156,6 +157,7 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("POST", "/console/requests/{tracking_number}/execute"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/console/requests/{tracking_number}/answer"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/console/requests/{tracking_number}/close"): P.STAFF_REQUEST_DECIDE,
+    ("POST", "/console/requests/{tracking_number}/callback"): P.STAFF_REQUEST_DECIDE,
     ("GET", "/console/conflicts"): P.STAFF_REQUEST_READ,
     # the console: agencies
     ("GET", "/console/agencies"): P.STAFF_AGENCY_MANAGE,

@@ -28,6 +28,8 @@ class AuditAction(StrEnum):
     AGENCY_SET_RECIPIENT = "authorities:agency:set_recipient"
     STAFF_TOKEN_ISSUE = "staff:token:issue"  # noqa: S105 - an audit tag, not a secret
     REQUEST_RECEIVE = "lawful:request:receive"
+    REQUEST_CALLBACK = "lawful:request:callback"
+    SECURITY_INCIDENT = "security:incident:raise"
     REQUEST_TRANSITION = "lawful:request:transition"
     DOCUMENT_ATTACH = "lawful:document:attach"
     DECISION_RECORD = "lawful:decision:record"

@@ -191,12 +191,17 @@ def issue_api_key(
 
 def authenticate(session: Session, api_key: str) -> Officer:
     """The active officer holding this key, or Unauthenticated."""
+    return authenticate_key(session, api_key).officer
+
+
+def authenticate_key(session: Session, api_key: str) -> ApiKey:
+    """The live key of an active officer, or Unauthenticated."""
     found = session.execute(
         select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
     ).scalar_one_or_none()
     if found is None or not found.officer.active:
         raise Unauthenticated("the API key is unknown or revoked")
-    return found.officer
+    return found
 
 
 def find_officer(session: Session, email: str) -> Officer | None:

@@ -14,7 +14,7 @@ from trustdesk.audit import service as audit
 from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
 from trustdesk.db import unit_of_work
 from trustdesk.errors import NotFound
-from trustdesk.lawful import execution, holds, review, views
+from trustdesk.lawful import callbacks, execution, holds, review, views
 from trustdesk.lawful import service as lawful
 from trustdesk.lawful.facts import legal_representative_zone
 from trustdesk.lawful.models import LawfulRequest, PreservationHold
@@ -249,6 +249,33 @@ def request_approve(
         _status_line(request, as_json)
 
 
+@request_app.command("callback")
+@handles_errors
+def request_callback(
+    tracking_number: Annotated[str, typer.Argument()],
+    as_user: AsUser,
+    number: Annotated[
+        str, typer.Option(help="The number called: from an official directory, not the request.")
+    ],
+    directory: Annotated[str, typer.Option(help="Where the number comes from.")],
+    person: Annotated[str, typer.Option(help="Who answered, and their role.")],
+    note: Annotated[str, typer.Option(help="What the call established.")],
+    confirmed: Annotated[
+        bool, typer.Option("--confirmed/--failed", help="Did the agency confirm that it sent the request?")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a callback verification; --failed refuses the request and locks the agency (an incident)."""
+    body = callbacks.CallbackIn(
+        number=number, directory=directory, person_reached=person, confirmed=confirmed, note=note
+    )
+    with staff_work(as_user, tracking_number) as (c, session, user, request):
+        callbacks.record_callback(session, c.clock, user, request, body)
+        _status_line(request, as_json)
+    if not confirmed:
+        callbacks.alert_failed_callback(c.sessions, c.notifier, tracking_number)
+
+
 @request_app.command("clarify")
 @handles_errors
 def request_clarify(
@@ -371,6 +398,16 @@ def lawful_request_of(session: Session, hold: PreservationHold | None) -> Lawful
     if hold is None:
         raise NotFound("no such hold", field="hold")
     return session.get_one(LawfulRequest, hold.request_id)
+
+
+@production_app.command("purge")
+@handles_errors
+def production_purge(as_json: JsonFlag = False) -> None:
+    """Delete the encrypted packages whose download link expired; their hash record and audit events stay
+    (serve does this in its background loop too)."""
+    with work() as (c, session):
+        purged = execution.purge_expired_productions(session, c.clock, execution.Actor.operator())
+    emit({"purged": purged}, as_json, f"{len(purged)} expired production package(s) deleted")
 
 
 @production_app.command("verify")

@@ -9,8 +9,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
@@ -18,6 +20,7 @@ from trustdesk.audit.vocabulary import Actor, AuditAction
 from trustdesk.authorities.models import Officer
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, NotFound
+from trustdesk.lawful import callbacks
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful.catalogue import Instrument
 from trustdesk.lawful.enforcing import delivery_waits_until, end_wait, open_objection_window
@@ -127,6 +130,7 @@ def execute(
     categories = [DataCategory(c) for c in decision.allowed_categories]
 
     if instrument.kind in (InstrumentKind.PRODUCTION, InstrumentKind.INFORMATION):
+        callbacks.require_callback(session, request, instrument, step="production")  # before data leaves
         recipient_of(request)  # refuse before anyone is notified of a production that cannot be built
         notices = schedule_user_notices(
             session, clock, actor, request, instrument, accounts, policy, stage="before"
@@ -332,3 +336,55 @@ def _answer_text(session: Session, request: LawfulRequest) -> str:
         until = "further notice" if None in ends else max(e for e in ends if e is not None).isoformat()
         parts.append(f"Data preserved under {len(holds)} hold(s) until {until}.")
     return " ".join(parts) or "The order was executed."
+
+
+class _ProductionAudit(StrEnum):
+    # Until the audit vocabulary (audit/vocabulary.py) names it as AuditAction.PRODUCTION_PURGE.
+    PURGE = "lawful:production:purge"
+
+
+PRODUCTION_PURGE = cast(AuditAction, _ProductionAudit.PURGE)
+
+
+def purge_expired_productions(
+    session: Session, clock: Clock, actor: Actor | None = None, *, limit: int | None = None
+) -> list[str]:
+    """Delete the encrypted package of every production whose download link has expired; audited.
+
+    What the package was stays: its row (categories, records, size, the SHA-256 the agency checks its copy
+    against, the signing key's id) and the audit events of its build and downloads. Nothing can download
+    it any more (`download_production` refuses an expired link), so keeping the bytes only keeps disclosed
+    personal data. Returns the ids purged, oldest expiry first; ``limit`` bounds one round.
+    """
+    now = clock()
+    due = session.execute(
+        select(
+            Production.id, Production.request_id, Production.sha256, Production.size, Production.expires_at
+        )
+        .where(Production.expires_at <= now, func.length(Production.content) > 0)
+        .order_by(Production.expires_at, Production.id)
+        .limit(limit)
+    ).all()
+    for row in due:
+        session.execute(
+            update(Production).where(Production.id == row.id).values(content=b""),
+            execution_options={"synchronize_session": False},
+        )
+        audit.record(
+            session,
+            clock,
+            actor or Actor.system(),
+            PRODUCTION_PURGE,
+            subject_type="lawful_request",
+            subject_id=row.request_id,
+            data={
+                "after": {
+                    "production_id": row.id,
+                    "sha256": row.sha256,
+                    "size": row.size,
+                    "link_expired_at": row.expires_at.isoformat(),
+                    "content": "deleted",
+                }
+            },
+        )
+    return [row.id for row in due]

@@ -82,6 +82,15 @@ class LawfulRequest(Base):
     """When the data produced became unusable (validation refused, objection): recorded, authority told."""
     use_stopped_reason: Mapped[str | None] = mapped_column(String(40))
     tco_first_order_notice: Mapped[FirstOrderNotice | None] = mapped_column(enum_type(FirstOrderNotice))
+    claimed_issuer_kind: Mapped[IssuerKind | None] = mapped_column(enum_type(IssuerKind))
+    """The kind the request claimed for its issuing authority when it differs from the agency's verified
+    kind (``issuer_kind``, on which competence is judged)."""
+    signed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    risk_score: Mapped[int | None] = mapped_column(Integer)
+    risk_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """Each fired rule of ``lawful/risk.py``: code, points, sentence."""
+    held_for_callback: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Nothing is disclosed before a callback confirms the request (its risk, or the law)."""
     agency: Mapped[Agency] = relationship(lazy="joined")
     targets: Mapped[list["RequestTarget"]] = relationship(
         cascade="all, delete-orphan", order_by="RequestTarget.position", lazy="selectin"
@@ -347,3 +356,31 @@ class ThreatNotification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class RequestCallback(Base):
+    """A call back to the requesting agency on a number from an official directory, never from the request
+    itself, to confirm that it really sent the request; who called, whom, and what they said."""
+
+    __tablename__ = "request_callbacks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    called_by: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    number: Mapped[str] = mapped_column(String(40))
+    directory: Mapped[str] = mapped_column(String(300))
+    """Where the number comes from (an official directory, the agency's public website), for the record."""
+    person_reached: Mapped[str] = mapped_column(String(200))
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class CredentialNetwork(Base):
+    """A network an officer's credential submitted from (IPv4 /24, IPv6 /48): a new one counts as a risk."""
+
+    __tablename__ = "credential_networks"
+
+    credential_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    network: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -56,9 +56,17 @@ class AlertKind(StrEnum):
     OVERDUE = "overdue"
     WINDOW_OVERDUE = "window_overdue"
     """A legal window (``LegalWindow``: scrutiny, objection, complaint...) not closed in time."""
+    VERIFICATION_FAILED = "verification_failed"
+    """A callback did not confirm a request: presumed forged, its agency locked (a security incident)."""
 
 
-_URGENCY = {AlertKind.OVERDUE: 0, AlertKind.WINDOW_OVERDUE: 0, AlertKind.EMERGENCY: 1, AlertKind.AT_RISK: 2}
+_URGENCY = {
+    AlertKind.VERIFICATION_FAILED: 0,
+    AlertKind.OVERDUE: 0,
+    AlertKind.WINDOW_OVERDUE: 0,
+    AlertKind.EMERGENCY: 1,
+    AlertKind.AT_RISK: 2,
+}
 
 WINDOW_ALERT_PREFIX = "w:"
 """A window's alert is recorded as ``DeadlineAlert(kind="w:" + the window id's first 14 characters)``: one

@@ -18,6 +18,7 @@ from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.authorities.models import Officer
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput
+from trustdesk.lawful import callbacks
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful.catalogue import Instrument, PauseRule
 from trustdesk.lawful.facts import (
@@ -317,6 +318,8 @@ def approve(
     decision = _pending_decision(session, request)
     if decision.decided_by == user.id:
         raise Forbidden("four eyes: you cannot approve your own decision", code="four_eyes")
+    if instrument.callback_verification:  # a US emergency disclosure: never without a recorded callback
+        callbacks.require_callback(session, request, instrument, step="approval")
     decision.approved_by, decision.approved_at, decision.approval_note = user.id, clock(), note
     audit.record(
         session,

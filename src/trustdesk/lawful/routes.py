@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, UploadFile
+from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
 from trustdesk.lawful import enforcing, execution, review, service, views
 from trustdesk.lawful.catalogue import Catalogue
+from trustdesk.lawful.intake_risk import Origin
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.schemas import (
     CorrespondenceOut,
@@ -81,8 +82,13 @@ def request_out(request: LawfulRequest, catalogue: Catalogue) -> RequestOut:
     "original request (header `Idempotency-Replayed: true`), never a duplicate.",
 )
 def submit_request(
-    body: RequestIn, principal: OfficerDep, container: ContainerDep, idempotency_key: IdempotencyKey = None
+    body: RequestIn,
+    principal: OfficerDep,
+    container: ContainerDep,
+    http: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    origin = Origin(credential_id=principal.credential_id, address=http.client.host if http.client else None)
     for attempt in (1, 2):
         try:
             with unit_of_work(container.sessions) as session:
@@ -95,6 +101,7 @@ def submit_request(
                     body,
                     idempotency_key=idempotency_key,
                     policy=container.policy,
+                    origin=origin,
                 )
                 out = officer_request_out(session, intake.request, container.catalogue)
             break

@@ -16,7 +16,9 @@ from trustdesk.authorities.models import Agency, Officer
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trustdesk.lawful import clock as deadlines
+from trustdesk.lawful import intake_risk
 from trustdesk.lawful.catalogue import Catalogue, Instrument
+from trustdesk.lawful.intake_risk import Origin
 from trustdesk.lawful.models import (
     IdempotencyRecord,
     LawfulRequest,
@@ -151,6 +153,7 @@ def submit(
     idempotency_key: str | None,
     policy: PolicySet,
     channel: str = "api",
+    origin: Origin | None = None,
 ) -> Intake:
     """Record a request and compute its deadline; replays of an Idempotency-Key return the original.
 
@@ -188,6 +191,11 @@ def submit(
             field="issuing_authority.country",
         )
     instrument = catalogue.get(body.instrument)
+    risk = intake_risk.score(session, catalogue, instrument, officer, body, origin or Origin(), now)
+    claimed = body.issuing_authority.kind
+    if claimed is not agency.kind:  # competence is judged on the agency's verified kind, never the claim
+        verified = body.issuing_authority.model_copy(update={"kind": agency.kind})
+        body = body.model_copy(update={"issuing_authority": verified})
     check_against_instrument(body, instrument, now)
     refusal = refusal_on_receipt(agency.country, instrument, now, policy, catalogue)
     emergency_track = body.emergency and instrument.supports_emergency
@@ -235,6 +243,11 @@ def submit(
         due_at=due,
         target_at=due,
         tco_first_order_notice=_first_order_notice(session, instrument, agency, body.emergency, now),
+        claimed_issuer_kind=claimed if claimed is not agency.kind else None,
+        signed=(origin or Origin()).signed,
+        risk_score=risk.score,
+        risk_reasons=[{"code": r.code, "points": r.points, "sentence": r.sentence} for r in risk.reasons],
+        held_for_callback=risk.hold,
         catalogue_version=catalogue.version,
         channel=channel,
         targets=[RequestTarget(position=i, type=t.type, value=t.value) for i, t in enumerate(body.targets)],
@@ -272,6 +285,10 @@ def submit(
                 "catalogue_version": catalogue.version,
                 "validation_status": validation_status.value if validation_status else None,
                 "tco_first_order_notice": request.tco_first_order_notice,
+                "risk_score": risk.score,
+                "risk_rules": [r.code for r in risk.reasons],
+                "held_for_callback": risk.hold,
+                "claimed_issuer_kind": request.claimed_issuer_kind,
             }
         },
     )

@@ -5,16 +5,16 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from trustdesk.app import Container
 from trustdesk.db import unit_of_work
-from trustdesk.lawful import conflicts, enforcing, execution, monitor, review, service, views
+from trustdesk.lawful import callbacks, conflicts, enforcing, execution, monitor, review, service, views
 from trustdesk.lawful.facts import legal_representative_zone
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.routes import request_out
-from trustdesk.lawful.schemas import Strict, Text2000
+from trustdesk.lawful.schemas import Strict, Text200, Text2000
 from trustdesk.lawful.vocabulary import (
     AnnexIIIGround,
     ClarificationKind,
@@ -69,6 +69,18 @@ class ConflictIn(Strict):
     resolution: ConflictResolution
     justification: Text2000
     ground: AnnexIIIGround | None = Field(default=None, description="The Annex III ground of a refusal")
+
+
+class CallbackBody(Strict):
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=40)] = Field(
+        description="The number called: from an official directory, never the one the request gives"
+    )
+    directory: Text200 = Field(description="Where the number comes from (directory, official website)")
+    person_reached: Text200
+    confirmed: bool = Field(
+        description="false: the agency did not confirm it; the request is presumed forged"
+    )
+    note: Text2000
 
 
 class StaffRequestOut(BaseModel):
@@ -169,6 +181,29 @@ def approve(
             zone=legal_representative_zone(container.policy, r.agency.country),
         ),
     )
+
+
+@router.post(
+    "/{tracking_number}/callback",
+    response_model=StaffRequestOut,
+    summary="Record a callback verification",
+    description="The call to the agency on a directory number. Confirmed: a held request may be disclosed. "
+    "Not confirmed: the request is refused as presumed forged, the agency de-verified, its officers "
+    "deactivated and their keys revoked, and a security incident raised.",
+)
+def callback(
+    tracking_number: str, body: CallbackBody, principal: Decider, container: ContainerDep
+) -> StaffRequestOut:
+    given = callbacks.CallbackIn(**body.model_dump())
+    out = act(
+        container,
+        principal,
+        tracking_number,
+        lambda s, u, r: callbacks.record_callback(s, container.clock, u, r, given),
+    )
+    if not body.confirmed:
+        callbacks.alert_failed_callback(container.sessions, container.notifier, tracking_number)
+    return out
 
 
 @router.post("/{tracking_number}/reject", response_model=StaffRequestOut, summary="Send back to review")

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.lawful import callbacks
 from trustdesk.lawful.catalogue import Catalogue
 from trustdesk.lawful.execution import holds_of, latest_production
 from trustdesk.lawful.models import (
@@ -14,6 +15,7 @@ from trustdesk.lawful.models import (
     LegalWindow,
     Removal,
     RemovalComplaint,
+    RequestCallback,
     UserNotice,
 )
 from trustdesk.lawful.review import correspondence_of, current_decision, recommendation_for
@@ -75,6 +77,39 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
+def verification_view(session: Session, request: LawfulRequest) -> dict[str, Any]:
+    """Who the requester is: the kind claimed against the verified one, the forgery risk rule by rule,
+    the hold for a callback and the callbacks made."""
+    calls = session.scalars(
+        select(RequestCallback)
+        .where(RequestCallback.request_id == request.id)
+        .order_by(RequestCallback.called_at)
+    )
+    confirmed = callbacks.confirmed_callback(session, request)
+    return {
+        "verified_kind": request.issuer_kind.value,
+        "claimed_kind": request.claimed_issuer_kind.value if request.claimed_issuer_kind else None,
+        "signed": request.signed,
+        "risk_score": request.risk_score,
+        "risk_reasons": request.risk_reasons or [],
+        "held_for_callback": request.held_for_callback,
+        "hold_lifted": confirmed is not None,
+        "callbacks": [
+            {
+                "id": c.id,
+                "called_at": c.called_at.isoformat(),
+                "called_by": c.called_by,
+                "number": c.number,
+                "directory": c.directory,
+                "person_reached": c.person_reached,
+                "confirmed": c.confirmed,
+                "note": c.note,
+            }
+            for c in calls
+        ],
+    }
+
+
 def staff_view(
     session: Session,
     request: LawfulRequest,
@@ -84,7 +119,14 @@ def staff_view(
 ) -> dict[str, Any]:
     """Everything the legal team sees beside the request itself: the recommendation above all."""
     return {
-        "agency": {"id": request.agency.id, "name": request.agency.name, "country": request.agency.country},
+        "agency": {
+            "id": request.agency.id,
+            "name": request.agency.name,
+            "country": request.agency.country,
+            "kind": request.agency.kind.value,
+            "verified": request.agency.verified,
+        },
+        "verification": verification_view(session, request),
         "target_at": request.target_at.isoformat() if request.target_at else None,
         "receipt_ground": request.receipt_ground,
         "recommendation": recommendation_for(request, catalogue, policy, connector).as_dict(),

@@ -37,6 +37,7 @@ class Transition(StrEnum):
     REFUSE = "refuse"
     REFUSE_ON_RECEIPT = "refuse_on_receipt"  # the instrument is not applicable or not recognised there
     ENFORCING_REFUSAL = "enforcing_refusal"  # the notified enforcing authority raised a ground (Art. 12)
+    VERIFICATION_FAILED = "verification_failed"  # the callback did not confirm it: presumed forged
     CHALLENGE = "challenge"
     END_CHALLENGE = "end_challenge"
     WITHDRAW = "withdraw"
@@ -78,6 +79,7 @@ TRANSITIONS: dict[tuple[RequestStatus, Transition], RequestStatus] = {
     (S.CHALLENGED, T.END_CHALLENGE): S.IN_REVIEW,
     **{(state, T.ENFORCING_REFUSAL): S.REFUSED for state in (*_OPEN, S.EXECUTING)},
     **{(state, T.WITHDRAW): S.WITHDRAWN for state in _OPEN},
+    **{(state, T.VERIFICATION_FAILED): S.REFUSED for state in _OPEN},
 }
 
 OPEN_STATUSES = frozenset(_OPEN) | {S.EXECUTING}

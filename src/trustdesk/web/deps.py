@@ -28,6 +28,8 @@ _bearer = HTTPBearer(auto_error=False, description="An officer's API key")
 class OfficerPrincipal:
     officer_id: str
     agency_id: str
+    credential_id: str | None = None
+    """The API key's id (a portal login has none)."""
 
 
 def current_officer(
@@ -37,8 +39,8 @@ def current_officer(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an officer's API key as 'Authorization: Bearer <key>'")
     with unit_of_work(container.sessions) as session:
-        officer = authorities.authenticate(session, credentials.credentials)
-        return OfficerPrincipal(officer.id, officer.agency_id)
+        key = authorities.authenticate_key(session, credentials.credentials)
+        return OfficerPrincipal(key.officer.id, key.officer.agency_id, key.id)
 
 
 OfficerDep = Annotated[OfficerPrincipal, Depends(current_officer)]

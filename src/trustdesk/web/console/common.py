@@ -30,6 +30,7 @@ DONE = {
     "unverified": "The agency is no longer verified: its officers' requests are refused.",
     "recipient": "Age recipient registered: productions are encrypted to it.",
     "added": "Agency added.",
+    "callback": "Callback recorded.",
 }
 """Messages after a successful action, by the ``done`` query value (never echoed from the query)."""
 

@@ -339,6 +339,7 @@ def request_context(
         "holds": seen["holds"],
         "removals": seen["removals"],
         "user_notices": seen["user_notices"],
+        "verification": seen["verification"],
         "names": names,
         "state": (state.value if (state := monitor.deadline_state(lawful, now)) else None),
         "left": time_left(

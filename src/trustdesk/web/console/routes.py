@@ -10,7 +10,7 @@ with the reason and nothing changed. The actions call the same services as the s
 
 from fastapi import APIRouter
 
-from trustdesk.web.console import agencies, conflicts, lawful, moderation, moderation_admin
+from trustdesk.web.console import agencies, conflicts, lawful, moderation, moderation_admin, verification
 
 router = APIRouter(include_in_schema=False)
 """Every console page, one module per domain (``lawful``, ``conflicts``, ``agencies``); what they share
@@ -20,3 +20,4 @@ router.include_router(conflicts.router)
 router.include_router(agencies.router)
 router.include_router(moderation.router)
 router.include_router(moderation_admin.router)
+router.include_router(verification.router)

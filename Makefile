@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run run-matrix test venv extras lint typecheck format lock clean
 
-run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data
-	$(BIN)/trustdesk db upgrade
-	$(BIN)/trustdesk demo
-	$(BIN)/trustdesk serve
+run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data (development mode)
+	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk db upgrade
+	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk demo
+	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk serve
 
 run-matrix: venv ## the same against a local Synapse (code in .venv-synapse, data in var/synapse; stays up)
 	$(BIN)/trustdesk db upgrade

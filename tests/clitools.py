@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return {
+        "TRUSTDESK_ENVIRONMENT": "development",
         "TRUSTDESK_DATABASE_URL": database_url,
         "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
         "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.databases import TemplateDatabase
 from trustdesk.app import Container, build_container
 from trustdesk.clock import FrozenClock
-from trustdesk.config import Settings
+from trustdesk.config import Environment, Settings
 from trustdesk.db import make_engine
 from trustdesk.web import login_routes
 from trustdesk.web.app import create_app
@@ -23,6 +23,10 @@ from trustdesk.web.browser import LoginThrottle
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# Trustdesk runs in production unless told otherwise; the tests are development unless they say production
+# (every Settings and CLI run in this process, and the servers and workers it starts with its environment).
+os.environ["TRUSTDESK_ENVIRONMENT"] = "development"
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -75,6 +79,7 @@ def container(
     template: TemplateDatabase, sessions: sessionmaker[Session], clock: FrozenClock, tmp_path: Path
 ) -> Iterator[Container]:
     settings = Settings(
+        environment=Environment.DEVELOPMENT,
         database_url=template.url,
         reference_platform_url="sqlite://",
         signing_key_path=tmp_path / "signing.pem",

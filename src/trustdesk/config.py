@@ -33,7 +33,10 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUSTDESK_", extra="forbid", frozen=True)
 
-    environment: Environment = Environment.DEVELOPMENT
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        description="production unless told otherwise: `make run` and the tests say development",
+    )
     database_url: str = "sqlite:///var/trustdesk.db"
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
     platform: PlatformKind = PlatformKind.REFERENCE
@@ -140,6 +143,34 @@ class Settings(BaseSettings):
         if self.platform is PlatformKind.MATRIX and not (self.matrix_base_url and self.matrix_admin_token):
             raise ValueError(
                 "TRUSTDESK_PLATFORM=matrix needs TRUSTDESK_MATRIX_BASE_URL and TRUSTDESK_MATRIX_ADMIN_TOKEN"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_is_configured(self) -> Self:
+        """Production is the default, so a first start without settings says at once all it needs, and how
+        to try Trustdesk instead (``_no_demo_secrets_in_production`` below keeps each rule on its own)."""
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        missing = []
+        secret = self.secret_key.get_secret_value()
+        if secret == DEMO_SECRET or len(secret) < 32:
+            missing.append("TRUSTDESK_SECRET_KEY (at least 32 random characters; not the demo secret)")
+        ncmec = {
+            "TRUSTDESK_NCMEC_BASE_URL": self.ncmec_base_url,
+            "TRUSTDESK_NCMEC_USERNAME": self.ncmec_username,
+            "TRUSTDESK_NCMEC_PASSWORD": self.ncmec_password,
+        }
+        if unset := [name for name, value in ncmec.items() if not value]:
+            missing.append(
+                f"{', '.join(unset)} (production reports child sexual abuse material to NCMEC, "
+                "18 U.S.C. 2258A)"
+            )
+        if missing:
+            raise ValueError(
+                "Trustdesk runs in production unless TRUSTDESK_ENVIRONMENT says otherwise, and production "
+                f"needs {'; '.join(missing)}. To try Trustdesk with its demo data instead: `make run` "
+                "(it sets TRUSTDESK_ENVIRONMENT=development)"
             )
         return self
 

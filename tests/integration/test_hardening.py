@@ -1,15 +1,17 @@
 """Issue 11, hardening: production refuses the demo data, starts only when configured, keeps its database
 files private and purges expired production packages."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.clitools import cli, cli_env
 from trustdesk.app import build_container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
-from trustdesk.config import Environment, Settings
+from trustdesk.config import Environment, Settings, SettingsError, load_settings
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Forbidden
 from trustdesk.productionguard import ensure_fit_for_production
@@ -96,3 +98,47 @@ def test_development_starts_with_the_demo_data(database_url: str, tmp_path: Path
         ensure_fit_for_production(c)
     finally:
         c.engine.dispose()
+
+
+# ------------------------------------------------------------------------------- 2. production by default
+
+
+def test_the_default_environment_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRUSTDESK_ENVIRONMENT", raising=False)
+    for name, value in PRODUCTION.items():
+        if name != "TRUSTDESK_ENVIRONMENT":
+            monkeypatch.setenv(name, value)
+
+    assert load_settings().environment is Environment.PRODUCTION
+
+
+def test_a_fresh_start_without_settings_says_what_production_needs_and_how_to_try_the_demo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from trustdesk.cli import app
+
+    monkeypatch.delenv("TRUSTDESK_ENVIRONMENT", raising=False)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    message = str(refused.value)
+    for needed in ("TRUSTDESK_SECRET_KEY", "TRUSTDESK_NCMEC_BASE_URL", "TRUSTDESK_NCMEC_PASSWORD"):
+        assert needed in message
+    assert "make run" in message
+    assert "TRUSTDESK_ENVIRONMENT=development" in message
+
+    env = {"TRUSTDESK_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "TRUSTDESK_ENVIRONMENT": None}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "runs in production unless TRUSTDESK_ENVIRONMENT says otherwise" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "fresh.db").exists()  # refused before anything was created
+
+
+def test_make_run_says_development_for_every_command() -> None:
+    root = Path(__file__).resolve().parents[2]
+    planned = subprocess.run(
+        ["make", "-n", "run"], cwd=root, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    commands = [line for line in planned.splitlines() if "bin/trustdesk " in line]
+    assert len(commands) == 3
+    assert all(line.startswith("TRUSTDESK_ENVIRONMENT=development ") for line in commands)

@@ -52,8 +52,10 @@ __all__ = [
     "VerificationReport",
     "build_archive",
     "build_package",
+    "csv_row",
     "generate_age_identity",
     "is_age_recipient",
+    "neutralise_formula",
     "open_package",
     "read_files",
     "read_records",
@@ -325,6 +327,22 @@ def _columns(rows: Sequence[_Row]) -> tuple[list[str], list[str]]:
     return names, [*_FIXED_COLUMNS, *headers]
 
 
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
+
+
+def neutralise_formula(cell: str) -> str:
+    """The cell as a spreadsheet shows it as text: one that begins with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return gets a single quote in front (OWASP's CSV injection guidance); any other is
+    unchanged. Every CSV cell of a production goes through here (`csv_row`); the JSON keeps the value."""
+    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+def csv_row(cells: Sequence[str]) -> list[str]:
+    """One row of a production CSV, each cell neutralised (`neutralise_formula`)."""
+    return [neutralise_formula(cell) for cell in cells]
+
+
 def _cell(value: FieldValue) -> str:
     return "" if value is None else str(value)
 
@@ -333,10 +351,17 @@ def _csv_bytes(rows: Sequence[_Row]) -> bytes:
     names, headers = _columns(rows)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
+    writer.writerow(csv_row(headers))
     for row in rows:
         writer.writerow(
-            [row.account_id, row.kind, _iso(row.at) or "", *(_cell(row.fields.get(name)) for name in names)]
+            csv_row(
+                [
+                    row.account_id,
+                    row.kind,
+                    _iso(row.at) or "",
+                    *(_cell(row.fields.get(name)) for name in names),
+                ]
+            )
         )
     return buffer.getvalue().encode("utf-8")
 
@@ -367,9 +392,10 @@ def _readme(meta: PackageMeta, counts: Mapping[str, int]) -> bytes:
         "  manifest.json         the facts above and the SHA-256 and size of every file in the package.",
         "  manifest.sig          the platform's Ed25519 signature over the exact bytes of manifest.json.",
         "",
-        "Only the categories and fields approved for this request are included. The data is reproduced",
-        "exactly as the platform holds it, including text written by the account holder: a spreadsheet may",
-        "treat a cell that begins with =, +, - or @ as a formula, so import the CSV files as text.",
+        "Only the categories and fields approved for this request are included. The JSON files reproduce",
+        "the data exactly as the platform holds it, including text written by the account holder. In the",
+        "CSV files a cell that begins with =, +, -, @, a tab or a carriage return, which a spreadsheet",
+        "could run as a formula, begins with a single quote (') added in front of the value.",
         "",
         "HOW TO VERIFY",
         "  1. Decrypt with your agency's age identity:",

@@ -1,5 +1,6 @@
 """Database engine, unit of work, declarative base and the UTC timestamp type."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,6 +65,24 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable and writable by its owner only (0600), unless it exists.
+
+    SQLite creates a database's ``-wal`` and ``-shm`` files with the database file's permissions, so making
+    the file here, before SQLite opens it, keeps all three private whatever the umask. An existing file
+    keeps the permissions its operator gave it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(descriptor, 0o600)  # the mode of os.open is narrowed by the umask, never widened: be exact
+    finally:
+        os.close(descriptor)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for a database URL; nothing connects until first use."""
     parsed = make_url(url)
@@ -73,7 +92,8 @@ def make_engine(url: str) -> Engine:
             # One in-memory database shared by every use of the engine (tests, the demo platform).
             engine = create_engine(url, connect_args=args, poolclass=StaticPool)
         else:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if not parsed.query.get("uri"):  # a file: URI names its file its own way; SQLite makes it
+                create_private_file(Path(parsed.database))
             engine = create_engine(url, connect_args=args)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)

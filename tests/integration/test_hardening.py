@@ -1,19 +1,26 @@
 """Issue 11, hardening: production refuses the demo data, starts only when configured, keeps its database
 files private and purges expired production packages."""
 
+import os
+import stat
 import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tests.clitools import cli, cli_env
+from trustdesk import migrations
 from trustdesk.app import build_container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
+from trustdesk.clock import FrozenClock
 from trustdesk.config import Environment, Settings, SettingsError, load_settings
-from trustdesk.db import unit_of_work
+from trustdesk.db import make_engine, unit_of_work
 from trustdesk.errors import Forbidden
+from trustdesk.platform.reference.connector import ReferencePlatform
 from trustdesk.productionguard import ensure_fit_for_production
 from trustdesk.vocabulary import IssuerKind
 
@@ -142,3 +149,57 @@ def test_make_run_says_development_for_every_command() -> None:
     commands = [line for line in planned.splitlines() if "bin/trustdesk " in line]
     assert len(commands) == 3
     assert all(line.startswith("TRUSTDESK_ENVIRONMENT=development ") for line in commands)
+
+
+# ------------------------------------------------------------------------------- 4. private database files
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The usual umask (022): a file made without care would be world-readable."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_sqlite_database_and_its_wal_and_shm_are_created_owner_only(
+    tmp_path: Path, open_umask: None
+) -> None:
+    database = tmp_path / "var" / "trustdesk.db"
+    migrations.upgrade(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:  # WAL: the -wal and -shm files exist while it is open
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            connection.commit()
+            made = [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+            assert all(path.exists() for path in made)
+            assert {path.name: mode(path) for path in made} == {path.name: 0o600 for path in made}
+    finally:
+        engine.dispose()
+
+
+def test_the_reference_platforms_sqlite_file_is_created_owner_only(tmp_path: Path, open_umask: None) -> None:
+    database = tmp_path / "platform.db"
+    platform = ReferencePlatform(
+        f"sqlite:///{database}", clock=FrozenClock(datetime(2026, 11, 2, tzinfo=UTC))
+    )
+    try:
+        platform.create_schema()
+    finally:
+        platform.close()
+    assert mode(database) == 0o600
+
+
+def test_an_existing_database_file_keeps_the_mode_its_operator_gave_it(tmp_path: Path) -> None:
+    database = tmp_path / "trustdesk.db"
+    database.touch()
+    database.chmod(0o640)
+    migrations.upgrade(f"sqlite:///{database}")
+    assert mode(database) == 0o640

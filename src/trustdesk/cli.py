@@ -3,6 +3,7 @@
 Each domain mounts its own commands (``lawful/cli.py``, ``safety/cli.py``).
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -85,7 +86,12 @@ def serve(
             kwargs={
                 "interval": c.settings.monitor_interval_seconds,
                 "stop": stop,
-                "also": [lawful_cli.notice_job(c), moderation_cli.enforcement_job(c), ncmec_cli.ncmec_job(c)],
+                "also": [
+                    lawful_cli.notice_job(c),
+                    moderation_cli.enforcement_job(c),
+                    ncmec_cli.ncmec_job(c),
+                    production_purge_job(c),
+                ],
             },
             name="deadline-monitor",
             daemon=True,
@@ -126,6 +132,17 @@ def long_running_container() -> Container:
         c.engine.dispose()
         raise
     return c
+
+
+def production_purge_job(c: Container) -> Callable[[], list[str]]:
+    """One round of deleting expired production packages (``execution.purge_expired_productions``)."""
+    from trustdesk.lawful import execution
+
+    def purge() -> list[str]:
+        with unit_of_work(c.sessions) as session:
+            return execution.purge_expired_productions(session, c.clock, limit=100)
+
+    return purge
 
 
 def serve_workers(workers: int, host: str, port: int) -> None:

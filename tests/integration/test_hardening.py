@@ -1,25 +1,35 @@
 """Issue 11, hardening: production refuses the demo data, starts only when configured, keeps its database
 files private and purges expired production packages."""
 
+import json
 import os
 import stat
 import subprocess
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tests.clitools import cli, cli_env
+from tests.factories import bearer, epoc
+from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk import migrations
-from trustdesk.app import build_container
+from trustdesk.app import Container, build_container
+from trustdesk.audit import service as audit
+from trustdesk.audit.models import AuditEvent
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
 from trustdesk.clock import FrozenClock
 from trustdesk.config import Environment, Settings, SettingsError, load_settings
 from trustdesk.db import make_engine, unit_of_work
 from trustdesk.errors import Forbidden
+from trustdesk.lawful import execution
+from trustdesk.lawful.models import LawfulRequest, Production
 from trustdesk.platform.reference.connector import ReferencePlatform
 from trustdesk.productionguard import ensure_fit_for_production
 from trustdesk.vocabulary import IssuerKind
@@ -203,3 +213,129 @@ def test_an_existing_database_file_keeps_the_mode_its_operator_gave_it(tmp_path:
     database.chmod(0o640)
     migrations.upgrade(f"sqlite:///{database}")
     assert mode(database) == 0o640
+
+
+# ------------------------------------------------------------------------- 5. expired packages are purged
+
+
+def _produced(world: World) -> str:
+    tracking = world.submit(
+        epoc(
+            targets=[{"type": "phone", "value": SUSPECT_PHONE}],
+            period={"from": "2026-09-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"},
+            suspect_confirmed=True,
+        )
+    )
+    world.act(world.reviewer, tracking, "decide", {"outcome": "comply"})
+    world.act(world.approver, tracking, "approve")
+    world.act(world.reviewer, tracking, "execute")
+    return tracking
+
+
+def _content_length(session: Session, production_id: str) -> int:
+    return session.scalar(select(func.length(Production.content)).where(Production.id == production_id)) or 0
+
+
+def test_an_expired_package_is_deleted_its_record_kept_and_the_purge_audited(
+    client: TestClient, container: Container, sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    world = build_world(client, container, sessions, clock)
+    tracking = _produced(world)
+    with unit_of_work(sessions) as session:
+        assert execution.purge_expired_productions(session, clock) == []  # the link is still valid
+        production = session.scalars(select(Production)).one()
+        kept = (production.id, production.sha256, production.size, production.records, production.categories)
+        assert _content_length(session, production.id) == production.size > 0
+
+    clock.advance(timedelta(days=container.settings.production_link_days, seconds=1))
+    with unit_of_work(sessions) as session:
+        assert execution.purge_expired_productions(session, clock) == [kept[0]]
+    with unit_of_work(sessions) as session:
+        assert execution.purge_expired_productions(session, clock) == []  # once
+        production = session.get_one(Production, kept[0])
+        assert _content_length(session, production.id) == 0
+        assert (
+            production.id,
+            production.sha256,
+            production.size,
+            production.records,
+            production.categories,
+        ) == kept
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        assert (event.action, event.actor_kind) == ("lawful:production:purge", "system")
+        assert event.data["after"]["production_id"] == kept[0]
+        assert event.data["after"]["sha256"] == kept[1]
+        assert audit.verify(session).ok
+    assert (
+        world.client.get(f"/api/v1/requests/{tracking}/production", headers=bearer(world.fr_key)).json()[
+            "code"
+        ]
+        == "production_expired"
+    )
+
+
+def _expired_production(database_url: str, tmp_path: Path) -> tuple[dict[str, str], str]:
+    """A database with the demo's requests and one production whose link expired a day ago."""
+    env = cli_env(database_url, tmp_path)
+    cli(env, "demo", "--users", "5")
+    engine = make_engine(database_url)
+    try:
+        with unit_of_work(sessionmaker(bind=engine)) as session:
+            request = session.scalars(select(LawfulRequest).limit(1)).one()
+            now = datetime.now(UTC)
+            production = Production(
+                request_id=request.id, created_at=now - timedelta(days=15),
+                expires_at=now - timedelta(days=1),
+                recipient="age1demo", signer_key_id="k", categories=["subscriber"], records=1, size=6,
+                sha256="0" * 64, content=b"secret", downloads=0,
+            )  # fmt: skip
+            session.add(production)
+            session.flush()
+            return env, production.id
+    finally:
+        engine.dispose()
+
+
+def _content_left(database_url: str, production_id: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        with sessionmaker(bind=engine)() as session:
+            return _content_length(session, production_id)
+    finally:
+        engine.dispose()
+
+
+def test_trustdesk_production_purge_deletes_the_expired_packages(database_url: str, tmp_path: Path) -> None:
+    env, production_id = _expired_production(database_url, tmp_path)
+
+    result = cli(env, "production", "purge", "--json")
+
+    assert json.loads(result.stdout) == {"purged": [production_id]}
+    assert _content_left(database_url, production_id) == 0
+    assert "0 expired production package(s) deleted" in cli(env, "production", "purge").stdout
+
+
+def test_serve_purges_the_expired_packages_in_its_background_loop(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import uvicorn
+
+    from trustdesk.lawful import monitor
+
+    env, production_id = _expired_production(database_url, tmp_path)
+    rounds = threading.Event()
+
+    def one_round(*_: object, also: list[Callable[[], object]], **__: object) -> None:
+        for job in also:
+            job()
+        rounds.set()
+
+    monkeypatch.setattr(monitor, "run_monitor", one_round)
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: rounds.wait(30))
+
+    cli(env, "serve", "--no-ingest")
+
+    assert rounds.is_set()
+    assert _content_left(database_url, production_id) == 0

@@ -1,8 +1,10 @@
 """Factories for test data, per domain; each commits through a unit of work like a real entry point."""
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
+from pypdf import PdfWriter
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.audit.vocabulary import Actor
@@ -11,7 +13,18 @@ from trustdesk.clock import Clock
 from trustdesk.db import unit_of_work
 from trustdesk.vocabulary import IssuerKind
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+def _one_page_pdf() -> bytes:
+    """A real, one-page PDF (the intake parses every document)."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": "Order of the investigating judge"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _one_page_pdf()
 
 
 def officer_key(

@@ -42,6 +42,8 @@ class RouteWorld:
     tracking_number: str
     """An emergency EPOC of the officer's agency, decided, approved, executed and answered: its production
     can be downloaded."""
+    document_id: str
+    """The signed order uploaded with ``tracking_number``."""
     tco_tracking_number: str
     complaint_id: str
     """A content provider's complaint about the removal carried out for ``tco_tracking_number``."""
@@ -62,6 +64,7 @@ class RouteWorld:
         """Every path parameter of the app with an id that exists (a fresh trusted flagger each call)."""
         return {
             "tracking_number": self.tracking_number,
+            "document_id": self.document_id,
             "complaint_id": self.complaint_id,
             "agency_id": self.agency_id,
             "code": self.code,
@@ -104,6 +107,7 @@ def build_route_world(
     world.act(world.reviewer, tracking, "execute")
     answered = world.act(world.reviewer, tracking, "answer")
     assert answered["review"]["production"] is not None, answered
+    (document_id,) = [d["id"] for d in world.officer_view(tracking)["documents"]]
 
     # A removal order, carried out, and the content provider's complaint about it.
     removal_order = world.submit(
@@ -190,6 +194,7 @@ def build_route_world(
     return RouteWorld(
         lawful=world,
         tracking_number=tracking,
+        document_id=document_id,
         tco_tracking_number=removal_order,
         complaint_id=complaint["id"],
         agency_id=german,

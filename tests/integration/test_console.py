@@ -1,6 +1,7 @@
 """The staff console in a browser's shoes, on SQLite and PostgreSQL: the queue, a request from decision to
 answer (four eyes, the approval preview), agencies, and what is refused (login, role, CSRF, bad input)."""
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.browser_login import PASSWORD, add_staff_login, give_officer_login, log_in
-from tests.factories import bearer, epoc, tco
+from tests.factories import PDF, bearer, epoc, tco
 from tests.lawful_world import SECRET_TEXT, SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
@@ -195,7 +196,7 @@ def test_the_request_page_shows_every_rule_that_fired_and_the_decision_form(
     assert re.search(r'value="subscriber" checked', html)
     assert re.search(r'value="identification" checked', html)
     assert "Required when your decision deviates from the recommendation" in html
-    assert "6f71714ba1d09b1fc838e8661ee4d0170fd38f6913426432ad289af8ecc52510" in html  # the order's SHA-256
+    assert hashlib.sha256(PDF).hexdigest() in html  # the order's SHA-256
     assert "Imminent threat to the life of a missing minor." in html
     timeline = section(html, "audit-title")
     assert "lawful:request:receive" in timeline

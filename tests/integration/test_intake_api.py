@@ -284,8 +284,16 @@ class TestDocuments:
 
     @pytest.mark.parametrize(
         ("content", "content_type"),
-        [(b"GIF89a....", "application/pdf"), (PDF, "image/png"), (b"%PDF-1.7 truncated", "application/pdf")],
-        ids=["not-pdf-bytes", "wrong-type", "truncated"],
+        [
+            (b"GIF89a....", "application/pdf"),
+            (PDF, "image/png"),
+            (b"%PDF-1.7 truncated", "application/pdf"),
+            (
+                b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+                "application/pdf",
+            ),
+        ],
+        ids=["not-pdf-bytes", "wrong-type", "truncated", "looks-like-pdf-but-does-not-parse"],
     )
     def test_anything_but_a_complete_pdf_is_refused(
         self, client: TestClient, key: str, sessions: sessionmaker[Session], content: bytes, content_type: str

@@ -119,6 +119,7 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("GET", "/api/v1/staff/requests"): P.STAFF_REQUEST_READ,
     ("GET", "/api/v1/staff/requests/consistency"): P.STAFF_REQUEST_READ,
     ("GET", "/api/v1/staff/requests/{tracking_number}"): P.STAFF_REQUEST_READ,
+    ("GET", "/api/v1/staff/requests/{tracking_number}/documents/{document_id}"): P.STAFF_REQUEST_READ,
     ("POST", "/api/v1/staff/requests/{tracking_number}/decide"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/approve"): P.STAFF_REQUEST_APPROVE,
     ("POST", "/api/v1/staff/requests/{tracking_number}/reject"): P.STAFF_REQUEST_APPROVE,
@@ -150,6 +151,7 @@ ROUTES: dict[tuple[str, str], Need] = {
     # the console: lawful requests
     ("GET", "/console"): P.STAFF_REQUEST_READ,
     ("GET", "/console/requests/{tracking_number}"): P.STAFF_REQUEST_READ,
+    ("GET", "/console/requests/{tracking_number}/documents/{document_id}"): P.STAFF_REQUEST_READ,
     ("POST", "/console/requests/{tracking_number}/decide"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/console/requests/{tracking_number}/clarify"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/console/requests/{tracking_number}/approve"): P.STAFF_REQUEST_APPROVE,

@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     SECURITY_INCIDENT = "security:incident:raise"
     REQUEST_TRANSITION = "lawful:request:transition"
     DOCUMENT_ATTACH = "lawful:document:attach"
+    DOCUMENT_VIEW = "lawful:document:view"
     DECISION_RECORD = "lawful:decision:record"
     DECISION_APPROVE = "lawful:decision:approve"
     DECISION_REJECT = "lawful:decision:reject"

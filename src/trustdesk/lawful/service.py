@@ -1,12 +1,15 @@
 """Intake and lookup of lawful requests. Services never commit: the entry point owns the transaction."""
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +36,9 @@ from trustdesk.policy.admissibility import Admissibility, admissibility
 from trustdesk.policy.rules import PolicySet
 from trustdesk.policy.values import Ground
 from trustdesk.references import new_reference
+from trustdesk.staff.models import StaffUser
+from trustdesk.staff.roles import Permission
+from trustdesk.staff.service import require
 from trustdesk.vocabulary import InstrumentKind
 
 PDF_MAGIC = b"%PDF-"
@@ -382,6 +388,24 @@ def list_requests(
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+DOCUMENT_STATUSES = frozenset(
+    {RequestStatus.ACKNOWLEDGED, RequestStatus.IN_REVIEW, RequestStatus.CLARIFICATION_REQUESTED}
+)
+"""While a request is being judged, its signed order can be attached; not once it is decided."""
+
+
+def pdf_problem(content: bytes) -> str | None:
+    """Why ``content`` is not a PDF the legal team can read (pypdf parses it: pages, not encrypted), or
+    None. A file that merely starts with ``%PDF-`` does not count as the signed order."""
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        if reader.is_encrypted:
+            return "it is encrypted: send it without a password"
+        if len(reader.pages) < 1:
+            return "it has no pages"
+    except (PdfReadError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        return f"it does not parse ({type(exc).__name__})"
+    return None
 
 
 def attach_document(
@@ -395,8 +419,16 @@ def attach_document(
     content: bytes,
     max_bytes: int,
 ) -> RequestDocument:
-    """Attach the signed legal document (PDF only) to the officer's agency's request."""
+    """Attach the signed legal document (PDF only) to the officer's agency's request, while the request is
+    still being judged: the one rule for the API and the portal."""
     request = get_for_agency(session, tracking_number, officer.agency_id)
+    if request.status not in DOCUMENT_STATUSES:
+        raise Conflict(
+            f"{request.tracking_number} is {request.status.value}: documents are attached only while the "
+            "request is being judged",
+            code="request_not_open_for_documents",
+            field="file",
+        )
     if content_type.split(";", maxsplit=1)[0].strip().lower() != "application/pdf":
         raise InvalidInput(
             f"documents must be PDF (application/pdf), not {content_type}",
@@ -410,6 +442,10 @@ def attach_document(
     if len(content) > max_bytes:
         raise InvalidInput(
             f"documents may be at most {max_bytes} bytes", code="payload_too_large", field="file"
+        )
+    if (problem := pdf_problem(content)) is not None:
+        raise InvalidInput(
+            f"the file is not a readable PDF: {problem}", code="unsupported_media_type", field="file"
         )
     count = session.scalar(select(func.count()).where(RequestDocument.request_id == request.id)) or 0
     if count >= MAX_DOCUMENTS_PER_REQUEST:
@@ -437,3 +473,30 @@ def attach_document(
         data={"after": {"document_id": document.id, "sha256": document.sha256, "size": document.size}},
     )
     return document
+
+
+def open_document(
+    session: Session, clock: Clock, user: StaffUser, request: LawfulRequest, document_id: str
+) -> RequestDocument:
+    """A staff member opens the signed order of a request (audited: who read which document, when)."""
+    require(user, Permission.STAFF_REQUEST_READ)
+    document = session.get(RequestDocument, document_id)
+    if document is None or document.request_id != request.id:
+        raise NotFound(f"{request.tracking_number} has no document {document_id}")
+    audit.record(
+        session, clock, Actor(ActorKind.STAFF, user.id), AuditAction.DOCUMENT_VIEW,
+        subject_type="lawful_request", subject_id=request.id,
+        data={"after": {"document_id": document.id, "sha256": document.sha256, "viewed_by": user.id}},
+    )  # fmt: skip
+    return document
+
+
+def document_response_headers(document: RequestDocument) -> dict[str, str]:
+    """How a signed order is served to staff: as a download, never rendered in Trustdesk's origin, and with
+    a sandboxing policy for a browser that would render it anyway."""
+    return {
+        "Content-Disposition": f'attachment; filename="{document.filename}"',
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
@@ -117,6 +118,19 @@ def queue(
 def consistency(_: Reader, container: ContainerDep) -> dict[str, float | int]:
     with unit_of_work(container.sessions) as session:
         return review.consistency(session)
+
+
+@router.get(
+    "/{tracking_number}/documents/{document_id}",
+    summary="Download the signed order (audited)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The PDF, as an attachment"}},
+)
+def document(tracking_number: str, document_id: str, principal: Reader, container: ContainerDep) -> Response:
+    with acting(container, principal, tracking_number) as (session, user, request):
+        found = service.open_document(session, container.clock, user, request, document_id)
+        content, headers = found.content, service.document_response_headers(found)
+    return Response(content, media_type="application/pdf", headers=headers)
 
 
 @router.get("/{tracking_number}", response_model=StaffRequestOut, summary="A request with its recommendation")

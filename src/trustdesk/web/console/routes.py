@@ -10,7 +10,15 @@ with the reason and nothing changed. The actions call the same services as the s
 
 from fastapi import APIRouter
 
-from trustdesk.web.console import agencies, conflicts, lawful, moderation, moderation_admin, verification
+from trustdesk.web.console import (
+    agencies,
+    conflicts,
+    documents,
+    lawful,
+    moderation,
+    moderation_admin,
+    verification,
+)
 
 router = APIRouter(include_in_schema=False)
 """Every console page, one module per domain (``lawful``, ``conflicts``, ``agencies``); what they share
@@ -21,3 +29,4 @@ router.include_router(agencies.router)
 router.include_router(moderation.router)
 router.include_router(moderation_admin.router)
 router.include_router(verification.router)
+router.include_router(documents.router)

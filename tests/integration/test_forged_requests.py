@@ -23,6 +23,8 @@ from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import Agency, AgencyDomain, ApiKey, Officer
 from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
+from trustdesk.errors import Forbidden
+from trustdesk.lawful.execution import download_production
 from trustdesk.lawful.models import LawfulRequest, Production
 from trustdesk.lawful.package import generate_age_identity
 from trustdesk.vocabulary import IssuerKind
@@ -228,3 +230,30 @@ def test_a_brand_new_officer_with_a_fresh_key_asking_for_traffic_in_an_emergency
     assert productions(sessions) == 0
     with sessions() as session:
         assert session.scalars(select(ApiKey)).first() is not None
+
+
+def test_de_verifying_an_agency_stops_its_reads_and_downloads_at_once(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = world.submit(epoc())
+    comply(world, tracking, ["subscriber", "identification"])
+    world.act(world.approver, tracking, "approve")
+    world.act(world.reviewer, tracking, "execute")
+    production = f"/api/v1/requests/{tracking}/production"
+    assert world.client.get(production, headers=bearer(world.fr_key)).status_code == 200
+    with unit_of_work(sessions) as session:
+        agency = session.scalars(
+            select(AgencyDomain.agency_id).where(AgencyDomain.domain == "justice.fr")
+        ).one()
+        authorities.set_verified(session, world.clock, Actor.operator(), agency, False)
+    for path in (production, f"/api/v1/requests/{tracking}", "/api/v1/requests"):
+        refused = world.client.get(path, headers=bearer(world.fr_key))
+        assert refused.status_code == 403, path
+        assert refused.json()["code"] == "agency_not_verified"
+    with sessions() as session:
+        officer = session.scalars(select(Officer).where(Officer.email == "officer@justice.fr")).one()
+        request = session.scalars(
+            select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)
+        ).one()
+        with pytest.raises(Forbidden, match="no longer verified"):
+            download_production(session, world.clock, officer, request)  # the portal's path too

@@ -12,7 +12,7 @@ from trustdesk.audit.vocabulary import Actor, AuditAction
 from trustdesk.authorities.models import Agency, AgencyDomain, ApiKey, Officer
 from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key, new_api_key
-from trustdesk.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from trustdesk.vocabulary import IssuerKind
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -195,12 +195,18 @@ def authenticate(session: Session, api_key: str) -> Officer:
 
 
 def authenticate_key(session: Session, api_key: str) -> ApiKey:
-    """The live key of an active officer, or Unauthenticated."""
+    """The live key of an active officer of a verified agency: else Unauthenticated (unknown, revoked or
+    deactivated) or Forbidden (the agency is no longer verified: its officers read nothing either)."""
     found = session.execute(
         select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
     ).scalar_one_or_none()
     if found is None or not found.officer.active:
         raise Unauthenticated("the API key is unknown or revoked")
+    if not found.officer.agency.verified:
+        raise Forbidden(
+            f"{found.officer.agency.name} is not verified: its officers can neither submit nor read",
+            code="agency_not_verified",
+        )
     return found
 
 

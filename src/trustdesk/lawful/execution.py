@@ -266,9 +266,15 @@ def latest_production(session: Session, request: LawfulRequest) -> Production | 
 def download_production(
     session: Session, clock: Clock, officer: Officer, request: LawfulRequest
 ) -> Production:
-    """The package, for officers of the requesting agency only, until its link expires; audited."""
+    """The package, for active officers of the requesting agency while it is verified, until its link
+    expires; audited. A de-verified agency or a deactivated officer downloads nothing, whatever the face."""
     if officer.agency_id != request.agency_id:
         raise NotFound(f"no request {request.tracking_number}", code="request_not_found")
+    if not officer.active or not officer.agency.verified:
+        raise Forbidden(
+            "the officer is deactivated or the agency is no longer verified: nothing is downloaded",
+            code="agency_not_verified",
+        )
     production = latest_production(session, request)
     if production is None:
         raise NotFound(f"{request.tracking_number} has no production", code="production_not_found")

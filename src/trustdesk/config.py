@@ -5,7 +5,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "demo-secret-do-not-use-in-production"  # noqa: S105 - the demo value production refuses
@@ -130,6 +130,18 @@ class Settings(BaseSettings):
     bus_max_in_flight: Annotated[int, Field(ge=1, le=100_000)] = 256
     matcher_refresh_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
     max_media_bytes: Annotated[int, Field(ge=1024, le=256 * 1_048_576)] = 20 * 1_048_576
+
+    # web login hardening
+    totp_key_path: Path = Field(
+        default=Path("var/totp-key"),
+        description="The AES-256 key that encrypts TOTP secrets in the database (created on first use, "
+        "mode 0600); keep it outside the database's backups",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed: the client is the "
+        'right-most address not in this list; e.g. ["10.0.0.0/8"]. Empty: the direct peer is the client',
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
         "TRUSTDESK_DATABASE_URL": f"sqlite:///{tmp_path}/trustdesk.db",
         "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{tmp_path}/platform.db",
         "TRUSTDESK_SIGNING_KEY_PATH": f"{tmp_path}/signing.pem",
+        "TRUSTDESK_TOTP_KEY_PATH": f"{tmp_path}/totp-key",
         "TRUSTDESK_PORT": str(port),
         "TRUSTDESK_HOST": "127.0.0.1",
     }
@@ -130,11 +132,26 @@ def live(tmp_path: Path) -> Iterator[Live]:
         server.wait(10)
 
 
+_last_steps: dict[str, int] = {}
+
+
+def fresh_code(secret: str) -> str:
+    """A code the desk has not accepted yet (a code works once): the current step's, else the next one's
+    (one step of drift is accepted), else wait for a new step, as a person would."""
+    totp = pyotp.TOTP(secret)
+    step = _last_steps.get(secret, -1) + 1
+    while step > totp.timecode(datetime.now(UTC)) + 1:
+        time.sleep(0.2)
+    step = max(step, totp.timecode(datetime.now(UTC)))
+    _last_steps[secret] = step
+    return totp.generate_otp(step)
+
+
 def log_in(page: Page, live: Live, face: str, email: str) -> None:
     account = live.account(email)
     page.goto(f"{live.url}/{face}/login")
     page.get_by_label("Official e-mail").fill(email)
     page.get_by_label("Password").fill(account["password"])
-    page.get_by_label("Authentication code").fill(pyotp.TOTP(account["totp_secret"]).now())
+    page.get_by_label("Authentication code").fill(fresh_code(account["totp_secret"]))
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live.url}/{face}**")

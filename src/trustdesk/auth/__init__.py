@@ -1,1 +1,2 @@
-"""People logging in to the web faces: passwords, mandatory TOTP, sessions, CSRF tokens, lockout."""
+"""People logging in to the web faces: passwords, mandatory single-use TOTP, sessions, CSRF tokens, login
+delays per account and client address."""

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.authorities.models import new_id
@@ -26,9 +26,10 @@ class WebSession(Base):
 
 
 class LoginAttempt(Base):
-    """Every login attempt, for lockout and for the audit of access."""
+    """Every login attempt, for the delays per account and address and for the audit of access."""
 
     __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_client_at", "email", "client", "at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     email: Mapped[str] = mapped_column(String(320), index=True)
@@ -36,3 +37,5 @@ class LoginAttempt(Base):
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     client: Mapped[str | None] = mapped_column(String(64))
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Refused unchecked because the address had to wait: not counted as a failure of its own."""

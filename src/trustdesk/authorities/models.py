@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.db import Base, UTCDateTime, enum_type
@@ -52,7 +52,10 @@ class Officer(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    """``v1:`` + the AES-GCM ciphertext of the base32 secret (auth/totp.py); legacy rows hold plaintext."""
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The last TOTP time step accepted: a code of this step or an earlier one is refused (single use)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.authorities.models import new_id
@@ -17,7 +17,10 @@ class StaffUser(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    """``v1:`` + the AES-GCM ciphertext of the base32 secret (auth/totp.py); legacy rows hold plaintext."""
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The last TOTP time step accepted: a code of this step or an earlier one is refused (single use)."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     grants: Mapped[list["RoleGrant"]] = relationship(cascade="all, delete-orphan", lazy="selectin")

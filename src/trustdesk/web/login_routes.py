@@ -6,7 +6,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trustdesk.auth import service as auth
+from trustdesk.auth.addresses import client_of
 from trustdesk.auth.service import Face
+from trustdesk.auth.totp import key_at
 from trustdesk.db import unit_of_work
 from trustdesk.safety import cases
 from trustdesk.web.browser import (
@@ -16,7 +18,6 @@ from trustdesk.web.browser import (
     PortalVisitor,
     Visitor,
     check_csrf,
-    client_of,
     page,
     safe_next,
     set_session_cookie,
@@ -59,7 +60,8 @@ def _login_page(
 def _login(
     request: Request, container: ContainerDep, face: Face, email: str, password: str, code: str, next_url: str
 ) -> Response:
-    client = client_of(request)
+    settings = container.settings
+    client = client_of(request, settings.trusted_proxies)
     if not throttle.allow(client):
         return _login_page(
             request,
@@ -69,12 +71,19 @@ def _login(
             status=429,
             error="Too many attempts from your network: wait a minute.",
         )
+    key = key_at(settings.totp_key_path)
     with unit_of_work(container.sessions) as session:
-        result = auth.login(session, container.clock, face, email, password, code, client)
+        result = auth.login(session, container.clock, face, email, password, code, client, key=key)
+    if result.retry_after is not None:
+        response: Response = _login_page(
+            request, face, next_url=next_url, email=email, error=result.message, status=429
+        )
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
     if not result.ok or result.token is None:
         return _login_page(request, face, next_url=next_url, email=email, error=result.message, status=401)
     response = RedirectResponse(safe_next(next_url, face), status_code=303)
-    set_session_cookie(response, face, result.token, container.settings.cookie_secure)
+    set_session_cookie(response, face, result.token, settings.cookie_secure)
     return response
 
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-matrix test venv extras lint typecheck format lock clean
+.PHONY: run run-matrix test fuzz coverage mutants venv extras lint typecheck format lock clean
 
 run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data (development mode)
 	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk db upgrade
@@ -21,6 +21,11 @@ test: venv extras ## lint, type-check and run the whole test suite
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The API fuzz run alone (Schemathesis over the OpenAPI schema, SQLite, about a minute); `make test` runs it
+# too, since pytest collects tests/fuzz. See docs/testing.md.
+fuzz: venv
+	$(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 venv: $(STAMP)
 

@@ -19,6 +19,7 @@ from trustdesk.lawful.models import PreservationHold, Removal
 from trustdesk.lawful.review import officer_actor
 from trustdesk.lawful.vocabulary import HoldEnd
 from trustdesk.web.deps import ContainerDep, OfficerDep
+from trustdesk.web.openapi import problems
 
 router = APIRouter(prefix="/api/v1/requests", tags=["preservation and retention"])
 
@@ -90,7 +91,10 @@ def removal_out(removal: Removal) -> RemovalOut:
 
 
 @router.get(
-    "/{tracking_number}/holds", response_model=list[HoldOut], summary="What is preserved for this request"
+    "/{tracking_number}/holds",
+    response_model=list[HoldOut],
+    summary="What is preserved for this request",
+    responses=problems(401, 404, 422),
 )
 def list_holds(tracking_number: str, principal: OfficerDep, container: ContainerDep) -> list[HoldOut]:
     with unit_of_work(container.sessions) as session:
@@ -98,7 +102,12 @@ def list_holds(tracking_number: str, principal: OfficerDep, container: Container
         return [hold_out(h) for h in holds.holds_of(session, request)]
 
 
-@router.post("/{tracking_number}/holds/end", response_model=list[HoldOut], summary="End the preservation")
+@router.post(
+    "/{tracking_number}/holds/end",
+    response_model=list[HoldOut],
+    summary="End the preservation",
+    responses=problems(400, 401, 404, 409, 413, 422),
+)
 def end_holds(
     tracking_number: str, body: HoldEndIn, principal: OfficerDep, container: ContainerDep
 ) -> list[HoldOut]:
@@ -121,6 +130,7 @@ def end_holds(
     "/{tracking_number}/holds/confirm-production",
     response_model=list[HoldOut],
     summary="Confirm that a production request was issued for the preserved data (Annex V)",
+    responses=problems(400, 401, 404, 409, 413, 422),
 )
 def confirm_production(
     tracking_number: str, body: ProductionConfirmIn, principal: OfficerDep, container: ContainerDep
@@ -144,6 +154,7 @@ def confirm_production(
     "/{tracking_number}/holds/extend",
     response_model=list[HoldOut],
     summary="Ask for the one lawful extension of the preservation",
+    responses=problems(401, 404, 409, 413, 422),
 )
 def extend_holds(tracking_number: str, principal: OfficerDep, container: ContainerDep) -> list[HoldOut]:
     with unit_of_work(container.sessions) as session:
@@ -164,6 +175,7 @@ def extend_holds(tracking_number: str, principal: OfficerDep, container: Contain
     "/{tracking_number}/removals/retention",
     response_model=list[RemovalOut],
     summary="Require removed content kept longer (TCO Art. 6(2))",
+    responses=problems(400, 401, 404, 409, 413, 422),
 )
 def extend_retention(
     tracking_number: str, body: RetentionIn, principal: OfficerDep, container: ContainerDep
@@ -181,6 +193,7 @@ def extend_retention(
     "/{tracking_number}/removals/confidentiality",
     response_model=dict[str, datetime],
     summary="Extend the confidentiality of a removal once (TCO Art. 11(3))",
+    responses=problems(400, 401, 404, 409, 413, 422),
 )
 def extend_confidentiality(
     tracking_number: str, body: ConfidentialityIn, principal: OfficerDep, container: ContainerDep

@@ -20,6 +20,7 @@ from trustdesk.lawful.staff_routes import Decider, StaffRequestOut, act
 from trustdesk.lawful.vocabulary import ScrutinyOutcome
 from trustdesk.staff.models import StaffUser
 from trustdesk.web.deps import ContainerDep
+from trustdesk.web.openapi import problems
 
 router = APIRouter(prefix="/api/v1/staff/requests", tags=["legal team: removal orders"])
 
@@ -52,6 +53,7 @@ class ComplaintAnswerIn(Strict):
     "/{tracking_number}/scrutiny",
     response_model=StaffRequestOut,
     summary="Ask the competent authority to scrutinise a cross-border removal order (TCO Art. 4(2))",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def request_scrutiny(
     tracking_number: str, body: ScrutinyIn, principal: Decider, container: ContainerDep
@@ -70,6 +72,7 @@ def request_scrutiny(
     "/{tracking_number}/scrutiny/decision",
     response_model=StaffRequestOut,
     summary="Record the scrutiny decision; an infringement reinstates the content (TCO Art. 4(4), (7))",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def record_scrutiny_decision(
     tracking_number: str, body: ScrutinyDecisionIn, principal: Decider, container: ContainerDep
@@ -98,6 +101,7 @@ def _own_removal(session: Session, request: LawfulRequest, removal_id: str) -> s
     "/{tracking_number}/complaints",
     response_model=StaffRequestOut,
     summary="Record a content provider's complaint about a removal, due in two weeks (TCO Art. 10)",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def receive_complaint(
     tracking_number: str, body: ComplaintIn, principal: Decider, container: ContainerDep
@@ -120,6 +124,7 @@ def receive_complaint(
     "/{tracking_number}/complaints/{complaint_id}/answer",
     response_model=StaffRequestOut,
     summary="Answer a complaint; an upheld one reinstates the content (TCO Art. 10(2))",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def answer_complaint(
     tracking_number: str,

@@ -28,6 +28,7 @@ from trustdesk.lawful.schemas import (
     WithdrawIn,
 )
 from trustdesk.web.deps import ContainerDep, OfficerDep
+from trustdesk.web.openapi import problems
 
 router = APIRouter(prefix="/api/v1/requests", tags=["lawful requests"])
 IdempotencyKey = Annotated[
@@ -80,6 +81,7 @@ def request_out(request: LawfulRequest, catalogue: Catalogue) -> RequestOut:
     "recorded too and refused at once: status `refused`, the ground, and an answer naming the instruments "
     "that would be valid. Replaying an Idempotency-Key returns the "
     "original request (header `Idempotency-Replayed: true`), never a duplicate.",
+    responses=problems(400, 401, 409, 413, 422, s409="The Idempotency-Key was used for a different request"),
 )
 def submit_request(
     body: RequestIn,
@@ -118,12 +120,17 @@ def submit_request(
     return JSONResponse(out.model_dump(mode="json", by_alias=True), status_code=201, headers=headers)
 
 
-@router.get("", response_model=list[RequestSummary], summary="List your agency's requests, newest first")
+@router.get(
+    "",
+    response_model=list[RequestSummary],
+    summary="List your agency's requests, newest first",
+    responses=problems(401, 422),
+)
 def list_requests(
     principal: OfficerDep,
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[RequestSummary]:
     with unit_of_work(container.sessions) as session:
         return [
@@ -151,6 +158,7 @@ def officer_request_out(session: Session, request: LawfulRequest, catalogue: Cat
     summary="Status, deadline, outcome, correspondence and production of a request",
     description="Only officers of the submitting agency see a request; to anyone else it does not exist "
     "(404).",
+    responses=problems(401, 404, 422),
 )
 def get_request(tracking_number: str, principal: OfficerDep, container: ContainerDep) -> RequestOut:
     with unit_of_work(container.sessions) as session:
@@ -163,6 +171,15 @@ def get_request(tracking_number: str, principal: OfficerDep, container: Containe
     status_code=201,
     response_model=DocumentOut,
     summary="Upload the signed legal document (PDF)",
+    responses=problems(
+        400,
+        401,
+        404,
+        409,
+        413,
+        422,
+        s422="A missing file, or one that is not a complete, readable PDF within the size limit",
+    ),
 )
 async def upload_document(
     tracking_number: str, file: UploadFile, principal: OfficerDep, container: ContainerDep
@@ -198,6 +215,7 @@ async def upload_document(
     status_code=201,
     response_model=CorrespondenceOut,
     summary="Write to the legal team: answers an open clarification (the clock resumes), else a note",
+    responses=problems(400, 401, 404, 409, 413, 422),
 )
 def write(
     tracking_number: str, body: MessageIn, principal: OfficerDep, container: ContainerDep
@@ -218,7 +236,12 @@ def write(
         )
 
 
-@router.post("/{tracking_number}/withdraw", response_model=RequestOut, summary="Withdraw a request")
+@router.post(
+    "/{tracking_number}/withdraw",
+    response_model=RequestOut,
+    summary="Withdraw a request",
+    responses=problems(400, 401, 404, 409, 413, 422),
+)
 def withdraw(
     tracking_number: str, body: WithdrawIn, principal: OfficerDep, container: ContainerDep
 ) -> RequestOut:
@@ -243,6 +266,7 @@ def withdraw(
     "/{tracking_number}/validation",
     response_model=RequestOut,
     summary="Send the validation of an emergency order, or say it was refused (e-Evidence Art. 4(5))",
+    responses=problems(400, 401, 404, 409, 413, 422),
 )
 def validate(
     tracking_number: str, body: ValidationIn, principal: OfficerDep, container: ContainerDep
@@ -267,7 +291,15 @@ def validate(
     "/{tracking_number}/production",
     summary="Download the production package (age-encrypted to your agency's key)",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 403: {"description": "the link expired"}},
+    responses=problems(
+        401,
+        403,
+        404,
+        409,
+        422,
+        s403="The link expired",
+        success={"content": {"application/octet-stream": {}}},
+    ),
 )
 def download(tracking_number: str, principal: OfficerDep, container: ContainerDep) -> Response:
     with unit_of_work(container.sessions) as session:

@@ -27,6 +27,7 @@ from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.vocabulary import DataCategory
 from trustdesk.web.deps import ContainerDep, StaffPrincipal, staff_with
+from trustdesk.web.openapi import problems
 
 router = APIRouter(prefix="/api/v1/staff/requests", tags=["legal team"])
 # Each route declares its permission; it is checked before the body is even read.
@@ -106,7 +107,11 @@ def full_view(container: Container, session: Session, request: LawfulRequest) ->
     )
 
 
-@router.get("", summary="The queue: open requests by time left (overdue first, paused last)")
+@router.get(
+    "",
+    summary="The queue: open requests by time left (overdue first, paused last)",
+    responses=problems(401, 403, 422),
+)
 def queue(
     _: Reader, container: ContainerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[dict[str, object]]:
@@ -114,7 +119,11 @@ def queue(
         return [row.as_dict() for row in monitor.sla(session, container.clock, limit=limit)]
 
 
-@router.get("/consistency", summary="Share of decisions that deviated from the recommendation")
+@router.get(
+    "/consistency",
+    summary="Share of decisions that deviated from the recommendation",
+    responses=problems(401, 403),
+)
 def consistency(_: Reader, container: ContainerDep) -> dict[str, float | int]:
     with unit_of_work(container.sessions) as session:
         return review.consistency(session)
@@ -124,7 +133,13 @@ def consistency(_: Reader, container: ContainerDep) -> dict[str, float | int]:
     "/{tracking_number}/documents/{document_id}",
     summary="Download the signed order (audited)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The PDF, as an attachment"}},
+    responses=problems(
+        401,
+        403,
+        404,
+        422,
+        success={"content": {"application/pdf": {}}, "description": "The PDF, as an attachment"},
+    ),
 )
 def document(tracking_number: str, document_id: str, principal: Reader, container: ContainerDep) -> Response:
     with acting(container, principal, tracking_number) as (session, user, request):
@@ -133,7 +148,12 @@ def document(tracking_number: str, document_id: str, principal: Reader, containe
     return Response(content, media_type="application/pdf", headers=headers)
 
 
-@router.get("/{tracking_number}", response_model=StaffRequestOut, summary="A request with its recommendation")
+@router.get(
+    "/{tracking_number}",
+    response_model=StaffRequestOut,
+    summary="A request with its recommendation",
+    responses=problems(401, 403, 404, 422),
+)
 def show(tracking_number: str, principal: Reader, container: ContainerDep) -> StaffRequestOut:
     with acting(container, principal, tracking_number) as (
         session,
@@ -154,7 +174,12 @@ def act(
         return full_view(container, session, request)
 
 
-@router.post("/{tracking_number}/decide", response_model=StaffRequestOut, summary="Record the decision")
+@router.post(
+    "/{tracking_number}/decide",
+    response_model=StaffRequestOut,
+    summary="Record the decision",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
 def decide(
     tracking_number: str, body: DecisionIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
@@ -177,7 +202,12 @@ def decide(
     return act(container, principal, tracking_number, action)
 
 
-@router.post("/{tracking_number}/approve", response_model=StaffRequestOut, summary="Approve (four eyes)")
+@router.post(
+    "/{tracking_number}/approve",
+    response_model=StaffRequestOut,
+    summary="Approve (four eyes)",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
 def approve(
     tracking_number: str, body: NoteIn, principal: Approver, container: ContainerDep
 ) -> StaffRequestOut:
@@ -204,6 +234,7 @@ def approve(
     description="The call to the agency on a directory number. Confirmed: a held request may be disclosed. "
     "Not confirmed: the request is refused as presumed forged, the agency de-verified, its officers "
     "deactivated and their keys revoked, and a security incident raised.",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def callback(
     tracking_number: str, body: CallbackBody, principal: Decider, container: ContainerDep
@@ -220,7 +251,12 @@ def callback(
     return out
 
 
-@router.post("/{tracking_number}/reject", response_model=StaffRequestOut, summary="Send back to review")
+@router.post(
+    "/{tracking_number}/reject",
+    response_model=StaffRequestOut,
+    summary="Send back to review",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
 def reject(
     tracking_number: str, body: NoteIn, principal: Approver, container: ContainerDep
 ) -> StaffRequestOut:
@@ -232,7 +268,12 @@ def reject(
     )
 
 
-@router.post("/{tracking_number}/clarify", response_model=StaffRequestOut, summary="Ask the authority")
+@router.post(
+    "/{tracking_number}/clarify",
+    response_model=StaffRequestOut,
+    summary="Ask the authority",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
 def clarify(
     tracking_number: str, body: QuestionIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
@@ -260,6 +301,7 @@ def clarify(
     description="grounds_raised (with the ground): nothing is delivered, the request is refused; "
     "no_grounds: deliver as soon as possible; objected (after an emergency delivery): the data must not "
     "be used.",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def enforcing_answer(
     tracking_number: str, body: EnforcingIn, principal: Decider, container: ContainerDep
@@ -278,6 +320,7 @@ def enforcing_answer(
     "/{tracking_number}/conflict",
     response_model=StaffRequestOut,
     summary="Counsel resolves a principle conflict: comply, refuse (Annex III) or challenge",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def resolve_conflict(
     tracking_number: str, body: ConflictIn, principal: Decider, container: ContainerDep
@@ -302,7 +345,10 @@ def resolve_conflict(
 
 
 @router.post(
-    "/{tracking_number}/execute", response_model=StaffRequestOut, summary="Execute through the platform"
+    "/{tracking_number}/execute",
+    response_model=StaffRequestOut,
+    summary="Execute through the platform",
+    responses=problems(401, 403, 404, 409, 413, 422),
 )
 def execute(tracking_number: str, principal: Decider, container: ContainerDep) -> StaffRequestOut:
     return act(
@@ -322,7 +368,12 @@ def execute(tracking_number: str, principal: Decider, container: ContainerDep) -
     )
 
 
-@router.post("/{tracking_number}/answer", response_model=StaffRequestOut, summary="Answer the authority")
+@router.post(
+    "/{tracking_number}/answer",
+    response_model=StaffRequestOut,
+    summary="Answer the authority",
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
 def answer(
     tracking_number: str, body: AnswerIn, principal: Decider, container: ContainerDep
 ) -> StaffRequestOut:
@@ -343,7 +394,12 @@ def answer(
     )
 
 
-@router.post("/{tracking_number}/close", response_model=StaffRequestOut, summary="Close the file")
+@router.post(
+    "/{tracking_number}/close",
+    response_model=StaffRequestOut,
+    summary="Close the file",
+    responses=problems(401, 403, 404, 409, 413, 422),
+)
 def close(tracking_number: str, principal: Decider, container: ContainerDep) -> StaffRequestOut:
     return act(
         container,

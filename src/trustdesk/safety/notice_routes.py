@@ -20,6 +20,7 @@ from trustdesk.safety import appeals, flaggers, notices
 from trustdesk.safety.models import Appeal, Notice, TrustedFlagger
 from trustdesk.safety.workflow import AppealStatus
 from trustdesk.web.deps import ContainerDep
+from trustdesk.web.openapi import problems
 from trustdesk.web.problems import problem
 
 __all__ = ["router"]
@@ -118,12 +119,17 @@ def throttled(exc: TooManyRequests) -> JSONResponse:
     status_code=201,
     response_model=NoticeReceiptOut,
     summary="Notify illegal content (DSA Art. 16)",
-    responses={
-        401: {"description": "A trusted flagger's key that is not valid"},
-        403: {"description": "Notices from this notifier are suspended (Art. 23(2))"},
-        422: {"description": "A missing location, reason, name or e-mail, no good faith, unknown content"},
-        429: {"description": "Too many notices this hour (see Retry-After)"},
-    },
+    responses=problems(
+        401,
+        403,
+        413,
+        422,
+        429,
+        s401="A trusted flagger's key that is not valid",
+        s403="Notices from this notifier are suspended (Art. 23(2))",
+        s422="A missing location, reason, name or e-mail, no good faith, unknown content",
+        s429="Too many notices this hour (see Retry-After)",
+    ),
 )
 def post_notice(
     body: notices.NoticeIn,
@@ -170,7 +176,7 @@ def _key(header: str | None, query: str | None) -> str:
     "/notices/{reference}",
     response_model=NoticeStatusOut,
     summary="A notice's status",
-    responses={404: {"description": "No notice with this reference and key"}},
+    responses=problems(404, 422, s404="No notice with this reference and key"),
 )
 def get_notice(
     reference: str, container: ContainerDep, header: KeyHeader = None, key: KeyQuery = None
@@ -186,11 +192,16 @@ def get_notice(
     status_code=201,
     response_model=AppealStatusOut,
     summary="Appeal a decision (DSA Art. 20)",
-    responses={
-        404: {"description": "The key is not valid"},
-        409: {"description": "Not decided, acted upon, already appealed or the six months are over"},
-        422: {"description": "An empty or too long appeal"},
-    },
+    responses=problems(
+        400,
+        404,
+        409,
+        413,
+        422,
+        s404="The key is not valid",
+        s409="Not decided, acted upon, already appealed or the six months are over",
+        s422="An empty or too long appeal",
+    ),
 )
 def post_appeal(body: AppealIn, container: ContainerDep) -> AppealStatusOut:
     """Free; open for six months after the decision; decided by a person, never by a machine."""
@@ -202,7 +213,7 @@ def post_appeal(body: AppealIn, container: ContainerDep) -> AppealStatusOut:
     "/appeals/{reference}",
     response_model=AppealStatusOut,
     summary="An appeal's status and answer",
-    responses={404: {"description": "No appeal with this reference and key"}},
+    responses=problems(404, 422, s404="No appeal with this reference and key"),
 )
 def get_appeal(
     reference: str, container: ContainerDep, header: KeyHeader = None, key: KeyQuery = None

@@ -19,6 +19,7 @@ from trustdesk.safety.hashing.image import hash_image
 from trustdesk.safety.matcher import HashMatch, strongest
 from trustdesk.safety.vocabulary import BankAction, HashType
 from trustdesk.web.deps import ContainerDep
+from trustdesk.web.openapi import problems
 
 router = APIRouter(prefix="/api/v1", tags=["content safety (platform)"])
 _bearer = HTTPBearer(auto_error=False, description="A platform service token")
@@ -79,12 +80,15 @@ def _result(query: str, hash_type: HashType, matches: list[HashMatch]) -> dict[s
     response_model=MatchOut,
     summary="Match hashes or an image against the banks (upload time)",
     dependencies=[PlatformDep],
-    responses={
-        200: {"description": "Every query with its matches; the verdict for the upload"},
-        401: {"description": "No valid platform service token"},
-        413: {"description": "The image is too large"},
-        422: {"description": "A malformed hash, or a file that is not an image"},
-    },
+    responses=problems(
+        401,
+        413,
+        422,
+        s401="No valid platform service token",
+        s413="The image is too large",
+        s422="A malformed hash, or a file that is not an image",
+        success={"description": "Every query with its matches; the verdict for the upload"},
+    ),
 )
 async def match(request: Request, container: ContainerDep) -> Response:
     """JSON ``{"pdq": [...], "md5": [...], "sha256": [...]}``, or multipart with an image in ``file``."""
@@ -154,7 +158,7 @@ def _match_image(container: Any, data: bytes) -> MatchOut:
     status_code=202,
     summary="Hand content events to the scanner",
     dependencies=[PlatformDep],
-    responses={401: {"description": "No valid platform service token"}, 422: {"description": "A bad item"}},
+    responses=problems(400, 401, 413, 422, s401="No valid platform service token", s422="A bad item"),
 )
 def content_events(body: ItemsIn, container: ContainerDep) -> dict[str, int]:
     """Each item goes onto the bus (``content.item.posted``); the scanner takes it from there."""

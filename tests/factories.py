@@ -53,7 +53,6 @@ def officer_key(
             country=country,
             kind=kind,
             domains=[domain],
-            verified=verified,
         )
         new = authorities.add_officer(
             session,
@@ -63,7 +62,18 @@ def officer_key(
             name="Test Officer",
             email=email or f"officer@{domain}",
         )
+        if verified:
+            authorities.verify_agency(session, then, Actor.operator(), agency.id, CHECK)
         return new.api_key
+
+
+CHECK = authorities.AgencyCheck(
+    number="+33 1 44 32 50 50",
+    directory="annuaire.justice.gouv.fr",
+    person_reached="Greffe, duty clerk",
+    note="Confirmed the agency, its domain and its officer.",
+)
+"""A recorded out-of-band check, as staff record it when verifying an agency."""
 
 
 def epoc(**overrides: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import PDF, bearer, officer_key
+from tests.factories import CHECK, PDF, bearer, officer_key
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
@@ -46,7 +46,7 @@ class World:
         response = self.client.post("/api/v1/requests", json=body, headers=headers)
         assert response.status_code == 201, response.text
         tracking: str = response.json()["tracking_number"]
-        if document:
+        if document and response.json()["status"] != "refused":  # refused on receipt: nothing to attach
             upload = self.client.post(
                 f"/api/v1/requests/{tracking}/documents",
                 files={"file": ("order.pdf", PDF, "application/pdf")},
@@ -90,6 +90,7 @@ def build_world(
             select(AgencyDomain.agency_id).where(AgencyDomain.domain == "justice.fr")
         ).one()
         authorities.set_recipient(session, clock, Actor.operator(), agency_id, recipient)
+        authorities.verify_agency(session, clock, Actor.operator(), agency_id, CHECK)  # a new key: again
         reviewer = staff.add_user(
             session, clock, Actor.operator(), email="rui@platform.example", roles=["legal_reviewer"]
         ).user

@@ -363,22 +363,13 @@ def authority_add(
     country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country code.")],
     kind: Annotated[IssuerKind, typer.Option(help="Kind of authority.")],
     domain: Annotated[list[str], typer.Option(help="Official e-mail domain (repeat for several).")],
-    unverified: Annotated[
-        bool, typer.Option("--unverified", help="Record it without verifying it yet.")
-    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Register an agency; by default the operator's act of adding it verifies it."""
+    """Register an agency, unverified: verify it with `trustdesk authority verify` once a call to a number
+    from an official directory has confirmed it (and again whenever its officers or key change)."""
     with work() as (c, session):
         agency = authorities.create_agency(
-            session,
-            c.clock,
-            Actor.operator(),
-            name=name,
-            country=country,
-            kind=kind,
-            domains=domain,
-            verified=not unverified,
+            session, c.clock, Actor.operator(), name=name, country=country, kind=kind, domains=domain
         )
         data = agency_dict(agency)
     emit(data, as_json, data["id"])
@@ -399,11 +390,24 @@ def agency_dict(agency: Any) -> dict[str, Any]:
 @handles_errors
 def authority_verify(
     agency_id: Annotated[str, typer.Argument(help="The agency's id.")],
-    revoke: Annotated[bool, typer.Option("--revoke", help="Withdraw the verification.")] = False,
+    number: Annotated[str | None, typer.Option(help="The number called, from an official directory.")] = None,
+    directory: Annotated[str | None, typer.Option(help="Where the number comes from.")] = None,
+    person: Annotated[str | None, typer.Option(help="Who confirmed, and their role.")] = None,
+    note: Annotated[str | None, typer.Option(help="What the call established.")] = None,
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", help="Withdraw the verification, saying why.")
+    ] = None,
 ) -> None:
-    """Mark an agency verified (or withdraw it): only verified agencies' requests are accepted."""
+    """Verify an agency on a recorded out-of-band check (or withdraw it): only verified agencies' officers
+    can submit and read."""
     with work() as (c, session):
-        agency = authorities.set_verified(session, c.clock, Actor.operator(), agency_id, not revoke)
+        if revoke is not None:
+            agency = authorities.unverify_agency(session, c.clock, Actor.operator(), agency_id, revoke)
+        else:
+            check = authorities.AgencyCheck(
+                number=number or "", directory=directory or "", person_reached=person or "", note=note or ""
+            )
+            agency = authorities.verify_agency(session, c.clock, Actor.operator(), agency_id, check)
         typer.echo(f"{agency.name}: {'verified' if agency.verified else 'not verified'}")
 
 

@@ -181,6 +181,14 @@ class DemoData:
         return "\n".join(lines)
 
 
+DEMO_CHECK = authorities.AgencyCheck(
+    number="+1 555 0100",
+    directory="demo data: no call was made",
+    person_reached="the demo agency's duty officer",
+    note="Demo agency: verified by the demo loader, never in production.",
+)
+
+
 def load(container: Container, session: Session, *, users: int, seed: int) -> DemoData:
     settings = container.settings
     if settings.environment is Environment.PRODUCTION:
@@ -207,7 +215,6 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
                 country=spec.country,
                 kind=spec.kind,
                 domains=[spec.domain],
-                verified=True,
             )
         )
         key = derived_api_key(secret, f"officer:{spec.officer_email}")
@@ -238,6 +245,8 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
             identity_file.touch(mode=0o600)
             identity_file.write_text(f"# demo age identity of {spec.name}\n{identity}\n")
             authorities.set_recipient(session, clock, operator, agency.id, recipient)
+        if not agency.verified:  # the demo's stand-in for a call to the agency's directory number
+            authorities.verify_agency(session, clock, operator, agency.id, DEMO_CHECK)
         data.officers.append(
             {
                 "email": spec.officer_email,

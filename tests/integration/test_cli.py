@@ -28,6 +28,14 @@ def add_agency(run: Run, domain: str = "justice.fr", **options: str) -> str:
     return agency_id
 
 
+def verify_agency(run: Run, agency_id: str) -> None:
+    run(
+        "authority", "verify", agency_id, "--number", "+33 1 44 32 50 50",
+        "--directory", "annuaire.justice.gouv.fr", "--person", "Greffe, duty clerk",
+        "--note", "Confirmed the court, its domain and its officers.",
+    )  # fmt: skip
+
+
 def test_authority_officer_and_user_can_be_added_and_listed(run: Run) -> None:
     agency_id = add_agency(run, "justice.fr")
     officer = json.loads(
@@ -45,7 +53,13 @@ def test_authority_officer_and_user_can_be_added_and_listed(run: Run) -> None:
     assert user["roles"] == ["legal_reviewer"]
     assert len(user["password"]) >= 12
     listed = json.loads(run("authority", "list", "--json").stdout)
-    assert [(a["id"], a["verified"], a["domains"]) for a in listed] == [(agency_id, True, ["justice.fr"])]
+    assert [(a["id"], a["verified"], a["domains"]) for a in listed] == [(agency_id, False, ["justice.fr"])]
+    unrecorded = run("authority", "verify", agency_id, expect=2)  # never without the out-of-band check
+    assert "is not a telephone number" in unrecorded.stderr
+    verify_agency(run, agency_id)
+    assert json.loads(run("authority", "list", "--json").stdout)[0]["verified"] is True
+    run("authority", "verify", agency_id, "--revoke", "The court reports its mailbox compromised.")
+    assert json.loads(run("authority", "list", "--json").stdout)[0]["verified"] is False
 
 
 @pytest.mark.parametrize(
@@ -101,6 +115,7 @@ def test_requests_are_listed_and_shown_with_deadline_and_audit_trail(run: Run, d
             "officer", "add", "--authority", agency_id, "--name", "C", "--email", "c@justice.fr", "--json"
         ).stdout
     )["api_key"]
+    verify_agency(run, agency_id)
     container = build_container(Settings(database_url=database_url, reference_platform_url="sqlite://"))
     with TestClient(create_app(container)) as client:
         tracking = client.post("/api/v1/requests", json=epoc(), headers=bearer(key)).json()["tracking_number"]

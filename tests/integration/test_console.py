@@ -445,11 +445,22 @@ def test_an_admin_verifies_agencies_and_registers_their_recipient(
     assert "bka.bund.de" in listing.text
     assert 'class="badge active">verified' in listing.text
 
-    response = post(world.client, f"/console/agencies/{german}/verify", csrf, verified="false")
+    response = post(
+        world.client,
+        f"/console/agencies/{german}/verify",
+        csrf,
+        verified="false",
+        note="Mailbox compromised.",
+    )
     assert response.headers["location"] == "/console/agencies?done=unverified"
     assert agency(sessions, german).verified is False
     assert "no longer verified" in world.client.get("/console/agencies?done=unverified").text
-    post(world.client, f"/console/agencies/{german}/verify", csrf, verified="true")
+    unrecorded = post(world.client, f"/console/agencies/{german}/verify", csrf, verified="true")
+    assert unrecorded.status_code == 422  # no verification without the recorded check
+    assert agency(sessions, german).verified is False
+    check = {"number": "+49 611 55 0", "directory": "bka.de/kontakt", "person_reached": "Lagezentrum",
+             "note": "Confirmed its domain and officer."}  # fmt: skip
+    post(world.client, f"/console/agencies/{german}/verify", csrf, verified="true", **check)
     assert agency(sessions, german).verified is True
 
     bad = post(world.client, f"/console/agencies/{german}/recipient", csrf, recipient="age1notakey<b>")
@@ -463,6 +474,13 @@ def test_an_admin_verifies_agencies_and_registers_their_recipient(
     assert good.headers["location"] == "/console/agencies?done=recipient"
     assert agency(sessions, german).age_recipient == recipient
     assert recipient in world.client.get("/console/agencies").text
+    # A new key is a change the verification did not vouch for: it lapses, and the one who changed the
+    # key cannot verify it again (an insider swapping the recipient needs a second person).
+    assert agency(sessions, german).verified is False
+    alone = post(world.client, f"/console/agencies/{german}/verify", csrf, verified="true", **check)
+    assert alone.status_code == 403
+    assert "four eyes" in alone.text
+    assert agency(sessions, german).verified is False
 
 
 def test_an_admin_adds_an_agency_and_bad_input_is_shown_in_place(
@@ -502,7 +520,7 @@ def test_a_reviewer_cannot_manage_agencies(world: World, sessions: sessionmaker[
     csrf = staff_login(world, sessions, REVIEWER, "legal_reviewer")
     german = agency_id(sessions, "bka.bund.de")
     assert world.client.get("/console/agencies").status_code == 403
-    refused = post(world.client, f"/console/agencies/{german}/verify", csrf, verified="false")
+    refused = post(world.client, f"/console/agencies/{german}/verify", csrf, verified="false", note="x")
     assert refused.status_code == 403
     assert agency(sessions, german).verified is True
     assert 'href="/console/agencies"' not in world.client.get("/console").text

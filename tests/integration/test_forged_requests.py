@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import bearer, epoc, officer_key
+from tests.factories import CHECK, bearer, epoc, officer_key
 from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
@@ -72,6 +72,7 @@ def us_key(world: World, sessions: sessionmaker[Session], **options: Any) -> str
     with unit_of_work(sessions) as session:
         agency = session.scalars(select(AgencyDomain.agency_id).where(AgencyDomain.domain == US_DOMAIN)).one()
         authorities.set_recipient(session, world.clock, Actor.operator(), agency, generate_age_identity()[1])
+        authorities.verify_agency(session, world.clock, Actor.operator(), agency, CHECK)
     return key
 
 
@@ -245,7 +246,9 @@ def test_de_verifying_an_agency_stops_its_reads_and_downloads_at_once(
         agency = session.scalars(
             select(AgencyDomain.agency_id).where(AgencyDomain.domain == "justice.fr")
         ).one()
-        authorities.set_verified(session, world.clock, Actor.operator(), agency, False)
+        authorities.unverify_agency(
+            session, world.clock, Actor.operator(), agency, "its mailbox was compromised"
+        )
     for path in (production, f"/api/v1/requests/{tracking}", "/api/v1/requests"):
         refused = world.client.get(path, headers=bearer(world.fr_key))
         assert refused.status_code == 403, path

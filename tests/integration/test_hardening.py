@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tests.clitools import cli, cli_env
-from tests.factories import bearer, epoc
+from tests.factories import CHECK, bearer, epoc
 from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk import migrations
 from trustdesk.app import Container, build_container
@@ -85,7 +85,7 @@ def test_production_starts_without_demo_data_and_a_real_agency_of_a_demo_name_is
         with unit_of_work(c.sessions) as session:
             fbi = authorities.create_agency(
                 session, c.clock, Actor.operator(), name="Federal Bureau of Investigation", country="US",
-                kind=IssuerKind.POLICE, domains=["fbi.gov"], verified=True,
+                kind=IssuerKind.POLICE, domains=["fbi.gov"], check=CHECK,
             )  # fmt: skip
             authorities.add_officer(
                 session, c.clock, Actor.operator(), agency_id=fbi.id, name="Real Agent", email="agent@fbi.gov"

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import PDF, bearer, epoc, officer_key, tco
+from tests.factories import CHECK, PDF, bearer, epoc, officer_key, tco
 from trustdesk.audit.models import AuditEvent
 from trustdesk.clock import FrozenClock
 from trustdesk.lawful.models import LawfulRequest, RequestDocument
@@ -133,6 +133,11 @@ def test_officers_of_the_same_agency_share_its_requests(
         colleague = authorities.add_officer(
             s, clock, Actor.operator(), agency_id=agency_id, name="C", email="c@paris.justice.fr"
         ).api_key
+    # A new officer is a change the agency's verification did not vouch for: until it is verified again,
+    # none of its officers can read (re-verification when its officers change).
+    assert client.get(f"{URL}/{tracking}", headers=bearer(key)).status_code == 403
+    with unit_of_work(sessions) as s:
+        authorities.verify_agency(s, clock, Actor.operator(), agency_id, CHECK)
 
     assert client.get(f"{URL}/{tracking}", headers=bearer(colleague)).status_code == 200
     listed = client.get(URL, headers=bearer(colleague)).json()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
-from trustdesk.audit.vocabulary import Actor, AuditAction
+from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.authorities.models import Agency, AgencyDomain, ApiKey, Officer
 from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key, new_api_key
@@ -54,8 +54,10 @@ def create_agency(
     country: str,
     kind: IssuerKind | str,
     domains: list[str],
-    verified: bool,
+    check: "AgencyCheck | None" = None,
 ) -> Agency:
+    """Register an agency; it is verified only with the out-of-band ``check`` that verified it (a call to
+    a number from an official directory), else it starts unverified."""
     if not name.strip():
         raise InvalidInput("an agency needs a name", field="name")
     try:
@@ -73,7 +75,7 @@ def create_agency(
         name=name.strip(),
         country=normalise_country(country),
         kind=kind,
-        verified=verified,
+        verified=False,
         created_at=clock(),
         domains=[AgencyDomain(domain=d) for d in names],
     )
@@ -92,10 +94,12 @@ def create_agency(
                 "country": agency.country,
                 "kind": kind.value,
                 "domains": names,
-                "verified": verified,
+                "verified": False,
             }
         },
     )
+    if check is not None:
+        verify_agency(session, clock, actor, agency.id, check)
     return agency
 
 
@@ -110,20 +114,101 @@ def list_agencies(session: Session) -> list[Agency]:
     return list(session.scalars(select(Agency).order_by(Agency.country, Agency.name)))
 
 
-def set_verified(session: Session, clock: Clock, actor: Actor, agency_id: str, verified: bool) -> Agency:
-    agency = get_agency(session, agency_id)
-    before = agency.verified
-    agency.verified = verified
-    audit.record(
-        session,
-        clock,
-        actor,
-        AuditAction.AGENCY_VERIFY,
-        subject_type="agency",
-        subject_id=agency.id,
-        data={"before": {"verified": before}, "after": {"verified": verified}},
+@dataclass(frozen=True)
+class AgencyCheck:
+    """How staff verified an agency out of band: the number called, where it was found (an official
+    directory, never what the agency sent), who confirmed, and what."""
+
+    number: str
+    directory: str
+    person_reached: str
+    note: str
+
+
+_PHONE = re.compile(r"\+?[0-9][0-9 ().-]{5,38}")
+
+
+def _registered(session: Session, agency: Agency) -> dict[str, object]:
+    """What a verification vouches for: re-verification is needed when any of it changes."""
+    officers = session.scalars(select(Officer.email).where(Officer.agency_id == agency.id, Officer.active))
+    return {
+        "kind": agency.kind.value,
+        "domains": agency.domain_names,
+        "officers": sorted(officers),
+        "age_recipient": agency.age_recipient,
+    }
+
+
+def _last_change_by(session: Session, agency: Agency) -> str | None:
+    """Who changed the agency's encryption recipient since it was last verified, if anyone."""
+    from trustdesk.audit.models import AuditEvent
+
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.subject_type == "agency",
+            AuditEvent.subject_id == agency.id,
+            AuditEvent.action.in_([AuditAction.AGENCY_VERIFY.value, AuditAction.AGENCY_SET_RECIPIENT.value]),
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(50)
     )
+    for event in events:
+        if event.action == AuditAction.AGENCY_SET_RECIPIENT.value:
+            return event.actor_id
+        if event.data.get("after", {}).get("verified") is True:
+            return None  # verified since the last change
+    return None
+
+
+def verify_agency(session: Session, clock: Clock, actor: Actor, agency_id: str, check: AgencyCheck) -> Agency:
+    """Verify an agency on a recorded out-of-band check. A changed encryption recipient is verified by a
+    different person than the one who changed it (four eyes: an insider cannot swap the key alone)."""
+    agency = get_agency(session, agency_id)
+    if not _PHONE.fullmatch(check.number.strip()):
+        raise InvalidInput(f"{check.number!r} is not a telephone number", field="number")
+    for field, value in (("directory", check.directory), ("person_reached", check.person_reached)):
+        if not value.strip():
+            raise InvalidInput(f"say {field.replace('_', ' ')}", field=field)
+    if not check.note.strip():
+        raise InvalidInput("say what the call established", field="note")
+    changed_by = _last_change_by(session, agency)
+    if changed_by is not None and actor.kind is not ActorKind.OPERATOR and changed_by == actor.id:
+        raise Forbidden(
+            "four eyes: you changed this agency's encryption recipient; another person verifies it",
+            code="four_eyes",
+        )
+    before = agency.verified
+    agency.verified = True
+    recorded = {
+        "number": check.number.strip(), "directory": check.directory.strip(),
+        "person_reached": check.person_reached.strip(), "note": check.note.strip(),
+    }  # fmt: skip
+    audit.record(
+        session, clock, actor, AuditAction.AGENCY_VERIFY, subject_type="agency", subject_id=agency.id,
+        data={"before": {"verified": before},
+              "after": {"verified": True, "registered": _registered(session, agency), "check": recorded}},
+    )  # fmt: skip
     return agency
+
+
+def unverify_agency(session: Session, clock: Clock, actor: Actor, agency_id: str, reason: str) -> Agency:
+    """Withdraw an agency's verification: its officers can neither submit nor read from now on."""
+    if not reason.strip():
+        raise InvalidInput("say why the verification is withdrawn", field="reason")
+    agency = get_agency(session, agency_id)
+    _lapse(session, clock, actor, agency, reason.strip())
+    return agency
+
+
+def _lapse(session: Session, clock: Clock, actor: Actor, agency: Agency, reason: str) -> None:
+    if not agency.verified:
+        return
+    agency.verified = False
+    audit.record(
+        session, clock, actor, AuditAction.AGENCY_VERIFY, subject_type="agency", subject_id=agency.id,
+        data={"before": {"verified": True}, "after": {"verified": False, "reason": reason}},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -166,6 +251,7 @@ def add_officer(
         subject_id=officer.id,
         data={"after": {"agency_id": agency.id, "name": officer.name, "email": address}},
     )
+    _lapse(session, clock, actor, agency, f"officer {officer.email} added: verify the agency again")
     return NewOfficer(officer, issue_api_key(session, clock, actor, officer, api_key))
 
 
@@ -222,6 +308,8 @@ def set_recipient(session: Session, clock: Clock, actor: Actor, agency_id: str, 
         raise InvalidInput(f"{recipient!r} is not an age X25519 recipient (age1...)", field="recipient")
     agency = get_agency(session, agency_id)
     before = agency.age_recipient
+    if before == recipient.strip():
+        return agency
     agency.age_recipient = recipient.strip()
     audit.record(
         session,
@@ -232,4 +320,5 @@ def set_recipient(session: Session, clock: Clock, actor: Actor, agency_id: str, 
         subject_id=agency.id,
         data={"before": {"age_recipient": before}, "after": {"age_recipient": agency.age_recipient}},
     )
+    _lapse(session, clock, actor, agency, "the encryption recipient changed: verify it again")
     return agency

@@ -115,7 +115,6 @@ def add_agency(
             country=country,
             kind=kind,
             domains=names,
-            verified=False,
         )
 
     form = {"name": name, "country": country, "kind": kind, "domains": domains}
@@ -130,19 +129,28 @@ def verify_agency(
     visitor: ConsoleVisitor,
     csrf_token: Csrf = None,
     verified: Text = "",
+    number: Text = "",
+    directory: Text = "",
+    person_reached: Text = "",
+    note: Text = "",
 ) -> Response:
     if (stop := refused(request, visitor, Permission.STAFF_AGENCY_MANAGE, csrf_token, post=True)) is not None:
         return stop
+    form = {"number": number, "directory": directory, "person_reached": person_reached, "note": note}
 
     def change(session: Session) -> object:
-        if verified not in ("true", "false"):
+        actor = staff_actor(visitor)
+        if verified == "false":
+            return authorities.unverify_agency(session, container.clock, actor, agency_id, note)
+        if verified != "true":
             raise InvalidInput("say whether the agency is verified (true or false)", field="verified")
-        return authorities.set_verified(
-            session, container.clock, staff_actor(visitor), agency_id, verified == "true"
+        check = authorities.AgencyCheck(
+            number=number, directory=directory, person_reached=person_reached, note=note
         )
+        return authorities.verify_agency(session, container.clock, actor, agency_id, check)
 
     done = "verified" if verified == "true" else "unverified"
-    return change_agency(request, container, visitor, change, done=done, target=agency_id)
+    return change_agency(request, container, visitor, change, done=done, target=agency_id, form=form)
 
 
 @router.post("/agencies/{agency_id}/recipient")

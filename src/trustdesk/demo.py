@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
-from trustdesk.auth.service import set_credentials
+from trustdesk.auth.service import has_totp_secret, set_credentials
+from trustdesk.auth.totp import key_at
 from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain, ApiKey, Officer
 from trustdesk.bus.protocol import Subject
@@ -201,6 +202,7 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
     data.platform, data.platform_name = seeded.counts, seeded.name
 
     keys: dict[str, str] = {}
+    totp_key = key_at(settings.totp_key_path)  # TOTP secrets are stored encrypted under it
     identities = settings.signing_key_path.parent / "demo-identities"
     for spec in AGENCIES:
         domain = session.get(AgencyDomain, spec.domain)
@@ -236,8 +238,8 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
             demo_password(secret, spec.officer_email),
             demo_totp_secret(secret, spec.officer_email),
         )
-        if officer.totp_secret != totp:
-            set_credentials(session, clock, operator, officer, password, totp)
+        if not has_totp_secret(officer, totp, totp_key):
+            set_credentials(session, clock, operator, officer, password, totp, key=totp_key)
         identity_file = identities / f"{spec.domain}.agekey"
         if agency.age_recipient is None or not identity_file.exists():
             identity, recipient = generate_age_identity()
@@ -267,8 +269,8 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
             user = staff.add_user(
                 session, clock, operator, email=email, name=name, roles=[role], password=password
             ).user
-        if user.totp_secret != totp:
-            set_credentials(session, clock, operator, user, password, totp)
+        if not has_totp_secret(user, totp, totp_key):
+            set_credentials(session, clock, operator, user, password, totp, key=totp_key)
         data.staff.append(
             {"email": email, "name": name, "role": role.value, "password": password, "totp_secret": totp}
         )

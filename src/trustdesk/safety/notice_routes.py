@@ -120,6 +120,7 @@ def throttled(exc: TooManyRequests) -> JSONResponse:
     response_model=NoticeReceiptOut,
     summary="Notify illegal content (DSA Art. 16)",
     responses=problems(
+        400,
         401,
         403,
         413,

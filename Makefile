@@ -12,9 +12,9 @@ run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the de
 	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk serve
 
 run-matrix: venv ## the same against a local Synapse (code in .venv-synapse, data in var/synapse; stays up)
-	$(BIN)/trustdesk db upgrade
-	$(BIN)/trustdesk demo --platform matrix
-	set -a; . var/matrix.env; set +a; $(BIN)/trustdesk serve
+	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk db upgrade
+	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk demo --platform matrix
+	set -a; . var/matrix.env; set +a; TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk serve
 
 test: venv extras ## lint, type-check and run the whole test suite
 	$(BIN)/ruff check src tests bench

@@ -64,6 +64,7 @@ def free_port() -> int:
 def prepare(folder: Path, hashes: int, rules: int) -> tuple[dict[str, str], np.ndarray]:
     """The database, the index and the rules; returns the environment of a Trustdesk process."""
     env = {
+        "TRUSTDESK_ENVIRONMENT": "development",
         "TRUSTDESK_DATABASE_URL": f"sqlite:///{folder / 'trustdesk.db'}",
         "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{folder / 'platform.db'}",
         "TRUSTDESK_INDEX_DIR": str(folder / "index"),

@@ -68,7 +68,10 @@ def prepare(url: str) -> str:
 def run(url: str, requests: int) -> list[float]:
     key = prepare(url)
     port = free_port()
-    env = {**os.environ, "TRUSTDESK_DATABASE_URL": url, "TRUSTDESK_REFERENCE_PLATFORM_URL": "sqlite://"}
+    env = {
+        **os.environ, "TRUSTDESK_ENVIRONMENT": "development", "TRUSTDESK_DATABASE_URL": url,
+        "TRUSTDESK_REFERENCE_PLATFORM_URL": "sqlite://",
+    }  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "trustdesk.cli", "serve", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -254,7 +254,7 @@ def build_container(
         policy=policy,
         bus=bus,
     )
-    audit.sign_with(container.sessions, container.signer)  # every audit event signed as recorded
+    audit.sign_with(container.sessions, lambda: container.signer)  # every audit event signed as recorded
     on_request_received(container)
     on_banks_changed(container)
     if settings.bus is BusKind.MEMORY:

@@ -8,7 +8,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,12 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
 
     keys: dict[str, str] = {}
     totp_key = key_at(settings.totp_key_path)  # TOTP secrets are stored encrypted under it
+
+    def established() -> datetime:
+        """Demo agencies and officers are established ones (a brand-new officer or key adds to a
+        request's forgery risk, lawful/risk.py): registered a year before the demo."""
+        return clock() - timedelta(days=365)
+
     identities = settings.signing_key_path.parent / "demo-identities"
     for spec in AGENCIES:
         domain = session.get(AgencyDomain, spec.domain)
@@ -211,7 +217,7 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
             if domain
             else authorities.create_agency(
                 session,
-                clock,
+                established,
                 operator,
                 name=spec.name,
                 country=spec.country,
@@ -224,7 +230,7 @@ def load(container: Container, session: Session, *, users: int, seed: int) -> De
         if officer is None:
             officer = authorities.add_officer(
                 session,
-                clock,
+                established,
                 operator,
                 agency_id=agency.id,
                 name=spec.officer_name,

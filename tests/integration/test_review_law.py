@@ -94,7 +94,10 @@ def test_the_facts_carry_the_validation_the_offence_and_the_art_8_2_exception(
             "person_resides_in_issuing_state": True,
         },
     )
-    request = stored(sessions, world.submit(body))
+    police = officer_key(  # competence is judged on the agency's verified kind: a police agency sends it
+        sessions, world.clock, country="FR", kind=IssuerKind.POLICE, domain="ofmin.interieur.gouv.fr"
+    )
+    request = stored(sessions, world.submit(body, police))
     lookups = facts_module.look_up_targets(request, world.platform)
     facts = facts_module.facts_for(request, "FR", lookups, representative_country="BE")
     assert facts.issuer_kind is IssuerKind.POLICE

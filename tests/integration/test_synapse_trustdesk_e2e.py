@@ -246,6 +246,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("TRUSTDESK_")}
     env.update(
         {
+            "TRUSTDESK_ENVIRONMENT": "development",
             "TRUSTDESK_DATABASE_URL": database_url,
             "TRUSTDESK_REFERENCE_PLATFORM_URL": f"sqlite:///{work}/platform.db",
             "TRUSTDESK_SIGNING_KEY_PATH": f"{work}/signing.pem",

@@ -6,7 +6,7 @@ public key when given one (the platform's own by default in ``trustdesk audit ve
 the published key instead).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -32,8 +32,10 @@ SIGNER_KEY = "audit_signer"
 """The key of ``Session.info`` that holds the signer of audit events."""
 
 
-def sign_with(sessions: "sessionmaker[Session]", signer: Signer) -> None:
-    """Every session of ``sessions`` signs the audit events it records with ``signer``."""
+def sign_with(sessions: "sessionmaker[Session]", signer: Callable[[], Signer]) -> None:
+    """Every session of ``sessions`` signs the audit events it records with ``signer()``: called at the
+    first event, so that a process that records nothing (the public pages) starts without the key, and
+    one that records loudly fails without it rather than write an unsigned event."""
     sessions.configure(info={SIGNER_KEY: signer})
 
 
@@ -66,8 +68,9 @@ def record(
         "prev_hash": head.hash,
     }
     event = AuditEvent(**fields, hash=event_hash(**fields))
-    signer: Signer | None = session.info.get(SIGNER_KEY)
-    if signer is not None:
+    provider: Callable[[], Signer] | None = session.info.get(SIGNER_KEY)
+    if provider is not None:
+        signer = provider()
         if head.signed_since is None:
             head.signed_since = event.seq
             head.since_signature = signer.sign(since_message(event.seq)).hex()

@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     CORRESPONDENCE_ADD = "lawful:correspondence:add"
     PRODUCTION_BUILD = "lawful:production:build"
     PRODUCTION_DOWNLOAD = "lawful:production:download"
+    PRODUCTION_PURGE = "lawful:production:purge"
     HOLD_PLACE = "lawful:hold:place"
     HOLD_EXTEND = "lawful:hold:extend"
     HOLD_RELEASE = "lawful:hold:release"

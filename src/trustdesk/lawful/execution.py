@@ -9,8 +9,6 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
-from typing import cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -344,14 +342,6 @@ def _answer_text(session: Session, request: LawfulRequest) -> str:
     return " ".join(parts) or "The order was executed."
 
 
-class _ProductionAudit(StrEnum):
-    # Until the audit vocabulary (audit/vocabulary.py) names it as AuditAction.PRODUCTION_PURGE.
-    PURGE = "lawful:production:purge"
-
-
-PRODUCTION_PURGE = cast(AuditAction, _ProductionAudit.PURGE)
-
-
 def purge_expired_productions(
     session: Session, clock: Clock, actor: Actor | None = None, *, limit: int | None = None
 ) -> list[str]:
@@ -380,7 +370,7 @@ def purge_expired_productions(
             session,
             clock,
             actor or Actor.system(),
-            PRODUCTION_PURGE,
+            AuditAction.PRODUCTION_PURGE,
             subject_type="lawful_request",
             subject_id=row.request_id,
             data={

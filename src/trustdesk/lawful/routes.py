@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trustdesk.auth.addresses import client_of
 from trustdesk.authorities.models import Officer
 from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
@@ -90,7 +91,8 @@ def submit_request(
     http: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    origin = Origin(credential_id=principal.credential_id, address=http.client.host if http.client else None)
+    address = client_of(http, container.settings.trusted_proxies)
+    origin = Origin(credential_id=principal.credential_id, address=address)
     for attempt in (1, 2):
         try:
             with unit_of_work(container.sessions) as session:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from trustdesk.auth.addresses import client_of
 from trustdesk.db import unit_of_work
 from trustdesk.errors import NotFound, TooManyRequests, Unauthenticated
 from trustdesk.safety import appeals, flaggers, notices
@@ -105,10 +106,6 @@ def flagger_of(session: Session, authorization: str | None) -> TrustedFlagger | 
     return flaggers.authenticate(session, credentials.strip())
 
 
-def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 def throttled(exc: TooManyRequests) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)}
     return problem(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
@@ -146,7 +143,7 @@ def post_notice(
             flagger = flagger_of(session, authorization)
             receipt = notices.submit_notice(
                 session, container.clock, container.connector, body, flagger=flagger,
-                address=client_address(request),
+                address=client_of(request, container.settings.trusted_proxies),
             )  # fmt: skip
             out = NoticeReceiptOut(
                 reference=receipt.notice.reference,

@@ -86,7 +86,8 @@ def check_csrf(visitor: Visitor, submitted: object) -> None:
 
 
 class LoginThrottle:
-    """At most ``limit`` login attempts per client address per minute, on top of the per-account lockout."""
+    """At most ``limit`` login attempts per client address per minute, on top of the delays per account
+    and address."""
 
     def __init__(self, limit: int = 20, window: float = 60.0) -> None:
         self.limit, self.window = limit, window
@@ -103,10 +104,6 @@ class LoginThrottle:
                 return False
             hits.append(now)
             return True
-
-
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def page(

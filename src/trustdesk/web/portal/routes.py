@@ -352,7 +352,11 @@ def _submit(
                     policy=container.policy,
                 )
                 document_id = None
-                if intake.created and upload is not None:
+                if (
+                    intake.created
+                    and upload is not None
+                    and intake.request.status in service.DOCUMENT_STATUSES
+                ):
                     document_id = service.attach_document(
                         session,
                         container.clock,

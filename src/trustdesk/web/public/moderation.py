@@ -17,12 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from trustdesk.app import Container
+from trustdesk.auth.addresses import client_of
 from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, NotFound, TooManyRequests
 from trustdesk.safety import appeals, notices
 from trustdesk.safety.notice_routes import (
     appeal_status,
-    client_address,
     notice_status,
     status_url,
 )
@@ -132,7 +132,9 @@ async def notice_post(request: Request, container: ContainerDep) -> Response:
             errors.setdefault(field, message.removeprefix("Value error, "))
     else:
         try:
-            receipt = await run_in_threadpool(_submit, container, body, client_address(request))
+            receipt = await run_in_threadpool(
+                _submit, container, body, client_of(request, container.settings.trusted_proxies)
+            )
         except TooManyRequests as exc:
             return _form_page(
                 request, container, "public/notice.html", _notice_context(values, {}, exc.message),

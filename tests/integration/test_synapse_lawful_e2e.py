@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.factories import PDF, bearer, epoc, officer_key, tco
+from tests.factories import CHECK, PDF, bearer, epoc, officer_key, tco
 from tests.synapse import MODULE_SECRET, Homeserver, shared_homeserver
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
@@ -84,6 +84,7 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
     with unit_of_work(sessions) as s:
         agency_id = s.scalars(select(AgencyDomain.agency_id).where(AgencyDomain.domain == "justice.fr")).one()
         authorities.set_recipient(s, clock, Actor.operator(), agency_id, recipient)
+        authorities.verify_agency(s, clock, Actor.operator(), agency_id, CHECK)  # a new key: verified again
         tokens = {}
         for role in ("legal_reviewer", "legal_approver"):
             user = staff.add_user(

@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import Live, log_in
 from tests.factories import PDF
-from trustdesk.lawful.package import open_package, read_records, verify_package
+from trustdesk.lawful.package import open_package
+from trustdesk.lawful.package_check import read_records, verify_package
 
 OFFICER = "claire.martin@justice.fr"
 REVIEWER = "reviewer@platform.example"

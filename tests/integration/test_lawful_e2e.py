@@ -12,7 +12,8 @@ from tests.lawful_world import SECRET_TEXT, SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.clock import FrozenClock
 from trustdesk.lawful.models import DeadlineAlert, LawfulRequest, LegalWindow
-from trustdesk.lawful.package import open_package, read_records, verify_package
+from trustdesk.lawful.package import open_package
+from trustdesk.lawful.package_check import read_records, verify_package
 from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.platform.protocol import DataCategory, Period
 from trustdesk.vocabulary import IssuerKind

@@ -20,7 +20,8 @@ from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain
 from trustdesk.clock import FrozenClock, system_clock
 from trustdesk.db import unit_of_work
-from trustdesk.lawful.package import generate_age_identity, open_package, read_records, verify_package
+from trustdesk.lawful.package import generate_age_identity, open_package
+from trustdesk.lawful.package_check import read_records, verify_package
 from trustdesk.platform.matrix.connector import MatrixConnector, message_locator
 from trustdesk.staff import service as staff
 from trustdesk.vocabulary import IssuerKind

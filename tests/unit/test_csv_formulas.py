@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.doubles import FakeSigner
-from trustdesk.lawful.package import PackageMeta, build_archive, neutralise_formula, read_files
+from trustdesk.lawful.package import PackageMeta, build_archive, neutralise_formula
+from trustdesk.lawful.package_check import read_files
 from trustdesk.platform.protocol import Export, ExportRecord, FieldValue, Period
 from trustdesk.vocabulary import DataCategory
 

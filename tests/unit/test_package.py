@@ -29,10 +29,8 @@ from trustdesk.lawful.package import (
     is_age_recipient,
     neutralise_formula,
     open_package,
-    read_files,
-    read_records,
-    verify_package,
 )
+from trustdesk.lawful.package_check import read_files, read_records, verify_package
 from trustdesk.platform.protocol import Export, ExportRecord, FieldValue, Period
 from trustdesk.platform.reference import ReferencePlatform
 from trustdesk.signing.ed25519 import Ed25519Signer

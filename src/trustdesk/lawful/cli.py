@@ -425,7 +425,8 @@ def production_verify(
     """Check a production package: signature, manifest, every file's SHA-256, nothing else inside."""
     from cryptography.hazmat.primitives import serialization
 
-    from trustdesk.lawful.package import PackageError, open_package, verify_package
+    from trustdesk.lawful.package import PackageError, open_package
+    from trustdesk.lawful.package_check import verify_package
 
     try:
         data = package.read_bytes()

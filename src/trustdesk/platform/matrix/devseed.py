@@ -14,12 +14,14 @@ import json
 import secrets
 import sqlite3
 import urllib.parse
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 
-class Seeding:
-    """Seeding and clean-slate calls of a dev homeserver (mixed into `DevServer`)."""
+class Seeding(ABC):
+    """Seeding and clean-slate calls of a dev homeserver (mixed into `DevServer`, which provides the two
+    abstract HTTP calls)."""
 
     server_name: str
     shared_secret: str
@@ -27,6 +29,7 @@ class Seeding:
     database: Path
     module_database: Path
 
+    @abstractmethod
     def call(
         self,
         method: str,
@@ -39,11 +42,10 @@ class Seeding:
         content_type: str = "application/json",
     ) -> Any:
         """One HTTP call to the homeserver (provided by `DevServer`)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def admin(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         """One HTTP call with the admin's token (provided by `DevServer`)."""
-        raise NotImplementedError
 
     def register(
         self,

@@ -20,7 +20,7 @@ from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.authorities import service as authorities
-from trustdesk.authorities.models import Agency, AgencyDomain, ApiKey, Officer
+from trustdesk.authorities.models import Agency, AgencyDomain, Officer
 from trustdesk.clock import FrozenClock
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Forbidden
@@ -229,8 +229,6 @@ def test_a_brand_new_officer_with_a_fresh_key_asking_for_traffic_in_an_emergency
     assert refused.status_code == 409
     assert refused.json()["code"] == "callback_required"
     assert productions(sessions) == 0
-    with sessions() as session:
-        assert session.scalars(select(ApiKey)).first() is not None
 
 
 def test_de_verifying_an_agency_stops_its_reads_and_downloads_at_once(

@@ -1,6 +1,7 @@
-"""The root ``trustdesk`` command: serve, worker, demo, db, agencies, staff, audit.
+"""The root ``trustdesk`` command: serve, worker, demo, db, audit.
 
-Each domain mounts its own commands (``lawful/cli.py``, ``safety/cli.py``).
+Each domain mounts its own commands (``authorities/cli.py``, ``staff/cli.py``, ``lawful/cli.py``,
+``safety/cli.py``, ``transparency/cli.py``).
 """
 
 from collections.abc import Callable
@@ -11,8 +12,7 @@ import typer
 
 from trustdesk.app import Container, build_container
 from trustdesk.audit import service as audit
-from trustdesk.audit.vocabulary import Actor
-from trustdesk.authorities import service as authorities
+from trustdesk.authorities import cli as authorities_cli
 from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
 from trustdesk.config import Environment, PlatformKind, load_settings
 from trustdesk.db import unit_of_work
@@ -21,9 +21,8 @@ from trustdesk.lawful import cli as lawful_cli
 from trustdesk.safety import cli as safety_cli
 from trustdesk.safety import demo as safety_demo
 from trustdesk.safety import moderation_cli, ncmec_cli
-from trustdesk.staff import service as staff
+from trustdesk.staff import cli as staff_cli
 from trustdesk.transparency import cli as transparency_cli
-from trustdesk.vocabulary import IssuerKind
 
 app = typer.Typer(
     help="Trustdesk: lawful requests, content safety and transparency for a messaging platform.",
@@ -31,22 +30,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-authority_app = typer.Typer(help="Agencies (authorities) that may submit requests.", no_args_is_help=True)
-officer_app = typer.Typer(help="Officers of agencies and their API keys.", no_args_is_help=True)
-user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 worker_app = typer.Typer(
     help="Background workers (with TRUSTDESK_BUS=nats, any number of each).", no_args_is_help=True
 )
 for sub, name in [
     (db_app, "db"),
-    (authority_app, "authority"),
-    (officer_app, "officer"),
-    (user_app, "user"),
     (audit_app, "audit"),
     (worker_app, "worker"),
 ]:
     app.add_typer(sub, name=name)
+authorities_cli.mount(app)
+staff_cli.mount(app)
 lawful_cli.mount(app)
 safety_cli.mount(app)
 transparency_cli.mount(app)
@@ -354,146 +349,6 @@ It keeps running. Settings in {env_file}; serve Trustdesk against it:
 Stop it:
   .venv/bin/trustdesk demo --platform matrix --stop"""
     )
-
-
-@authority_app.command("add")
-@handles_errors
-def authority_add(
-    name: Annotated[str, typer.Option(help="Official name of the agency.")],
-    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country code.")],
-    kind: Annotated[IssuerKind, typer.Option(help="Kind of authority.")],
-    domain: Annotated[list[str], typer.Option(help="Official e-mail domain (repeat for several).")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Register an agency, unverified: verify it with `trustdesk authority verify` once a call to a number
-    from an official directory has confirmed it (and again whenever its officers or key change)."""
-    with work() as (c, session):
-        agency = authorities.create_agency(
-            session, c.clock, Actor.operator(), name=name, country=country, kind=kind, domains=domain
-        )
-        data = agency_dict(agency)
-    emit(data, as_json, data["id"])
-
-
-def agency_dict(agency: Any) -> dict[str, Any]:
-    return {
-        "id": agency.id,
-        "name": agency.name,
-        "country": agency.country,
-        "kind": agency.kind.value,
-        "domains": agency.domain_names,
-        "verified": agency.verified,
-    }
-
-
-@authority_app.command("verify")
-@handles_errors
-def authority_verify(
-    agency_id: Annotated[str, typer.Argument(help="The agency's id.")],
-    number: Annotated[str | None, typer.Option(help="The number called, from an official directory.")] = None,
-    directory: Annotated[str | None, typer.Option(help="Where the number comes from.")] = None,
-    person: Annotated[str | None, typer.Option(help="Who confirmed, and their role.")] = None,
-    note: Annotated[str | None, typer.Option(help="What the call established.")] = None,
-    revoke: Annotated[
-        str | None, typer.Option("--revoke", help="Withdraw the verification, saying why.")
-    ] = None,
-) -> None:
-    """Verify an agency on a recorded out-of-band check (or withdraw it): only verified agencies' officers
-    can submit and read."""
-    with work() as (c, session):
-        if revoke is not None:
-            agency = authorities.unverify_agency(session, c.clock, Actor.operator(), agency_id, revoke)
-        else:
-            check = authorities.AgencyCheck(
-                number=number or "", directory=directory or "", person_reached=person or "", note=note or ""
-            )
-            agency = authorities.verify_agency(session, c.clock, Actor.operator(), agency_id, check)
-        typer.echo(f"{agency.name}: {'verified' if agency.verified else 'not verified'}")
-
-
-@authority_app.command("list")
-@handles_errors
-def authority_list(as_json: JsonFlag = False) -> None:
-    """List agencies."""
-    with work() as (_, session):
-        rows = [agency_dict(a) for a in authorities.list_agencies(session)]
-    text = (
-        "\n".join(
-            f"{r['id']}  {r['country']}  {r['kind']:<19} {'verified  ' if r['verified'] else 'unverified'} "
-            f"{r['name']}  ({', '.join(r['domains'])})"
-            for r in rows
-        )
-        or "no agencies"
-    )
-    emit(rows, as_json, text)
-
-
-@officer_app.command("add")
-@handles_errors
-def officer_add(
-    authority: Annotated[str, typer.Option(help="The agency's id.")],
-    name: Annotated[str, typer.Option(help="The officer's name.")],
-    email: Annotated[str, typer.Option(help="Official e-mail, on one of the agency's domains.")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Add an officer and print their API key (shown this once; only its hash is stored)."""
-    with work() as (c, session):
-        new = authorities.add_officer(
-            session, c.clock, Actor.operator(), agency_id=authority, name=name, email=email
-        )
-        data = {
-            "id": new.officer.id,
-            "email": new.officer.email,
-            "agency_id": authority,
-            "api_key": new.api_key,
-        }
-    emit(data, as_json, f"officer {data['id']}\napi_key {data['api_key']}  (shown once: store it now)")
-
-
-@user_app.command("add")
-@handles_errors
-def user_add(
-    email: Annotated[str, typer.Option(help="The staff member's e-mail.")],
-    role: Annotated[
-        list[str], typer.Option(help="admin, legal_reviewer, legal_approver or moderator (repeatable).")
-    ],
-    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Add a staff user; prints a generated password once."""
-    with work() as (c, session):
-        new = staff.add_user(session, c.clock, Actor.operator(), email=email, roles=list(role), name=name)
-        data = {
-            "id": new.user.id,
-            "email": new.user.email,
-            "roles": sorted(r.value for r in new.user.roles),
-            "password": new.password,
-        }
-    emit(data, as_json, f"staff user {data['id']}\npassword {data['password']}  (shown once)")
-
-
-@authority_app.command("recipient")
-@handles_errors
-def authority_recipient(
-    agency_id: Annotated[str, typer.Argument(help="The agency's id.")],
-    recipient: Annotated[str, typer.Argument(help="The agency's age X25519 recipient (age1...).")],
-) -> None:
-    """Register the agency's age recipient: productions are encrypted to it."""
-    with work() as (c, session):
-        agency = authorities.set_recipient(session, c.clock, Actor.operator(), agency_id, recipient)
-        typer.echo(f"{agency.name}: productions are encrypted to {agency.age_recipient}")
-
-
-@user_app.command("token")
-@handles_errors
-def user_token(
-    email: Annotated[str, typer.Option(help="The staff user's e-mail.")], as_json: JsonFlag = False
-) -> None:
-    """Issue a staff API token (shown once)."""
-    with work() as (c, session):
-        user = staff.acting_user(session, email)
-        token = staff.issue_token(session, c.clock, Actor.operator(), user)
-    emit({"email": email, "token": token}, as_json, f"token {token}  (shown once)")
 
 
 @app.command()

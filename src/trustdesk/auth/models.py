@@ -39,3 +39,18 @@ class LoginAttempt(Base):
     client: Mapped[str | None] = mapped_column(String(64))
     throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Refused unchecked because the address had to wait: not counted as a failure of its own."""
+
+
+class Enrolment(Base):
+    """A one-time link that lets a new account (created from the CLI) choose its password and enrol its
+    TOTP authenticator itself; only the SHA-256 of the link's token is stored."""
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    principal_kind: Mapped[str] = mapped_column(String(16))  # officer | staff
+    principal_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

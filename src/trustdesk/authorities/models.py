@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trustdesk.db import Base, UTCDateTime, enum_type
@@ -69,3 +69,64 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     officer: Mapped[Officer] = relationship(lazy="joined")
+
+
+class AgencyKey(Base):
+    """An Ed25519 public key an agency signs its API requests with (RFC 9421 HTTP Message Signatures).
+
+    Registered by staff from the agency's own out-of-band submission; registering or revoking one lapses
+    the agency's verification, as any change to what a verification vouches for does.
+    """
+
+    __tablename__ = "agency_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(100), unique=True)
+    """The ``keyid`` signature parameter that names this key."""
+    public_key: Mapped[str] = mapped_column(String(64))
+    """The raw 32-byte Ed25519 public key, base64url without padding."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class SignatureNonce(Base):
+    """A nonce seen in a signed request: the same key and nonce again is a replay and is refused."""
+
+    __tablename__ = "signature_nonces"
+
+    key_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AgencySupervisor(Base):
+    """A supervisor of the agency, reached for callbacks on a number from an official directory."""
+
+    __tablename__ = "agency_supervisors"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+    directory: Mapped[str] = mapped_column(String(300))
+    """The official directory the number was taken from (never the agency's own request)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AgencyNotice(Base):
+    """A notice to the agency about its own account (a changed encryption recipient, say), shown on the
+    portal to every officer of the agency until one of them acknowledges it."""
+
+    __tablename__ = "agency_notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(36))

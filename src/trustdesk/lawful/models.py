@@ -86,6 +86,8 @@ class LawfulRequest(Base):
     """The kind the request claimed for its issuing authority when it differs from the agency's verified
     kind (``issuer_kind``, on which competence is judged)."""
     signed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    signature_key_id: Mapped[str | None] = mapped_column(String(100))
+    """The agency key (RFC 9421 ``keyid``) whose valid signature the submission carried."""
     risk_score: Mapped[int | None] = mapped_column(Integer)
     risk_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     """Each fired rule of ``lawful/risk.py``: code, points, sentence."""

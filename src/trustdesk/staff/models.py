@@ -46,5 +46,10 @@ class StaffToken(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scope: Mapped[str] = mapped_column(String(1000))
+    """The permissions this token may use, space-separated (``*``: all of its user's, chosen explicitly);
+    what it may do is this scope intersected with its user's roles at the time of use."""
+    label: Mapped[str] = mapped_column(String(100), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     user: Mapped[StaffUser] = relationship(lazy="joined")

@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,6 +86,7 @@ def list_users(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.email)))
 
 
+TOKEN_LIFETIME = timedelta(days=90)
 STAFF_TOKEN_PREFIX = "tds_"  # noqa: S105 - a public prefix, not a secret
 
 
@@ -109,7 +111,16 @@ def acting_user(session: Session, email: str) -> StaffUser:
 def issue_token(session: Session, clock: Clock, actor: Actor, user: StaffUser) -> str:
     """An API token for a staff user; shown once, stored as SHA-256."""
     token = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(StaffToken(user_id=user.id, token_hash=hash_api_key(token), created_at=clock()))
+    now = clock()
+    session.add(
+        StaffToken(
+            user_id=user.id,
+            token_hash=hash_api_key(token),
+            created_at=now,
+            expires_at=now + TOKEN_LIFETIME,
+            scope="*",
+        )
+    )
     session.flush()
     audit.record(
         session, clock, actor, AuditAction.STAFF_TOKEN_ISSUE, subject_type="staff_user", subject_id=user.id

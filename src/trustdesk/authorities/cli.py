@@ -1,4 +1,4 @@
-"""``trustdesk authority | officer``: agencies, their verification, officers and API keys."""
+"""``trustdesk authority``: agencies and their verification (officers: ``officer_cli.py``)."""
 
 from typing import Annotated, Any
 
@@ -10,12 +10,13 @@ from trustdesk.cliutil import JsonFlag, emit, handles_errors, work
 from trustdesk.vocabulary import IssuerKind
 
 authority_app = typer.Typer(help="Agencies (authorities) that may submit requests.", no_args_is_help=True)
-officer_app = typer.Typer(help="Officers of agencies and their API keys.", no_args_is_help=True)
 
 
 def mount(app: typer.Typer) -> None:
     """Attach the agency and officer commands to the root command."""
     app.add_typer(authority_app, name="authority")
+    from trustdesk.authorities.officer_cli import officer_app
+
     app.add_typer(officer_app, name="officer")
 
 
@@ -89,28 +90,6 @@ def authority_list(as_json: JsonFlag = False) -> None:
         or "no agencies"
     )
     emit(rows, as_json, text)
-
-
-@officer_app.command("add")
-@handles_errors
-def officer_add(
-    authority: Annotated[str, typer.Option(help="The agency's id.")],
-    name: Annotated[str, typer.Option(help="The officer's name.")],
-    email: Annotated[str, typer.Option(help="Official e-mail, on one of the agency's domains.")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Add an officer and print their API key (shown this once; only its hash is stored)."""
-    with work() as (c, session):
-        new = authorities.add_officer(
-            session, c.clock, Actor.operator(), agency_id=authority, name=name, email=email
-        )
-        data = {
-            "id": new.officer.id,
-            "email": new.officer.email,
-            "agency_id": authority,
-            "api_key": new.api_key,
-        }
-    emit(data, as_json, f"officer {data['id']}\napi_key {data['api_key']}  (shown once: store it now)")
 
 
 @authority_app.command("recipient")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
-from trustdesk.authorities.models import Agency, AgencyDomain, ApiKey, Officer
+from trustdesk.authorities.models import Agency, AgencyDomain, AgencyKey, AgencySupervisor, ApiKey, Officer
 from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key, new_api_key
 from trustdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -131,11 +131,21 @@ _PHONE = re.compile(r"\+?[0-9][0-9 ().-]{5,38}")
 def _registered(session: Session, agency: Agency) -> dict[str, object]:
     """What a verification vouches for: re-verification is needed when any of it changes."""
     officers = session.scalars(select(Officer.email).where(Officer.agency_id == agency.id, Officer.active))
+    keys = session.scalars(
+        select(AgencyKey.key_id).where(AgencyKey.agency_id == agency.id, AgencyKey.revoked_at.is_(None))
+    )
+    supervisors = session.execute(
+        select(AgencySupervisor.name, AgencySupervisor.phone).where(
+            AgencySupervisor.agency_id == agency.id, AgencySupervisor.removed_at.is_(None)
+        )
+    )
     return {
         "kind": agency.kind.value,
         "domains": agency.domain_names,
         "officers": sorted(officers),
         "age_recipient": agency.age_recipient,
+        "signing_keys": sorted(keys),
+        "supervisors": sorted(f"{name} {phone}" for name, phone in supervisors),
     }
 
 
@@ -197,11 +207,12 @@ def unverify_agency(session: Session, clock: Clock, actor: Actor, agency_id: str
     if not reason.strip():
         raise InvalidInput("say why the verification is withdrawn", field="reason")
     agency = get_agency(session, agency_id)
-    _lapse(session, clock, actor, agency, reason.strip())
+    lapse(session, clock, actor, agency, reason.strip())
     return agency
 
 
-def _lapse(session: Session, clock: Clock, actor: Actor, agency: Agency, reason: str) -> None:
+def lapse(session: Session, clock: Clock, actor: Actor, agency: Agency, reason: str) -> None:
+    """Withdraw a verification because what it vouched for changed (`_registered`): staff verify again."""
     if not agency.verified:
         return
     agency.verified = False
@@ -251,7 +262,7 @@ def add_officer(
         subject_id=officer.id,
         data={"after": {"agency_id": agency.id, "name": officer.name, "email": address}},
     )
-    _lapse(session, clock, actor, agency, f"officer {officer.email} added: verify the agency again")
+    lapse(session, clock, actor, agency, f"officer {officer.email} added: verify the agency again")
     return NewOfficer(officer, issue_api_key(session, clock, actor, officer, api_key))
 
 
@@ -320,5 +331,5 @@ def set_recipient(session: Session, clock: Clock, actor: Actor, agency_id: str, 
         subject_id=agency.id,
         data={"before": {"age_recipient": before}, "after": {"age_recipient": agency.age_recipient}},
     )
-    _lapse(session, clock, actor, agency, "the encryption recipient changed: verify it again")
+    lapse(session, clock, actor, agency, "the encryption recipient changed: verify it again")
     return agency

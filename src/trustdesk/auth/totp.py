@@ -17,9 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import os
 import secrets
-import stat
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +26,8 @@ from pathlib import Path
 import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from trustdesk import secretfile
 
 __all__ = [
     "PREFIX",
@@ -42,7 +42,6 @@ PREFIX = "v1:"
 KEY_SIZE = 32
 NONCE_SIZE = 12
 DRIFT_STEPS = 1
-_TOO_OPEN = stat.S_IRWXG | stat.S_IRWXO
 _MAX_KEY_FILE = 1024
 
 
@@ -110,55 +109,19 @@ def matching_step(secret: str, code: str, at: datetime) -> int | None:
 
 
 def load_or_create_key(path: Path) -> TotpKey:
-    """The key stored at ``path`` (base64url of 32 bytes), creating one (mode 0600) when there is none.
+    """The key stored at ``path`` (base64url of 32 bytes), creating one (mode 0600) when there is none
+    (`trustdesk.secretfile`: created atomically, so concurrent processes agree on one key; an existing
+    file must be a regular file neither group nor others may access)."""
 
-    Creation is atomic (a temporary file linked into place), so concurrent processes agree on one key.
-    An existing file must be a regular file neither group nor others may access.
-    """
-    path = Path(path)
-    try:
-        return _load(path)
-    except FileNotFoundError:
-        pass
-    raw = AESGCM.generate_key(bit_length=256)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        try:
-            os.fchmod(descriptor, 0o600)
-            os.write(descriptor, base64.urlsafe_b64encode(raw) + b"\n")
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        try:
-            path.hardlink_to(temporary)
-        except FileExistsError:
-            return _load(path)  # another process created it first: use theirs
-    finally:
-        temporary.unlink(missing_ok=True)
-    return TotpKey(raw)
+    def new() -> tuple[TotpKey, bytes]:
+        raw = AESGCM.generate_key(bit_length=256)
+        return TotpKey(raw), base64.urlsafe_b64encode(raw) + b"\n"
+
+    return secretfile.load_or_create(path, _load, new)
 
 
 def _load(path: Path) -> TotpKey:
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise TotpKeyError(f"cannot open the TOTP key file {path}: {error.strerror}") from error
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(descriptor)
-        raise TotpKeyError(f"the TOTP key file {path} is not a regular file")
-    with os.fdopen(descriptor, "rb") as handle:
-        mode = stat.S_IMODE(info.st_mode)
-        if mode & _TOO_OPEN:
-            raise TotpKeyError(
-                f"the TOTP key file {path} has mode {mode:04o}: group and others may access it; run "
-                f"`chmod 600 {path}`"
-            )
-        data = handle.read(_MAX_KEY_FILE + 1)
+    data = secretfile.read_private(path, "the TOTP key file", TotpKeyError, limit=_MAX_KEY_FILE)
     try:
         raw = base64.urlsafe_b64decode(data.strip())
     except (binascii.Error, ValueError) as error:

@@ -6,20 +6,17 @@ file that anyone but its owner may read or write is refused (like ssh refuses a 
 
 from __future__ import annotations
 
-import os
-import secrets
-import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from trustdesk import secretfile
 from trustdesk.signing.protocol import SignerError, key_id_for
 
 __all__ = ["Ed25519Signer", "KeyFileError", "load_or_create"]
 
 SEED_SIZE = 32
-_TOO_OPEN = stat.S_IRWXG | stat.S_IRWXO
 _MAX_KEY_FILE = 64 * 1024
 
 
@@ -78,60 +75,25 @@ class Ed25519Signer:
 def load_or_create(path: Path) -> Ed25519Signer:
     """The signer whose key is stored at ``path``, creating a new key (mode 0600) when there is none.
 
-    Creation is atomic: the key is written to a temporary file in the same directory and linked into
-    place, so a concurrent process either sees no file or the complete key (and then both use the key
-    that won). An existing file must be a regular file that neither group nor others may access, holding
-    an Ed25519 private key in PEM; otherwise `KeyFileError` says what is wrong and how to fix it.
+    Creation is atomic (`trustdesk.secretfile`): a concurrent process either sees no file or the complete
+    key, and then both use the key that won. An existing file must be a regular file that neither group
+    nor others may access, holding an Ed25519 private key in PEM; otherwise `KeyFileError` says what is
+    wrong and how to fix it.
     """
-    path = Path(path)
-    try:
-        return _load(path)
-    except FileNotFoundError:
-        pass
-    signer = Ed25519Signer.generate()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        try:
-            os.fchmod(descriptor, 0o600)
-            os.write(descriptor, signer.private_key_pem())
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        try:
-            path.hardlink_to(temporary)
-        except FileExistsError:
-            return _load(path)  # another process created it first: use theirs
-    finally:
-        temporary.unlink(missing_ok=True)
-    return signer
+
+    def new() -> tuple[Ed25519Signer, bytes]:
+        signer = Ed25519Signer.generate()
+        return signer, signer.private_key_pem()
+
+    return secretfile.load_or_create(path, _load, new)
 
 
 def _load(path: Path) -> Ed25519Signer:
-    # Symlinks are followed (Kubernetes mounts secrets as links); the checks apply to the file opened.
-    # O_NONBLOCK keeps a FIFO planted at the path from blocking the open; it is refused below.
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise KeyFileError(f"cannot open the signing key file {path}: {error.strerror}") from error
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(descriptor)
-        raise KeyFileError(f"the signing key file {path} is not a regular file")
-    with os.fdopen(descriptor, "rb") as handle:
-        mode = stat.S_IMODE(info.st_mode)
-        if mode & _TOO_OPEN:
-            raise KeyFileError(
-                f"the signing key file {path} has mode {mode:04o}: group and others may access it, so "
-                f"anyone on this machine could sign as the platform; run `chmod 600 {path}` (and rotate "
-                "the key if it may have been copied)"
-            )
-        data = handle.read(_MAX_KEY_FILE + 1)
-    if len(data) > _MAX_KEY_FILE:
-        raise KeyFileError(f"the signing key file {path} is too large to be a PEM private key")
+    data = secretfile.read_private(
+        path, "the signing key file", KeyFileError, limit=_MAX_KEY_FILE,
+        exposure=", so anyone on this machine could sign as the platform (rotate the key if it may have "
+        "been copied)",
+    )  # fmt: skip
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as error:

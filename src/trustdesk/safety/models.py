@@ -226,6 +226,26 @@ class NcmecReport(Base):
     """Whether a person at the platform looked at the file (``fileViewedByEsp``); a hash match: no."""
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    @classmethod
+    def queued(
+        cls,
+        *,
+        event_key: str,
+        account_id: str,
+        locator: str | None,
+        at: datetime,
+        file_viewed: bool,
+        incident: dict[str, Any],
+        enforcement_id: str | None = None,
+        decision_id: str | None = None,
+    ) -> "NcmecReport":
+        """A report queued now, to be sent by the background loop (``safety.ncmec``) at once."""
+        return cls(
+            enforcement_id=enforcement_id, decision_id=decision_id, event_key=event_key,
+            account_id=account_id, locator=locator, status="queued", queued_at=at, next_attempt_at=at,
+            attempts=0, file_viewed=file_viewed, incident=incident,
+        )  # fmt: skip
+
 
 class PlatformToken(Base):
     """A service token with which the platform (its Synapse module, say) calls Trustdesk; SHA-256 only."""

@@ -86,15 +86,12 @@ def queue_for_decision(
         return None
     now = clock()
     viewed = session.scalar(select(Exposure.id).where(Exposure.case_id == case.id).limit(1)) is not None
-    report = NcmecReport(
+    report = NcmecReport.queued(
         decision_id=decision.id,
         event_key=case.event_key,
         account_id=case.account_id,
         locator=case.locator,
-        status="queued",
-        queued_at=now,
-        next_attempt_at=now,
-        attempts=0,
+        at=now,
         file_viewed=viewed,
         incident={"locator": case.locator, "case_id": case.id, "keyword": str(decision.keyword)},
     )

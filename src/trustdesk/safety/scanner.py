@@ -265,15 +265,12 @@ class Scanner:
         )
         result.removals += 1
         if csam:
-            report = NcmecReport(
+            report = NcmecReport.queued(
                 enforcement_id=enforcement.id,
                 event_key=item.key,
                 account_id=item.account_id,
                 locator=item.locator,
-                status="queued",
-                queued_at=now,
-                next_attempt_at=now,
-                attempts=0,
+                at=now,
                 file_viewed=False,  # a hash match: no person at the platform looked at the file
                 incident={
                     "locator": item.locator,

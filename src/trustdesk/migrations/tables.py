@@ -5,4 +5,5 @@ import trustdesk.auth.models
 import trustdesk.authorities.models
 import trustdesk.lawful.models
 import trustdesk.safety.models
-import trustdesk.staff.models  # noqa: F401
+import trustdesk.staff.models
+import trustdesk.transparency.models  # noqa: F401

@@ -175,13 +175,22 @@ def verify_chain(
         expected_prev = event.hash
         expected_seq += 1
         checked += 1
-    if checked != head_seq or expected_prev != head_hash:
+    if checked < head_seq:
         return Verdict(
-            False,
-            checked,
-            checked + 1 if checked < head_seq else head_seq,
-            f"the log ends at #{checked} but its head says #{head_seq}: "
-            "events were removed or added at the end",
+            False, checked, checked + 1,
+            f"the log ends at #{checked} but its head says #{head_seq}: events were removed at the end",
             signed,
-        )
+        )  # fmt: skip
+    if checked > head_seq:
+        return Verdict(
+            False, checked, head_seq + 1,
+            f"the log goes on after its head #{head_seq}, to #{checked}: events were added without the head",
+            signed,
+        )  # fmt: skip
+    if expected_prev != head_hash:
+        return Verdict(
+            False, checked, head_seq,
+            f"the head's hash does not match event #{head_seq}: the head or the last event was rewritten",
+            signed,
+        )  # fmt: skip
     return Verdict(True, checked, signed=signed)

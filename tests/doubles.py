@@ -9,6 +9,7 @@ import hashlib
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from trustdesk.platform.protocol import PlatformError
 from trustdesk.signing.protocol import SignerError, key_id_for
 
 DEFAULT_SEED = hashlib.sha256(b"trustdesk test signer").digest()
@@ -39,3 +40,33 @@ class FakeSigner:
             raise SignerError("the fake signer is unavailable")
         self.messages.append(bytes(message))
         return self._key.sign(message)
+
+
+class BrokenConnector:
+    """A `PlatformConnector` in front of a real one, whose named calls fail with `PlatformError`.
+
+    ``broken`` names the methods that fail (``"place_hold"``, ``"export"``, ...); with ``failures`` set,
+    only that many calls fail, then the calls go through again (a platform that comes back). Every call
+    of a named method, failed or not, is counted in ``calls``. Everything else is the wrapped connector's.
+    """
+
+    def __init__(self, inner: object, *broken: str, failures: int | None = None) -> None:
+        self._inner = inner
+        self.broken = set(broken)
+        self.failures = failures
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> object:
+        target = getattr(self._inner, name)
+        if name not in self.broken or not callable(target):
+            return target
+
+        def call(*args: object, **kwargs: object) -> object:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            if self.failures is None or self.failures > 0:
+                if self.failures is not None:
+                    self.failures -= 1
+                raise PlatformError(f"the platform is down ({name})")
+            return target(*args, **kwargs)
+
+        return call

@@ -61,10 +61,23 @@ class World:
     def act(
         self, token: str, tracking: str, action: str, json: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        response = self.staff(token, "POST", f"/{tracking}/{action}", json=json or {})
+        body = dict(json or {})
+        complying = (action == "decide" and body.get("outcome") != "refuse") or (
+            action == "conflict" and body.get("resolution") == "complied"
+        )
+        if complying and "documents_confirmed" not in body:
+            self.read_documents(token, tracking)  # as a reviewer does before complying
+            body["documents_confirmed"] = True
+        response = self.staff(token, "POST", f"/{tracking}/{action}", json=body)
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    def read_documents(self, token: str, tracking: str) -> None:
+        """Open every signed order of the request as this staff user (the audited download)."""
+        for document in self.view(tracking)["request"]["documents"]:
+            opened = self.staff(token, "GET", f"/{tracking}/documents/{document['id']}")
+            assert opened.status_code == 200, opened.text
 
     def view(self, tracking: str) -> dict[str, Any]:
         response = self.staff(self.reviewer, "GET", f"/{tracking}")

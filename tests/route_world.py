@@ -8,7 +8,7 @@ caller: revoking is done once).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -17,11 +17,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.browser_login import add_staff_login, give_officer_login
+from tests.browser_login import PASSWORD, add_staff_login, fresh_code, give_officer_login, totp_key
 from tests.factories import epoc, tco
 from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
+from trustdesk.auth import enrolment
+from trustdesk.auth import service as auth
+from trustdesk.auth.service import Face
+from trustdesk.authorities import access as officer_access
+from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain
 from trustdesk.clock import FrozenClock
 from trustdesk.config import public_url
@@ -31,6 +36,8 @@ from trustdesk.safety import appeals, cases, enforcement, flaggers, notices, tok
 from trustdesk.safety.restrictions import DecisionGround, Restriction
 from trustdesk.safety.vocabulary import DsaCategory, DsaKeyword
 from trustdesk.staff import service as staff
+from trustdesk.staff.roles import Permission
+from trustdesk.transparency.tlog import service as tlog
 
 IMAGE = Path(__file__).resolve().parents[2] / "shared/testdata/pdq/images/bridge-mods/aaa-orig.jpg"
 OFFICER_EMAIL = "officer@justice.fr"
@@ -59,6 +66,8 @@ class RouteWorld:
     officer_secret: str
     platform_token: str
     new_flagger: Callable[[], str]
+    access: dict[str, str] = field(default_factory=dict)
+    """The ids of the access block below (`build_access_params`)."""
 
     def params(self) -> dict[str, str]:
         """Every path parameter of the app with an id that exists (a fresh trusted flagger each call)."""
@@ -71,6 +80,7 @@ class RouteWorld:
             "case_id": self.case_id,
             "appeal_id": self.appeal_id,
             "flagger_id": self.new_flagger(),
+            **self.access,
         }
 
 
@@ -191,6 +201,8 @@ def build_route_world(
             )
             return flagger.id
 
+    seed_signing(sessions, clock, german)  # the signing block below
+    tlog.tick(container)  # the transparency log's first signed head
     return RouteWorld(
         lawful=world,
         tracking_number=tracking,
@@ -208,4 +220,127 @@ def build_route_world(
         officer_secret=officer_secret,
         platform_token=platform_token,
         new_flagger=new_flagger,
+        access={**build_access_params(sessions, clock), "notice_id": seed_agency_notice(sessions, clock)},
     )
+
+
+# --- access: revocation and enrolment (issue 11) --------------------------------------------------------
+# The routes of ``trustdesk.web.console.access`` and ``trustdesk.web.enrol_routes`` and what they need
+# (merged into ``ROUTES`` of tests/integration/test_route_roles.py), and the objects behind their path
+# parameters: a staff user with a token and a live console session, an officer of an agency of their own
+# (adding one to the walk's agencies would lapse its verification) with a key and a live portal session,
+# and an unused enrolment link. The walk's bodies carry no reason, so no revocation is ever carried out.
+
+ACCESS_ROUTES: dict[tuple[str, str], Permission | str] = {
+    ("GET", "/enrol/{token}"): "anyone",
+    ("POST", "/enrol/{token}"): "anyone",
+    ("GET", "/console/access"): Permission.STAFF_USER_MANAGE,
+    ("POST", "/console/access/tokens/{token_id}/revoke"): Permission.STAFF_USER_MANAGE,
+    ("POST", "/console/access/users/{user_id}/deactivate"): Permission.STAFF_USER_MANAGE,
+    ("POST", "/console/access/sessions/{session_id}/revoke"): Permission.STAFF_USER_MANAGE,
+    ("POST", "/console/access/keys/{key_id}/revoke"): Permission.STAFF_AGENCY_MANAGE,
+    ("POST", "/console/access/officers/{officer_id}/deactivate"): Permission.STAFF_AGENCY_MANAGE,
+    ("POST", "/console/access/officer-sessions/{portal_session_id}/revoke"): Permission.STAFF_AGENCY_MANAGE,
+    ("GET", "/console/sessions"): "any signed-in session of the face",
+    ("POST", "/console/sessions/revoke"): "any signed-in session of the face",
+}
+
+
+def _live_session(
+    sessions: sessionmaker[Session], clock: FrozenClock, face: Face, email: str, secret: str
+) -> str:
+    with unit_of_work(sessions) as session:
+        result = auth.login(
+            session, clock, face, email, PASSWORD, fresh_code(secret, clock), "192.0.2.7", key=totp_key()
+        )
+        assert result.ok, result.message
+    with unit_of_work(sessions) as session:
+        account = (
+            staff.find_user(session, email)
+            if face is Face.CONSOLE
+            else authorities.find_officer(session, email)
+        )
+        assert account is not None
+        (live,) = auth.live_sessions(session, clock, face, account.id)
+        return live.id
+
+
+def build_access_params(sessions: sessionmaker[Session], clock: FrozenClock) -> dict[str, str]:
+    user_email, officer_email = "access-target@platform.example", "access-target@access.example"
+    user_secret = add_staff_login(sessions, clock, user_email, "legal_reviewer")
+    with unit_of_work(sessions) as session:
+        agency = authorities.create_agency(
+            session, clock, Actor.operator(), name="Access agency", country="FR", kind="police",
+            domains=["access.example"],
+        )  # fmt: skip
+        officer = authorities.add_officer(
+            session, clock, Actor.operator(), agency_id=agency.id, name="Access Target", email=officer_email
+        ).officer
+        (key,) = officer_access.keys_of(session, officer)
+        user = staff.find_user(session, user_email)
+        assert user is not None
+        token, _ = staff.new_token(session, clock, Actor.operator(), user, scope="all", label="walk")
+        newcomer = staff.add_user(
+            session, clock, Actor.operator(), email="access-newcomer@platform.example", roles=["moderator"]
+        ).user
+        link = enrolment.issue(session, clock, Actor.operator(), newcomer)
+        ids = {"user_id": user.id, "token_id": token.id, "officer_id": officer.id, "key_id": key.id}
+    officer_secret = give_officer_login(sessions, clock, officer_email)
+    return ids | {
+        "session_id": _live_session(sessions, clock, Face.CONSOLE, user_email, user_secret),
+        "portal_session_id": _live_session(sessions, clock, Face.PORTAL, officer_email, officer_secret),
+        "token": link,
+    }
+
+
+# --- signing keys and supervisors (issue 11 items 1 and 2) ----------------------------------------------
+# The routes of ``trustdesk.web.console.agencies`` for signing keys and supervisors and the callback page
+# of ``trustdesk.web.console.verification``, and what they need (merged into ``ROUTES`` of
+# tests/integration/test_route_roles.py). Their path parameters are the agency's and the request's, which
+# exist; the key and the supervisor they act on are form fields, and the walk's empty bodies name none, so
+# nothing is revoked or removed. The German agency gets a key and a supervisor, so the pages show them.
+
+SIGNING_ROUTES: dict[tuple[str, str], Permission | str] = {
+    ("POST", "/console/agencies/{agency_id}/keys"): Permission.STAFF_AGENCY_MANAGE,
+    ("POST", "/console/agencies/{agency_id}/keys/revoke"): Permission.STAFF_AGENCY_MANAGE,
+    ("POST", "/console/agencies/{agency_id}/supervisors"): Permission.STAFF_AGENCY_MANAGE,
+    ("POST", "/console/agencies/{agency_id}/supervisors/remove"): Permission.STAFF_AGENCY_MANAGE,
+    ("GET", "/console/requests/{tracking_number}/callback"): Permission.STAFF_REQUEST_DECIDE,
+}
+
+
+def seed_signing(sessions: sessionmaker[Session], clock: FrozenClock, agency_id: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from tests.factories import CHECK
+    from trustdesk.authorities import keys
+
+    public = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    with unit_of_work(sessions) as session:
+        keys.register_key(session, clock, Actor.operator(), agency_id, "bka-walk-2026", public.decode())
+        keys.add_supervisor(
+            session, clock, Actor.operator(), agency_id,
+            name="KHK Eva Brandt", title="Duty officer, legal requests", phone="+49 611 55 0",
+            directory="bka.de, Kontakt, switchboard",
+        )  # fmt: skip
+        authorities.verify_agency(session, clock, Actor.operator(), agency_id, CHECK)  # the key lapsed it
+
+
+# --- notices to the portal officer's agency (issue 11) ----------------------------------------------------
+
+
+def seed_agency_notice(sessions: sessionmaker[Session], clock: FrozenClock) -> str:
+    """A notice to the French agency (the portal officer's), as a changed recipient sends."""
+    from trustdesk.authorities import notices as agency_notices
+    from trustdesk.authorities.models import Agency, AgencyDomain
+
+    with unit_of_work(sessions) as session:
+        agency = session.scalars(
+            select(Agency).join(AgencyDomain).where(AgencyDomain.domain == "justice.fr")
+        ).one()
+        return agency_notices.notify(session, clock, Actor.operator(), agency, "test", "A notice.").id

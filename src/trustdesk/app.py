@@ -179,18 +179,23 @@ def on_request_received(container: Container) -> None:
 
     def handle(_: str, payload: Payload) -> None:
         with unit_of_work(container.sessions) as session:
-            request = session.get_one(LawfulRequest, payload["request_id"])
-            instrument = container.catalogue.get(request.instrument)
-            # Emergencies, and every EPOC (Reg. 2023/1543 Art. 10(1)), are preserved on receipt.
-            preserve_on_arrival(
-                session, container.clock, request, container.connector, container.execution, instrument
-            )
-            # A cross-border TCO removal order may be scrutinised within 48 hours of receipt (Art. 4).
-            legal_country = legal_representative_country(container.policy, request.issuer_country)
-            open_scrutiny_window(session, container.clock, request, instrument, legal_country)
-            emergency = request.emergency
-        if emergency:
-            monitor.tick(container.sessions, container.clock, container.notifier)  # alert on arrival
+            emergency = session.get_one(LawfulRequest, payload["request_id"]).emergency
+        try:
+            with unit_of_work(container.sessions) as session:
+                request = session.get_one(LawfulRequest, payload["request_id"])
+                instrument = container.catalogue.get(request.instrument)
+                # Emergencies, and every EPOC (Reg. 2023/1543 Art. 10(1)), are preserved on receipt.
+                preserve_on_arrival(
+                    session, container.clock, request, container.connector, container.execution, instrument
+                )
+                # A cross-border TCO removal order may be scrutinised within 48 hours of receipt (Art. 4).
+                legal_country = legal_representative_country(container.policy, request.issuer_country)
+                open_scrutiny_window(session, container.clock, request, instrument, legal_country)
+        finally:
+            # An emergency is alerted on arrival even when the platform failed its preservation (which the
+            # bus then retries): the people on duty must know at once, and a failure is one more reason.
+            if emergency:
+                monitor.tick(container.sessions, container.clock, container.notifier)
 
     # A queue group: on NATS one process of all (web or worker) acts on each arrival, not every one.
     container.bus.subscribe(Subject.REQUEST_RECEIVED, handle, group="lawful-arrival")

@@ -4,7 +4,6 @@ Each domain mounts its own commands (``authorities/cli.py``, ``staff/cli.py``, `
 ``safety/cli.py``, ``transparency/cli.py``).
 """
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ import typer
 from trustdesk.app import Container, build_container
 from trustdesk.audit import service as audit
 from trustdesk.authorities import cli as authorities_cli
-from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
+from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, long_running_container, work
 from trustdesk.config import Environment, PlatformKind, load_settings
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Forbidden
@@ -23,6 +22,7 @@ from trustdesk.safety import demo as safety_demo
 from trustdesk.safety import moderation_cli, ncmec_cli
 from trustdesk.staff import cli as staff_cli
 from trustdesk.transparency import cli as transparency_cli
+from trustdesk.transparency import report_cli, tlog_cli
 
 app = typer.Typer(
     help="Trustdesk: lawful requests, content safety and transparency for a messaging platform.",
@@ -45,6 +45,8 @@ staff_cli.mount(app)
 lawful_cli.mount(app)
 safety_cli.mount(app)
 transparency_cli.mount(app)
+report_cli.mount(app)
+tlog_cli.mount(app)
 
 
 @app.command()
@@ -82,10 +84,11 @@ def serve(
                 "interval": c.settings.monitor_interval_seconds,
                 "stop": stop,
                 "also": [
-                    lawful_cli.notice_job(c),
+                    *lawful_cli.monitor_jobs(c),
                     moderation_cli.enforcement_job(c),
                     ncmec_cli.ncmec_job(c),
-                    production_purge_job(c),
+                    transparency_cli.sor_job(c),
+                    tlog_cli.tlog_job(c),
                 ],
             },
             name="deadline-monitor",
@@ -113,31 +116,6 @@ def serve(
         c.bus.stop()
         c.bus.close()
         c.engine.dispose()
-
-
-def long_running_container() -> Container:
-    """The container of a command that keeps running (serve, workers): in production, refused while the
-    demo data exists (``productionguard``); a short command an operator runs to clean up is not."""
-    from trustdesk import productionguard
-
-    c = container()
-    try:
-        productionguard.ensure_fit_for_production(c)
-    except BaseException:
-        c.engine.dispose()
-        raise
-    return c
-
-
-def production_purge_job(c: Container) -> Callable[[], list[str]]:
-    """One round of deleting expired production packages (``execution.purge_expired_productions``)."""
-    from trustdesk.lawful import execution
-
-    def purge() -> list[str]:
-        with unit_of_work(c.sessions) as session:
-            return execution.purge_expired_productions(session, c.clock, limit=100)
-
-    return purge
 
 
 def serve_workers(workers: int, host: str, port: int) -> None:

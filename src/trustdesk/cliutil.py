@@ -48,6 +48,21 @@ def container() -> Container:
     return build_container(load_settings())
 
 
+def long_running_container() -> Container:
+    """The container of a command that keeps running (serve, workers, the deadline monitor): in production,
+    refused while the demo data exists (``productionguard``); a short command an operator runs to clean up
+    is not."""
+    from trustdesk import productionguard
+
+    c = container()
+    try:
+        productionguard.ensure_fit_for_production(c)
+    except BaseException:
+        c.engine.dispose()
+        raise
+    return c
+
+
 @contextmanager
 def work() -> Iterator[tuple[Container, Session]]:
     c = container()

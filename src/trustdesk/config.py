@@ -26,6 +26,14 @@ class BusKind(StrEnum):
     NATS = "nats"
 
 
+class SmallCountRule(StrEnum):
+    """How transparency reports protect small counts (docs/transparency-reports.md)."""
+
+    NONE = "none"  # every figure as counted (what the EU templates ask for)
+    SUPPRESS = "suppress"  # a count from 1 to threshold-1 is published as "<threshold"
+    BAND = "band"  # every count is published as its band of threshold width: "0-249", "250-499", ...
+
+
 class SettingsError(ValueError):
     """Settings that cannot run Trustdesk; the message says which and why."""
 
@@ -53,7 +61,17 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None,
         description="The address users reach Trustdesk's public pages at (appeal links in statements of "
-        "reasons); default http://HOST:PORT",
+        "reasons, the enrolment links of new accounts); default http://HOST:PORT",
+    )
+    tlog_interval_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    """How often `trustdesk serve` sequences the transparency log and signs a new head (when the audit chain
+    moved, each round adds an audit-head leaf)."""
+    tlog_origin: str | None = Field(
+        default=None,
+        pattern=r"^[^\s+]{1,200}$",
+        description="The transparency log's origin, the first line of its checkpoints and its key name "
+        "(C2SP tlog-checkpoint), e.g. trustdesk.example/tlog; default: the public URL's host + /tlog. Set "
+        "it once in production: verifiers pin it",
     )
     max_json_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     max_document_bytes: Annotated[int, Field(ge=1024)] = 20 * 1_048_576
@@ -89,6 +107,12 @@ class Settings(BaseSettings):
     ncmec_contact_email: str | None = Field(
         default=None, description="Whom law enforcement contacts about a report (reporter.contactPerson)"
     )
+    tdb_base_url: str | None = Field(
+        default=None,
+        description="The EU Transparency Database (https://transparency.dsa.ec.europa.eu, or its sandbox) "
+        "that statements of reasons are submitted to (DSA Art. 24(5)); unset: submission is off",
+    )
+    tdb_token: SecretStr | None = None
     platform_name: str = Field(
         default="Reference platform", description="The service's name in reports to NCMEC (espService)"
     )
@@ -130,6 +154,23 @@ class Settings(BaseSettings):
     bus_max_in_flight: Annotated[int, Field(ge=1, le=100_000)] = 256
     matcher_refresh_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
     max_media_bytes: Annotated[int, Field(ge=1024, le=256 * 1_048_576)] = 20 * 1_048_576
+
+    # transparency reports (docs/transparency-reports.md)
+    report_small_counts: SmallCountRule = Field(
+        default=SmallCountRule.NONE,
+        description="none: figures as counted; suppress: counts below the threshold shown as <threshold; "
+        "band: every count shown as its band (0-249, 250-499, ... for a threshold of 250); applied to every "
+        "file and the signed document alike",
+    )
+    report_small_count_threshold: Annotated[int, Field(ge=2, le=1_000_000)] = Field(
+        default=30, description="The suppression threshold, or the band width (e.g. 250: bands 0-249, ...)"
+    )
+    report_amar: dict[str, int] = Field(
+        default_factory=dict,
+        description="Average monthly active recipients for 10_AMAR: TOTAL and/or Member State code -> "
+        'number, e.g. {"TOTAL": 1200000, "FR": 310000}; never estimated by Trustdesk ('
+        "`trustdesk report build --amar FILE` overrides it per report)",
+    )
 
     # web login hardening
     totp_key_path: Path = Field(
@@ -178,6 +219,11 @@ class Settings(BaseSettings):
                 f"{', '.join(unset)} (production reports child sexual abuse material to NCMEC, "
                 "18 U.S.C. 2258A)"
             )
+        if self.tdb_base_url and not self.tdb_token:
+            missing.append(
+                "TRUSTDESK_TDB_TOKEN (TRUSTDESK_TDB_BASE_URL turns on submitting statements of reasons to "
+                "the EU Transparency Database, DSA Art. 24(5), which needs the platform's API token)"
+            )
         if missing:
             raise ValueError(
                 "Trustdesk runs in production unless TRUSTDESK_ENVIRONMENT says otherwise, and production "
@@ -197,6 +243,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "production reports child sexual abuse material to NCMEC (18 U.S.C. 2258A): set "
                     "TRUSTDESK_NCMEC_BASE_URL, TRUSTDESK_NCMEC_USERNAME and TRUSTDESK_NCMEC_PASSWORD"
+                )
+            if self.tdb_base_url and not self.tdb_token:
+                raise ValueError(
+                    "TRUSTDESK_TDB_BASE_URL submits statements of reasons to the EU Transparency Database: "
+                    "set TRUSTDESK_TDB_TOKEN (the platform's API token) too"
                 )
         return self
 

@@ -33,6 +33,7 @@ from trustdesk.platform.protocol import (
     HoldNotFound,
     Period,
     PlatformConnector,
+    PlatformError,
     RemovalAction,
     RestoreMethod,
     canonical_export,
@@ -66,14 +67,11 @@ def all_events(connector: PlatformConnector, page: int = 1000) -> list[ContentEv
     raise AssertionError("the event stream does not end")
 
 
-def require_capability(connector: PlatformConnector, flag: str, reason: str) -> None:
-    """Skip, naming the capability, when the connector declares it lacks it (``flag = False``).
-
-    An explicit capability, not a silent skip: a connector without the flag has the capability, so the
-    reference platform runs every test.
-    """
-    if not getattr(connector, flag, True):
-        pytest.skip(f"{connector.name}: {flag} is False ({reason})")
+def has_capability(connector: PlatformConnector, flag: str) -> bool:
+    """Whether the connector has an optional capability: only ``flag = False`` declares it absent, so a
+    connector without the flag has it. Where it is absent the contract is the refusal: the call raises
+    `PlatformError` naming the flag and changes nothing (never a skip)."""
+    return bool(getattr(connector, flag, True))
 
 
 def event_at(connector: PlatformConnector, locator: str) -> ContentEvent:
@@ -487,8 +485,15 @@ def test_restore_of_content_never_removed_changes_nothing(
 
 
 def test_geo_restrict_keeps_its_scope(connector: PlatformConnector, seeded: Seeded) -> None:
-    require_capability(connector, "supports_geo_restriction", "no per-country visibility")
     target = seeded.messages[2]
+    if not has_capability(connector, "supports_geo_restriction"):
+        with pytest.raises(PlatformError, match="supports_geo_restriction"):
+            connector.remove_content(target.locator, RemovalAction.GEO_RESTRICT, ["DE"])
+        assert event_at(connector, target.locator).state is ContentState.VISIBLE  # refused: nothing changed
+        assert target.locator in locators(
+            connector.export(seeded.account_id, [DataCategory.CONTENT], seeded.everything)
+        )
+        return
 
     result = connector.remove_content(target.locator, RemovalAction.GEO_RESTRICT, ["de", "FR"])
 
@@ -663,11 +668,10 @@ def test_content_events_resume_without_loss_or_duplicates(
 
 
 def declared_details(connector: PlatformConnector) -> frozenset[str]:
-    """The `ContentEvent` details the connector says it fills; skip when it declares none."""
+    """The `ContentEvent` details the connector says it fills (none is a valid answer: the values it does
+    give are still checked, never skipped)."""
     declared = frozenset(getattr(connector, "content_event_details", frozenset()))
     assert declared <= CONTENT_EVENT_DETAILS, f"unknown details declared: {declared - CONTENT_EVENT_DETAILS}"
-    if not declared:
-        pytest.skip(f"{connector.name}: declares no content event details")
     return declared
 
 

@@ -75,7 +75,7 @@ def test_an_emergency_epoc_travels_from_the_portal_through_the_console_to_a_veri
 
     officer_context, officer = person(browser, live, "portal", OFFICER)
     tracking = submit_epoc(officer, live, phone, document, emergency=True, reference="PJ-2026-0042")
-    expect(officer.locator("body")).to_contain_text("acknowledged", ignore_case=True)
+    expect(officer.locator(".flash")).to_contain_text(f"Acknowledged: tracking number {tracking}")
     expect(officer.locator(".countdown").first).to_contain_text("left")
     live.screenshot(officer, "portal-request")
     officer.goto(f"{live.url}/portal")
@@ -92,9 +92,18 @@ def test_an_emergency_epoc_travels_from_the_portal_through_the_console_to_a_veri
     reviewer.get_by_role("link", name=tracking).first.click()
     expect(reviewer.locator("body")).to_contain_text("comply", ignore_case=True)
     live.screenshot(reviewer, "console-request")
+    # The reviewer opens the signed order (an audited download) and confirms it before complying.
+    with reviewer.expect_download() as opened:
+        reviewer.locator("form[action$='/decide'] a[download]").first.click()
+    assert opened.value.suggested_filename == "order.pdf"
+    reviewer.reload()
+    expect(reviewer.locator("form[action$='/decide']").get_by_text("opened by you")).to_be_visible()
     reviewer.check("input[name=outcome][value=comply]")
+    reviewer.check("input[name=documents_confirmed]")
     reviewer.get_by_role("button", name="Record the decision").click()
-    expect(reviewer.locator("body")).to_contain_text("awaiting approval", ignore_case=True)
+    # Each wait targets what only the action's result shows: its flash and the new status badge.
+    expect(reviewer.locator(".flash")).to_have_text("Decision recorded.")
+    expect(reviewer.locator("header .badge.awaiting_approval")).to_be_visible()
 
     approver_context, approver = person(browser, live, "console", APPROVER)
     approver.goto(f"{live.url}/console/requests/{tracking}")
@@ -102,15 +111,19 @@ def test_an_emergency_epoc_travels_from_the_portal_through_the_console_to_a_veri
     expect(approver.locator("body")).to_contain_text(phone)
     live.screenshot(approver, "console-approval")
     approver.get_by_role("button", name="Approve the disclosure").click()
-    expect(approver.locator("body")).to_contain_text("approved", ignore_case=True)
+    expect(approver.locator(".flash")).to_have_text("Approved: the disclosure can now be executed.")
+    expect(approver.locator("header .badge.approved")).to_be_visible()
 
     reviewer.goto(f"{live.url}/console/requests/{tracking}")
     reviewer.get_by_role("button", name="Execute").click()
+    expect(reviewer.locator(".flash")).to_have_text("Executed through the platform.")
+    expect(reviewer.locator("header .badge.executing")).to_be_visible()
     reviewer.get_by_role("button", name="Send the answer").click()
-    expect(reviewer.locator("body")).to_contain_text("answered", ignore_case=True)
+    expect(reviewer.locator(".flash")).to_have_text("Answer sent to the authority.")
+    expect(reviewer.locator("header .badge.answered")).to_be_visible()
 
     officer.goto(f"{live.url}/portal/requests/{tracking}")
-    expect(officer.locator("body")).to_contain_text("answered", ignore_case=True)
+    expect(officer.get_by_role("link", name="Download the package")).to_be_visible()
     live.screenshot(officer, "portal-answered")
     with officer.expect_download() as download_info:
         officer.get_by_role("link", name="Download the package").click()
@@ -142,19 +155,22 @@ def test_a_clarification_round_trip_and_a_withdrawal_in_the_browser(
     reviewer.goto(f"{live.url}/console/requests/{tracking}")
     reviewer.fill("#question", "Please confirm the period: the order mentions two different dates.")
     reviewer.get_by_role("button", name="Send the question").click()
-    expect(reviewer.locator("body")).to_contain_text("clarification requested", ignore_case=True)
+    expect(reviewer.locator(".flash")).to_have_text("Question sent to the authority.")
+    expect(reviewer.locator("header .badge.clarification_requested")).to_be_visible()
 
     officer.goto(f"{live.url}/portal/requests/{tracking}")
     expect(officer.locator("body")).to_contain_text("Please confirm the period")
     live.screenshot(officer, "portal-clarification")
     officer.fill("#body", "The period is 1 to 31 October 2026.")
     officer.get_by_role("button", name="Send the answer").click()
-    expect(officer.locator("body")).to_contain_text("in review", ignore_case=True)
+    expect(officer.locator(".flash")).to_have_text("Your answer was sent: the legal team resumes its review.")
+    expect(officer.locator(".badge.in_review").first).to_be_visible()
 
     officer.fill("#reason", "The missing person was found.")
     officer.check("#confirm")
     officer.get_by_role("button", name="Withdraw the request").click()
-    expect(officer.locator("body")).to_contain_text("withdrawn", ignore_case=True)
+    expect(officer.locator(".flash")).to_have_text("The request was withdrawn.")
+    expect(officer.locator(".badge.withdrawn").first).to_be_visible()
     for context in (officer_context, reviewer_context):
         context.close()
 

@@ -51,7 +51,8 @@ def test_authority_officer_and_user_can_be_added_and_listed(run: Run) -> None:
     assert officer["api_key"].startswith("tdk_")
     assert officer["agency_id"] == agency_id
     assert user["roles"] == ["legal_reviewer"]
-    assert len(user["password"]) >= 12
+    assert "password" not in user  # the account chooses it on its one-time enrolment page
+    assert user["enrolment_url"].startswith("http://127.0.0.1:8080/enrol/")
     listed = json.loads(run("authority", "list", "--json").stdout)
     assert [(a["id"], a["verified"], a["domains"]) for a in listed] == [(agency_id, False, ["justice.fr"])]
     unrecorded = run("authority", "verify", agency_id, expect=2)  # never without the out-of-band check

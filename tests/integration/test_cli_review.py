@@ -5,11 +5,32 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.clitools import cli, cli_env
+from tests.factories import PDF
 from trustdesk.app import build_container
+from trustdesk.authorities.models import Officer
 from trustdesk.config import Settings
+from trustdesk.db import unit_of_work
+from trustdesk.lawful import service
 from trustdesk.web.app import create_app
+
+
+def attach_order(settings: Settings, tracking: str) -> None:
+    """The requesting officer attaches the signed order (the demo's requests come without one)."""
+    container = build_container(settings)
+    try:
+        with unit_of_work(container.sessions) as session:
+            request = service.get_by_tracking_number(session, tracking)
+            officer = session.scalars(select(Officer).where(Officer.agency_id == request.agency_id)).first()
+            assert officer is not None
+            service.attach_document(
+                session, container.clock, officer, tracking, filename="order.pdf",
+                content_type="application/pdf", content=PDF, max_bytes=settings.max_document_bytes,
+            )  # fmt: skip
+    finally:
+        container.engine.dispose()
 
 
 @pytest.fixture
@@ -32,6 +53,19 @@ def test_an_emergency_epoc_is_decided_approved_executed_and_answered_from_the_cl
     sla = json.loads(cli(env, "sla", "--json").stdout)
     assert sla[0]["instrument"] == "EU_TCO_REMOVAL"  # least time left first
 
+    settings = Settings(**{k.removeprefix("TRUSTDESK_").lower(): v for k, v in env.items()})
+    attach_order(settings, epoc)
+    shown = json.loads(cli(env, "request", "show", epoc, "--json").stdout)
+    reviewer = ("--as", "reviewer@platform.example")
+    undecided = cli(env, "request", "decide", epoc, *reviewer, "--outcome", "comply", expect=2)
+    assert "open the signed order before deciding" in undecided.stderr
+    assert shown["documents"]
+    for document in shown["documents"]:
+        out = tmp_path / f"{document['id']}.pdf"
+        opened = cli(env, "request", "document", epoc, document["id"], "--as", "reviewer@platform.example",
+                     "--out", str(out)).stdout  # fmt: skip
+        assert document["sha256"] in opened
+        assert out.read_bytes().startswith(b"%PDF")
     decided = json.loads(
         cli(
             env,
@@ -42,6 +76,7 @@ def test_an_emergency_epoc_is_decided_approved_executed_and_answered_from_the_cl
             "reviewer@platform.example",
             "--outcome",
             "comply",
+            "--documents-confirmed",
             "--json",
         ).stdout
     )

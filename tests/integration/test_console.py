@@ -72,6 +72,14 @@ def post(client: TestClient, path: str, csrf: str | None, **data: object) -> htt
     return client.post(path, data=form, follow_redirects=False)
 
 
+def open_documents(client: TestClient, page: str) -> list[str]:
+    """Open every signed order linked from the request page, as the reviewer does before deciding."""
+    links = re.findall(rf'href="({re.escape(page)}/documents/[^"]+)"', client.get(page).text)
+    for link in dict.fromkeys(links):
+        assert client.get(link).status_code == 200
+    return list(dict.fromkeys(links))
+
+
 def section(html: str, element_id: str) -> str:
     """The HTML of the <section id=...> (sections are not nested in the console's pages)."""
     start = html.index(f'id="{element_id}"')
@@ -236,12 +244,14 @@ def test_decide_approve_with_the_preview_execute_and_answer(
     page = f"/console/requests/{tracking}"
     csrf = staff_login(world, sessions, REVIEWER, "legal_reviewer")
 
+    assert open_documents(world.client, page)
     decided = post(
         world.client,
         f"{page}/decide",
         csrf,
         outcome="comply",
         categories=["subscriber", "identification"],
+        documents_confirmed="yes",
     )
     assert decided.headers["location"] == f"{page}?done=decided"
     assert status_of(world, tracking) == "awaiting_approval"
@@ -304,7 +314,15 @@ def test_four_eyes_a_user_with_both_roles_cannot_approve_their_own_decision(
     tracking = world.submit(emergency_epoc())
     page = f"/console/requests/{tracking}"
     csrf = staff_login(world, sessions, "both@platform.example", "legal_reviewer", "legal_approver")
-    post(world.client, f"{page}/decide", csrf, outcome="comply", categories=["subscriber", "identification"])
+    open_documents(world.client, page)
+    post(
+        world.client,
+        f"{page}/decide",
+        csrf,
+        outcome="comply",
+        categories=["subscriber", "identification"],
+        documents_confirmed="yes",
+    )
     assert status_of(world, tracking) == "awaiting_approval"
 
     shown = world.client.get(page).text
@@ -690,3 +708,63 @@ def test_the_request_page_shows_its_legal_windows_in_words(
     assert "closed" in part
     assert "outcome: no objection" in part
     assert 'datetime="2026-11-06T09:00:00+00:00"' in part
+
+
+def test_complying_needs_the_reviewer_to_have_opened_and_confirmed_the_signed_order(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = world.submit(emergency_epoc())
+    page = f"/console/requests/{tracking}"
+    csrf = staff_login(world, sessions, REVIEWER, "legal_reviewer")
+    comply = {"outcome": "comply", "categories": ["subscriber", "identification"]}
+
+    unopened = post(world.client, f"{page}/decide", csrf, **comply, documents_confirmed="yes")
+    assert unopened.status_code == 409
+    assert "open the signed order before deciding: you have not opened" in unopened.text
+    assert "not opened by you yet" in unopened.text
+    assert status_of(world, tracking) == "acknowledged"
+
+    before = audit_count(sessions)
+    assert open_documents(world.client, page)
+    assert audit_count(sessions) == before + 1  # the opening is recorded
+    unconfirmed = post(world.client, f"{page}/decide", csrf, **comply)
+    assert unconfirmed.status_code == 422
+    assert 'id="documents_confirmed-error"' in unconfirmed.text
+    assert "opened by you" in unconfirmed.text
+    assert status_of(world, tracking) == "acknowledged"
+
+    decided = post(world.client, f"{page}/decide", csrf, **comply, documents_confirmed="yes")
+    assert decided.status_code == 303
+    with sessions() as session:
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "lawful:decision:record")
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+        assert event is not None
+        assert len(event.data["after"]["documents_confirmed"]) == 1  # the sha256 the decision rests on
+
+
+def test_a_refusal_needs_no_document_opened(world: World, sessions: sessionmaker[Session]) -> None:
+    tracking = world.submit(emergency_epoc())
+    page = f"/console/requests/{tracking}"
+    csrf = staff_login(world, sessions, REVIEWER, "legal_reviewer")
+    refused = post(world.client, f"{page}/decide", csrf, outcome="refuse", justification="Not a valid order.")
+    assert refused.status_code == 303
+    assert status_of(world, tracking) == "refused"
+
+
+def test_the_approval_view_shows_where_the_production_is_encrypted_to(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    tracking = world.submit(emergency_epoc())
+    world.act(world.reviewer, tracking, "decide", {"outcome": "comply"})
+    staff_login(world, sessions, "approver2@platform.example", "legal_approver")
+    html = world.client.get(f"/console/requests/{tracking}").text
+    with sessions() as session:
+        request = session.scalars(
+            select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)
+        ).one()
+        recipient = request.agency.age_recipient
+    assert recipient
+    assert f"<dt>Encrypted to</dt><dd><code>{recipient}</code>" in html

@@ -7,6 +7,7 @@ a stolen key used from a new network, an emergency whose legal basis is not the 
 claiming to be a court.
 """
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import CHECK, bearer, epoc, officer_key
 from tests.lawful_world import SUSPECT_PHONE, World, build_world
+from tests.signing import register
 from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
 from trustdesk.audit.vocabulary import Actor
@@ -258,3 +260,56 @@ def test_de_verifying_an_agency_stops_its_reads_and_downloads_at_once(
         ).one()
         with pytest.raises(Forbidden, match="no longer verified"):
             download_production(session, world.clock, officer, request)  # the portal's path too
+
+
+def test_a_replayed_signature_of_a_lawful_emergency_is_refused_and_discloses_nothing(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    """A signed emergency captured on its way (a proxy's log, a compromised mailbox's copy) and sent again
+    with the officer's stolen key, as it is, a little later, and with the target changed: every replay is
+    refused with 401 and says why, and nothing is recorded or disclosed."""
+    signer = register(sessions, world.clock, "justice.fr", "fr-justice-2026-01")
+    body, headers = signer.json("/api/v1/requests", epoc(), created=world.clock())
+    lawful = world.client.post("/api/v1/requests", content=body, headers=headers | bearer(world.fr_key))
+    assert lawful.status_code == 201, lawful.text
+    assert stored(sessions, lawful.json()["tracking_number"]).signed is True
+
+    attacker_app = create_app(world.container)
+    with TestClient(attacker_app, base_url="https://testserver", client=("198.51.100.23", 41000)) as attacker:
+        replayed = attacker.post("/api/v1/requests", content=body, headers=headers | bearer(world.fr_key))
+        retargeted = attacker.post(
+            "/api/v1/requests",
+            content=body.replace(SUSPECT_PHONE.encode(), b"+33698765432"),
+            headers=headers | bearer(world.fr_key),
+        )
+        world.clock.advance(timedelta(minutes=6))
+        late = attacker.post("/api/v1/requests", content=body, headers=headers | bearer(world.fr_key))
+    assert (replayed.status_code, replayed.json()["code"]) == (401, "signature_replayed")
+    assert "already used" in replayed.json()["detail"]
+    assert (retargeted.status_code, retargeted.json()["code"]) == (401, "signature_invalid")
+    assert "Content-Digest does not match" in retargeted.json()["detail"]
+    assert (late.status_code, late.json()["code"]) == (401, "signature_expired")
+    with sessions() as session:
+        assert len(session.scalars(select(LawfulRequest)).all()) == 1  # only the lawful one
+    assert productions(sessions) == 0
+
+
+def test_a_stolen_api_key_of_an_agency_that_signs_sent_unsigned_is_held_and_discloses_nothing(
+    world: World, sessions: sessionmaker[Session]
+) -> None:
+    """The impostor has the officer's API key but not the agency's signing key, and leaves the signature
+    off: the agency signs its requests, so the unsigned one is held for a callback on that alone."""
+    register(sessions, world.clock, "justice.fr", "fr-justice-2026-02")
+    response = world.client.post("/api/v1/requests", json=epoc(), headers=bearer(world.fr_key))
+    assert response.status_code == 201, response.text
+    tracking = response.json()["tracking_number"]
+    assert rules(sessions, tracking) == ["unsigned", "unsigned_but_agency_signs"]
+    assert stored(sessions, tracking).held_for_callback is True
+    reasons = world.view(tracking)["review"]["verification"]["risk_reasons"]
+    assert any("stolen API key" in r["sentence"] for r in reasons)
+    comply(world, tracking, ["subscriber", "identification"])
+    world.act(world.approver, tracking, "approve")  # the decision is sound; its requester is not yet known
+    refused = world.staff(world.reviewer, "POST", f"/{tracking}/execute", json={})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "callback_required"
+    assert productions(sessions) == 0

@@ -59,7 +59,9 @@ def production_settings(database_url: str, tmp_path: Path) -> Settings:
 # ---------------------------------------------------------------------------------------- 1. demo data
 
 
-@pytest.mark.parametrize("command", [["serve"], ["worker", "scan"], ["worker", "ingest"]])
+@pytest.mark.parametrize(
+    "command", [["serve"], ["worker", "scan"], ["worker", "ingest"], ["monitor", "--once"]]
+)
 def test_production_refuses_to_start_while_the_demo_data_exists(
     database_url: str, tmp_path: Path, command: list[str]
 ) -> None:

@@ -54,7 +54,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from tests.browser_login import CSRF, add_staff_login, log_in
 from tests.factories import bearer
-from tests.route_world import OFFICER_EMAIL, RouteWorld, build_route_world
+from tests.route_world import ACCESS_ROUTES, OFFICER_EMAIL, SIGNING_ROUTES, RouteWorld, build_route_world
 from trustdesk.app import Container
 from trustdesk.audit.vocabulary import Actor
 from trustdesk.clock import FrozenClock
@@ -147,6 +147,14 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("POST", "/portal/requests/{tracking_number}/documents"): P.AUTHORITY_REQUEST_SUBMIT,
     ("POST", "/portal/requests/{tracking_number}/withdraw"): P.AUTHORITY_REQUEST_SUBMIT,
     ("GET", "/portal/requests/{tracking_number}/production"): P.AUTHORITY_REQUEST_READ,
+    ("POST", "/portal/notices/{notice_id}/acknowledge"): P.AUTHORITY_REQUEST_READ,
+    # the transparency log: public reads, and the officer's own receipt
+    ("GET", "/api/v1/tlog/checkpoint"): ANYONE,
+    ("GET", "/api/v1/tlog/heads"): ANYONE,
+    ("GET", "/api/v1/tlog/leaves"): ANYONE,
+    ("GET", "/api/v1/tlog/proof/inclusion"): ANYONE,
+    ("GET", "/api/v1/tlog/proof/consistency"): ANYONE,
+    ("GET", "/api/v1/requests/{tracking_number}/log-receipt"): P.AUTHORITY_REQUEST_READ,
     ("POST", "/portal/logout"): SIGNED_IN,
     # the console: lawful requests
     ("GET", "/console"): P.STAFF_REQUEST_READ,
@@ -185,6 +193,8 @@ ROUTES: dict[tuple[str, str], Need] = {
 }
 """Every route of the app and what it needs: a permission of the role table, or anyone, any signed-in
 session of its face, or the platform service's token."""
+ROUTES |= ACCESS_ROUTES  # the access block of tests/route_world.py (revocation and enrolment)
+ROUTES |= SIGNING_ROUTES  # the signing block of tests/route_world.py (agency keys and supervisors)
 
 # The credential each face takes; the route's path says which face it belongs to.
 OFFICER_KEY, STAFF_TOKEN, PLATFORM_TOKEN = "officer API key", "staff API token", "platform token"

@@ -30,11 +30,13 @@ pytestmark = pytest.mark.slow
 TEXT = "meet me behind the old station at nine"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def chat() -> dict[str, str]:
     """Erin (with a phone, really logged in) and Frank in a private room; Erin's message in it.
 
-    The homeserver is shared by the whole run and never forgets a user, so every set-up gets new names.
+    One chat per test and per database run: a removal test on PostgreSQL must redact its own event, not
+    find the one the SQLite run already redacted. The homeserver is shared by the whole run and never
+    forgets a user, so every set-up gets new names.
     """
     server: Homeserver = shared_homeserver()
     suffix = secrets.token_hex(3)
@@ -80,6 +82,11 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
     chat: dict[str, str],
     matrix: MatrixConnector,
 ) -> None:
+    # The desk receives the order now, in real time like the homeserver: only data stored by then is
+    # evidence (Reg. 2023/1543 Art. 3(8)), so the period ends at receipt. The clock moves before the
+    # agency and the staff tokens are made: a token issued at the frozen start would have expired by now.
+    now = datetime.now(UTC)
+    clock.now = now
     key = officer_key(sessions, clock)
     identity, recipient = generate_age_identity()
     with unit_of_work(sessions) as s:
@@ -93,10 +100,6 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
             ).user
             tokens[role] = staff.issue_token(s, clock, Actor.operator(), user)
 
-    # The desk receives the order now, in real time like the homeserver: only data stored by then is
-    # evidence (Reg. 2023/1543 Art. 3(8)), so the period ends at receipt.
-    now = datetime.now(UTC)
-    clock.now = now
     period = {"from": (now - timedelta(days=2)).isoformat(), "to": now.isoformat()}
     body = epoc(targets=[{"type": "phone", "value": chat["phone"]}], suspect_confirmed=True, period=period)
     tracking = client.post("/api/v1/requests", json=body, headers=bearer(key)).json()["tracking_number"]
@@ -108,12 +111,16 @@ def test_an_epoc_for_a_phone_produces_the_real_session_ips_and_no_text(
     staff_url = f"/api/v1/staff/requests/{tracking}"
     shown = client.get(staff_url, headers=bearer(tokens["legal_reviewer"])).json()
     assert shown["review"]["recommendation"]["outcome"] == "comply", shown["review"]["recommendation"]
+    for document in shown["request"]["documents"]:  # the reviewer reads the signed order first
+        reader = bearer(tokens["legal_reviewer"])
+        opened = client.get(f"{staff_url}/documents/{document['id']}", headers=reader)
+        assert opened.status_code == 200, opened.text
     for token, action in [
         ("legal_reviewer", "decide"),
         ("legal_approver", "approve"),
         ("legal_reviewer", "execute"),
     ]:
-        payload = {"outcome": "comply"} if action == "decide" else {}
+        payload = {"outcome": "comply", "documents_confirmed": True} if action == "decide" else {}
         response = client.post(f"{staff_url}/{action}", json=payload, headers=bearer(tokens[token]))
         assert response.status_code == 200, response.text
 

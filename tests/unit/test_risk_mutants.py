@@ -153,6 +153,7 @@ def test_the_points_add_up_and_hold_at_the_threshold() -> None:
     assert HOLD_AT == 40
     assert RULES == {
         "unsigned": 15,
+        "unsigned_but_agency_signs": 25,
         "officer_new": 15,
         "credentials_changed": 10,
         "new_network": 15,
@@ -287,3 +288,13 @@ def test_every_act_of_the_instrument_is_named() -> None:
     facts = replace(CLEAN, instrument_acts=frozenset({"2023/1543", "2023/1544"}), legal_basis="none")
     (reason,) = assess(facts).reasons
     assert reason.sentence == "The legal basis does not cite the instrument's act (2023/1543, 2023/1544)."
+
+
+def test_an_unsigned_request_from_an_agency_that_signs_is_held_on_that_alone() -> None:
+    unsigned = assess(replace(CLEAN, signed=False, agency_signs=True))
+    assert [r.code for r in unsigned.reasons] == ["unsigned", "unsigned_but_agency_signs"]
+    assert (unsigned.score, unsigned.hold) == (40, True)
+    assert "stolen API key" in unsigned.reasons[1].sentence
+    signed = assess(replace(CLEAN, signed=True, agency_signs=True))
+    assert (signed.score, signed.reasons) == (0, ())
+    assert assess(replace(CLEAN, signed=False, agency_signs=False)).score == 15

@@ -26,6 +26,10 @@ class AuditAction(StrEnum):
     SESSION_LOGIN = "auth:session:login"
     SESSION_LOGOUT = "auth:session:logout"
     AGENCY_SET_RECIPIENT = "authorities:agency:set_recipient"
+    SIGNING_KEY_REGISTER = "authorities:signing_key:register"
+    SIGNING_KEY_REVOKE = "authorities:signing_key:revoke"
+    SUPERVISOR_ADD = "authorities:supervisor:add"
+    SUPERVISOR_REMOVE = "authorities:supervisor:remove"
     STAFF_TOKEN_ISSUE = "staff:token:issue"  # noqa: S105 - an audit tag, not a secret
     REQUEST_RECEIVE = "lawful:request:receive"
     REQUEST_CALLBACK = "lawful:request:callback"
@@ -88,6 +92,19 @@ class AuditAction(StrEnum):
     NCMEC_REPORT_SEND = "safety:ncmec_report:send"
     PLATFORM_TOKEN_ISSUE = "safety:platform_token:issue"  # noqa: S105 - an audit tag, not a secret
     PLATFORM_TOKEN_REVOKE = "safety:platform_token:revoke"  # noqa: S105 - an audit tag, not a secret
+    # access: revocation and enrolment (issue 11)
+    STAFF_TOKEN_REVOKE = "staff:token:revoke"  # noqa: S105 - an audit tag, not a secret
+    STAFF_USER_DEACTIVATE = "staff:user:deactivate"
+    OFFICER_DEACTIVATE = "authorities:officer:deactivate"
+    SESSION_REVOKE = "auth:session:revoke"
+    ENROLMENT_ISSUE = "auth:enrolment:issue"
+    ENROLMENT_COMPLETE = "auth:enrolment:complete"
+    AGENCY_NOTICE_SEND = "authorities:agency_notice:send"
+    AGENCY_NOTICE_ACKNOWLEDGE = "authorities:agency_notice:acknowledge"
+    REPORT_BUILD = "transparency:report:build"
+    REPORT_PUBLISH = "transparency:report:publish"
+    SOR_SUBMIT = "transparency:statement:submit"
+    SOR_REJECT = "transparency:statement:reject"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from trustdesk.auth.totp import TotpKey, TotpKeyError, matching_step
 from trustdesk.authorities.models import Officer
 from trustdesk.clock import Clock
 from trustdesk.credentials import hash_password, verify_password
-from trustdesk.errors import InvalidInput
+from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import OFFICER_PERMISSIONS, Permission, permissions_of
 
@@ -353,3 +353,99 @@ def logout(session: Session, clock: Clock, web_session: WebSession) -> None:
         subject_type="web_session",
         subject_id=web_session.id,
     )
+
+
+# --- revoking sessions (issue 11) -----------------------------------------------------------------------
+
+
+def live_sessions(session: Session, clock: Clock, face: Face, principal_id: str) -> list[WebSession]:
+    """The sessions of one account that still work (not revoked, not expired, not idle), newest first."""
+    now = clock()
+    found = session.scalars(
+        select(WebSession)
+        .where(
+            WebSession.principal_kind == face.value,
+            WebSession.principal_id == principal_id,
+            WebSession.revoked.is_(False),
+            WebSession.expires_at > now,
+            WebSession.last_seen_at >= now - SESSION_IDLE,
+        )
+        .order_by(WebSession.last_seen_at.desc(), WebSession.id)
+    )
+    return list(found)
+
+
+def get_session(session: Session, session_id: str) -> WebSession:
+    found = session.get(WebSession, session_id)
+    if found is None:
+        raise NotFound(f"no web session {session_id}", code="session_not_found", field="session_id")
+    return found
+
+
+def revoke_session(
+    session: Session, clock: Clock, actor: Actor, web_session: WebSession, reason: str
+) -> WebSession:
+    """End one browser session now: its cookie is refused from the next request on. Audited."""
+    if web_session.revoked:
+        raise Conflict(f"web session {web_session.id} is already ended", code="session_revoked")
+    session.execute(update(WebSession).where(WebSession.id == web_session.id).values(revoked=True))
+    session.expire(web_session, ["revoked"])
+    audit.record(
+        session,
+        clock,
+        actor,
+        AuditAction.SESSION_REVOKE,
+        subject_type="web_session",
+        subject_id=web_session.id,
+        data={
+            "after": {
+                "principal_kind": web_session.principal_kind,
+                "principal_id": web_session.principal_id,
+                "reason": reason,
+            }
+        },
+    )
+    return web_session
+
+
+def revoke_sessions(
+    session: Session, clock: Clock, actor: Actor, face: Face, principal_id: str, reason: str
+) -> list[str]:
+    """End every unrevoked session of one account (expired ones too: nothing can revive them); returns the
+    ids ended. One audit event names them all."""
+    ids = list(
+        session.scalars(
+            select(WebSession.id).where(
+                WebSession.principal_kind == face.value,
+                WebSession.principal_id == principal_id,
+                WebSession.revoked.is_(False),
+            )
+        )
+    )
+    if ids:
+        session.execute(
+            update(WebSession)
+            .where(WebSession.id.in_(ids))
+            .values(revoked=True)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            clock,
+            actor,
+            AuditAction.SESSION_REVOKE,
+            subject_type="officer" if face is Face.PORTAL else "staff_user",
+            subject_id=principal_id,
+            data={"after": {"sessions": ids, "reason": reason}},
+        )
+    return ids
+
+
+def reason_given(reason: str | None) -> str:
+    """A revocation says why (it is audited): the reason, stripped, or InvalidInput."""
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput("say why (the reason is kept in the audit log)", field="reason")
+    if len(text) > 500:
+        raise InvalidInput("the reason has at most 500 characters", field="reason")
+    return text

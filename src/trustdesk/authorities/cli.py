@@ -1,10 +1,12 @@
 """``trustdesk authority``: agencies and their verification (officers: ``officer_cli.py``)."""
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from trustdesk.audit.vocabulary import Actor
+from trustdesk.authorities import keys
 from trustdesk.authorities import service as authorities
 from trustdesk.cliutil import JsonFlag, emit, handles_errors, work
 from trustdesk.vocabulary import IssuerKind
@@ -102,3 +104,145 @@ def authority_recipient(
     with work() as (c, session):
         agency = authorities.set_recipient(session, c.clock, Actor.operator(), agency_id, recipient)
         typer.echo(f"{agency.name}: productions are encrypted to {agency.age_recipient}")
+
+
+# --- signing keys (RFC 9421) and supervisors: each change lapses the verification ------------------------
+
+key_app = typer.Typer(
+    help="The agency's Ed25519 keys for signed API requests (RFC 9421).", no_args_is_help=True
+)
+supervisor_app = typer.Typer(
+    help="The agency's supervisors, called back on numbers from an official directory.", no_args_is_help=True
+)
+authority_app.add_typer(key_app, name="key")
+authority_app.add_typer(supervisor_app, name="supervisor")
+
+
+def key_dict(key: Any) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "agency_id": key.agency_id,
+        "public_key": key.public_key,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+def supervisor_dict(supervisor: Any) -> dict[str, Any]:
+    return {
+        "id": supervisor.id,
+        "agency_id": supervisor.agency_id,
+        "name": supervisor.name,
+        "title": supervisor.title,
+        "phone": supervisor.phone,
+        "directory": supervisor.directory,
+        "created_at": supervisor.created_at.isoformat(),
+        "removed_at": supervisor.removed_at.isoformat() if supervisor.removed_at else None,
+    }
+
+
+def _key_text(value: str) -> str:
+    """The key itself, or the contents of the file it names (a PEM file, say)."""
+    path = Path(value).expanduser()
+    if len(value) < 4096 and "\n" not in value and path.is_file():
+        return path.read_text(encoding="ascii", errors="replace")
+    return value
+
+
+@key_app.command("add")
+@handles_errors
+def key_add(
+    agency_id: Annotated[str, typer.Argument(help="The agency's id.")],
+    key_id: Annotated[str, typer.Option("--key-id", help="The keyid the agency signs with.")],
+    public_key: Annotated[
+        str, typer.Option("--public-key", help="A PEM file, or the key (PEM or raw base64url).")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a signing key the agency sent out of band: its signed requests count as signed. The
+    agency's verification lapses: verify it again (`trustdesk authority verify`)."""
+    with work() as (c, session):
+        key = keys.register_key(session, c.clock, Actor.operator(), agency_id, key_id, _key_text(public_key))
+        data = key_dict(key)
+    emit(data, as_json, f"{data['key_id']} registered; verify the agency again")
+
+
+@key_app.command("list")
+@handles_errors
+def key_list(
+    agency_id: Annotated[str, typer.Argument(help="The agency's id.")], as_json: JsonFlag = False
+) -> None:
+    """List the agency's signing keys, revoked ones included."""
+    with work() as (_, session):
+        rows = [key_dict(k) for k in keys.list_keys(session, agency_id)]
+    text = (
+        "\n".join(
+            f"{r['key_id']}  {r['public_key']}  added {r['created_at'][:16]}"
+            + (f"  REVOKED {r['revoked_at'][:16]}" if r["revoked_at"] else "")
+            for r in rows
+        )
+        or "no signing keys"
+    )
+    emit(rows, as_json, text)
+
+
+@key_app.command("revoke")
+@handles_errors
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (keyid).")],
+    reason: Annotated[str, typer.Option(help="Why the key is revoked.")],
+) -> None:
+    """Revoke a signing key: requests signed with it are refused (401) from now on."""
+    with work() as (c, session):
+        key = keys.revoke_key(session, c.clock, Actor.operator(), key_id, reason)
+        typer.echo(f"{key.key_id} revoked; verify the agency again")
+
+
+@supervisor_app.command("add")
+@handles_errors
+def supervisor_add(
+    agency_id: Annotated[str, typer.Argument(help="The agency's id.")],
+    name: Annotated[str, typer.Option(help="The supervisor's name.")],
+    title: Annotated[str, typer.Option(help="Their rank or function.")],
+    phone: Annotated[str, typer.Option(help="Their number, from an official directory.")],
+    directory: Annotated[str, typer.Option(help="The official directory the number comes from.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a supervisor to call back on a directory number. The agency's verification lapses."""
+    with work() as (c, session):
+        supervisor = keys.add_supervisor(
+            session, c.clock, Actor.operator(), agency_id,
+            name=name, title=title, phone=phone, directory=directory,
+        )  # fmt: skip
+        data = supervisor_dict(supervisor)
+    emit(data, as_json, data["id"])
+
+
+@supervisor_app.command("list")
+@handles_errors
+def supervisor_list(
+    agency: Annotated[str | None, typer.Option(help="Only this agency's (its id).")] = None,
+    removed: Annotated[bool, typer.Option("--removed", help="Include removed supervisors.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List supervisors, by agency."""
+    with work() as (_, session):
+        rows = [supervisor_dict(s) for s in keys.list_supervisors(session, agency, include_removed=removed)]
+    text = (
+        "\n".join(
+            f"{r['id']}  {r['agency_id']}  {r['name']} ({r['title']})  {r['phone']}  [{r['directory']}]"
+            + ("  REMOVED" if r["removed_at"] else "")
+            for r in rows
+        )
+        or "no supervisors"
+    )
+    emit(rows, as_json, text)
+
+
+@supervisor_app.command("remove")
+@handles_errors
+def supervisor_remove(supervisor_id: Annotated[str, typer.Argument(help="The supervisor's id.")]) -> None:
+    """Remove a supervisor. The agency's verification lapses."""
+    with work() as (c, session):
+        supervisor = keys.remove_supervisor(session, c.clock, Actor.operator(), supervisor_id)
+        typer.echo(f"{supervisor.name} removed; verify the agency again")

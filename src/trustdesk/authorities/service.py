@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
+from trustdesk.authorities import notices
 from trustdesk.authorities.models import Agency, AgencyDomain, AgencyKey, AgencySupervisor, ApiKey, Officer
 from trustdesk.clock import Clock
 from trustdesk.credentials import hash_api_key, new_api_key
@@ -332,4 +333,11 @@ def set_recipient(session: Session, clock: Clock, actor: Actor, agency_id: str, 
         data={"before": {"age_recipient": before}, "after": {"age_recipient": agency.age_recipient}},
     )
     lapse(session, clock, actor, agency, "the encryption recipient changed: verify it again")
+    notices.notify(
+        session, clock, actor, agency, notices.RECIPIENT_CHANGED,
+        f"The key that {agency.name}'s productions are encrypted to was changed on "
+        f"{clock():%Y-%m-%d %H:%M} UTC, from {before or 'none'} to {agency.age_recipient}. Productions are "
+        "encrypted to it only after a second person at the platform has verified the change with you by "
+        "telephone. If your agency did not ask for this change, tell the platform at once.",
+    )  # fmt: skip
     return agency

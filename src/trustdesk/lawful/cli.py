@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.app import Container
 from trustdesk.audit import service as audit
-from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
+from trustdesk.cliutil import JsonFlag, emit, fail, handles_errors, long_running_container, work
 from trustdesk.db import unit_of_work
 from trustdesk.errors import NotFound
 from trustdesk.lawful import callbacks, execution, holds, review, views
@@ -62,6 +62,22 @@ def lapse_job(c: Container) -> Callable[[], list[str]]:
             return holds.lapse_holds(session, c.clock, c.connector)
 
     return lapse
+
+
+def monitor_jobs(c: Container) -> list[Callable[[], list[str]]]:
+    """The lawful desk's periodic jobs after each deadline-monitor round: due user notices, lapsed holds,
+    expired productions (`trustdesk monitor` runs these; `trustdesk serve` runs them with the others)."""
+    return [notice_job(c), lapse_job(c), purge_job(c)]
+
+
+def purge_job(c: Container) -> Callable[[], list[str]]:
+    """One round of deleting expired production packages (``execution.purge_expired_productions``)."""
+
+    def purge() -> list[str]:
+        with unit_of_work(c.sessions) as session:
+            return execution.purge_expired_productions(session, c.clock, limit=100)
+
+    return purge
 
 
 def _time_left(request: LawfulRequest, now: datetime) -> str:
@@ -140,7 +156,7 @@ def request_show(tracking_number: Annotated[str, typer.Argument()], as_json: Jso
         "targets    " + ", ".join(f"{t['type']}:{t['value']}" for t in data["targets"]),
         "categories " + (", ".join(data["data_categories"]) or "-"),
         "documents  "
-        + (", ".join(f"{d['filename']} sha256:{d['sha256']}" for d in data["documents"]) or "-"),
+        + (", ".join(f"{d['id']} {d['filename']} sha256:{d['sha256']}" for d in data["documents"]) or "-"),
         *recommendation_lines(data["recommendation"]),
         "decision   " + (describe_decision(data["decision"]) if data["decision"] else "-"),
         *[f"  {m['at']} {m['direction']} {m['kind']}: {m['body']}" for m in data["correspondence"]],
@@ -190,6 +206,25 @@ def _status_line(request: LawfulRequest, as_json: bool, extra: dict[str, Any] | 
     )
 
 
+@request_app.command("document")
+@handles_errors
+def request_document(
+    tracking_number: Annotated[str, typer.Argument()],
+    document_id: Annotated[str, typer.Argument(help="The document's id (`request show`).")],
+    as_user: AsUser,
+    out: Annotated[Path, typer.Option(help="Where to write the PDF (a new file).")],
+) -> None:
+    """Open a request's signed order (recorded in the audit log as read by you) into a new file."""
+    with staff_work(as_user, tracking_number) as (c, session, user, request):
+        document = lawful.open_document(session, c.clock, user, request, document_id)
+        try:
+            with out.open("xb") as file:
+                file.write(document.content)
+        except OSError as exc:
+            raise fail(f"--out: {exc}") from None
+    typer.echo(f"{out}: {document.filename}, {document.size} bytes, sha256 {document.sha256}")
+
+
 @request_app.command("decide")
 @handles_errors
 def request_decide(
@@ -203,6 +238,14 @@ def request_decide(
     justification: Annotated[
         str | None, typer.Option(help="Required when deviating from the recommendation.")
     ] = None,
+    documents_confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--documents-confirmed",
+            help="You opened the signed order (`request document`) and it is the order this request "
+            "describes: needed to comply, in full or in part.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Record the legal reviewer's decision (a disclosure then awaits a second approver)."""
@@ -219,6 +262,7 @@ def request_decide(
             outcome=outcome,
             categories=category,
             justification=justification,
+            documents_confirmed=documents_confirmed,
         )
         _status_line(
             request,
@@ -521,21 +565,23 @@ def sla(as_json: JsonFlag = False) -> None:
 def monitor(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
 ) -> None:
-    """The deadline monitor: alerts on emergencies, at-risk and overdue requests; sends due user notices."""
+    """The deadline monitor: alerts on emergencies, at-risk and overdue requests; sends due user notices,
+    lapses holds and purges expired productions. In production it refuses to start while demo data exists."""
     import threading
 
     from trustdesk.lawful import monitor as deadline_monitor
 
-    c = container()
+    c = long_running_container()
     send_notices = notice_job(c)
     lapse_holds = lapse_job(c)
+    purge = purge_job(c)
     try:
         if once:
             alerts = deadline_monitor.tick(c.sessions, c.clock, c.notifier)
             notices = send_notices()
             typer.echo(
                 f"{len(alerts)} alert(s), {len(notices)} user notice(s) sent, "
-                f"{len(lapse_holds())} hold(s) lapsed"
+                f"{len(lapse_holds())} hold(s) lapsed, {len(purge())} expired production(s) purged"
             )
             return
         deadline_monitor.run_monitor(
@@ -544,7 +590,7 @@ def monitor(
             c.notifier,
             interval=c.settings.monitor_interval_seconds,
             stop=threading.Event(),
-            also=[send_notices, lapse_holds],
+            also=[send_notices, lapse_holds, purge],
         )
     finally:
         c.engine.dispose()

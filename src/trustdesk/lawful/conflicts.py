@@ -94,10 +94,12 @@ def resolve_conflicts(
     resolution: ConflictResolution | str,
     justification: str,
     ground: AnnexIIIGround | str | None = None,
+    documents_confirmed: bool = False,
 ) -> Decision | None:
     """Counsel's answer to a binding order that conflicts with the principles.
 
-    COMPLIED: decide comply (every requested category), justified. REFUSED: refuse on an Annex III
+    COMPLIED: decide comply (every requested category), justified, once counsel opened and confirmed the
+    signed order (`trustdesk.lawful.documents`). REFUSED: refuse on an Annex III
     ground, which the answer to the authority names. CHALLENGED: the order is challenged (the legal clock
     keeps running). Every open register row of the request records the resolution."""
     require(user, Permission.STAFF_REQUEST_DECIDE)
@@ -132,6 +134,7 @@ def resolve_conflicts(
             outcome=DecisionOutcome.COMPLY,
             categories=list(request.data_categories),
             justification=note,
+            documents_confirmed=documents_confirmed,
         )
     elif resolution is ConflictResolution.REFUSED:
         assert ground is not None

@@ -8,7 +8,7 @@ Preservation holds: end them (withdrawn, no longer needed), confirm the producti
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from trustdesk.authorities.models import Officer
@@ -20,8 +20,15 @@ from trustdesk.lawful.review import officer_actor
 from trustdesk.lawful.vocabulary import HoldEnd
 from trustdesk.web.deps import ContainerDep, OfficerDep
 from trustdesk.web.openapi import problems
+from trustdesk.web.signatures import SignedRoute, request_signature
 
-router = APIRouter(prefix="/api/v1/requests", tags=["preservation and retention"])
+# Officer routes: a signed request's signature is checked (RFC 9421), as on the other officer routes.
+router = APIRouter(
+    prefix="/api/v1/requests",
+    tags=["preservation and retention"],
+    route_class=SignedRoute,
+    dependencies=[Depends(request_signature)],
+)
 
 
 class HoldEndIn(BaseModel):

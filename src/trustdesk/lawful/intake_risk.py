@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trustdesk.authorities.models import ApiKey, Officer
+from trustdesk.authorities.models import AgencyKey, ApiKey, Officer
 from trustdesk.lawful.catalogue import Catalogue, Instrument
 from trustdesk.lawful.models import CredentialNetwork, LawfulRequest, RequestTarget
 from trustdesk.lawful.risk import Risk, RiskFacts, acts_cited, assess
@@ -93,6 +93,12 @@ def score(
     facts = RiskFacts(
         received_at=now,
         signed=origin.signed,
+        agency_signs=session.scalar(
+            select(AgencyKey.id)
+            .where(AgencyKey.agency_id == agency.id, AgencyKey.revoked_at.is_(None))
+            .limit(1)
+        )
+        is not None,
         officer_created_at=officer.created_at,
         key_created_at=key.created_at if key is not None else None,
         new_network=_new_network(session, origin, now),

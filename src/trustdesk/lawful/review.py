@@ -18,7 +18,7 @@ from trustdesk.audit.vocabulary import Actor, ActorKind, AuditAction
 from trustdesk.authorities.models import Officer
 from trustdesk.clock import Clock
 from trustdesk.errors import Conflict, Forbidden, InvalidInput
-from trustdesk.lawful import callbacks
+from trustdesk.lawful import callbacks, documents
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful.catalogue import Instrument, PauseRule
 from trustdesk.lawful.facts import (
@@ -194,8 +194,11 @@ def decide(
     outcome: DecisionOutcome | str,
     categories: Iterable[DataCategory | str] | None = None,
     justification: str | None = None,
+    documents_confirmed: bool = False,
 ) -> Decision:
-    """Record a reviewer's decision. Deviating from the recommendation needs a written justification."""
+    """Record a reviewer's decision. Deviating from the recommendation needs a written justification;
+    complying with a request that came with a signed order needs the reviewer to have opened it and to
+    confirm it (``documents_confirmed``, see `trustdesk.lawful.documents`)."""
     _ensure_in_review(session, clock, user, request)
     try:
         outcome = DecisionOutcome(outcome)
@@ -242,6 +245,11 @@ def decide(
             code="justification_required",
             field="justification",
         )
+    relied_on = (
+        []
+        if outcome is DecisionOutcome.REFUSE
+        else documents.require_confirmed(session, request, user, confirmed=documents_confirmed)
+    )
     actor = staff_actor(user)
     decision = Decision(
         request_id=request.id,
@@ -274,6 +282,7 @@ def decide(
                 "categories": decision.allowed_categories,
                 "deviates": deviates,
                 "policy_version": decision.policy_version,
+                "documents_confirmed": [d.sha256 for d in relied_on],
             }
         },
     )

@@ -28,6 +28,7 @@ HOLD_AT: Final = 40
 
 RULES: Final = {
     "unsigned": 15,
+    "unsigned_but_agency_signs": 25,
     "officer_new": 15,
     "credentials_changed": 10,
     "new_network": 15,
@@ -118,6 +119,8 @@ class RiskFacts:
     legal_basis: str
     targets_in_other_emergencies: int
     callback_required_by_law: bool = False
+    agency_signs: bool = False
+    """The agency has registered a signing key (so its own requests come signed)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,12 @@ def _fired(facts: RiskFacts) -> list[tuple[str, str]]:
 
     if not facts.signed:
         fire("unsigned", "The request is not signed with the agency's registered key.")
+        if facts.agency_signs:
+            fire(
+                "unsigned_but_agency_signs",
+                "The agency has registered a signing key, yet this request is unsigned: it may come from "
+                "someone holding only a stolen API key.",
+            )
     if facts.received_at - facts.officer_created_at < NEW_OFFICER:
         fire("officer_new", "The officer's account is less than 7 days old.")
     if facts.key_created_at is not None and facts.received_at - facts.key_created_at < CHANGED_RECENTLY:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,8 +30,16 @@ from trustdesk.lawful.schemas import (
 )
 from trustdesk.web.deps import ContainerDep, OfficerDep
 from trustdesk.web.openapi import problems
+from trustdesk.web.signatures import SignatureDep, SignedRoute, request_signature
 
-router = APIRouter(prefix="/api/v1/requests", tags=["lawful requests"])
+# Every officer route checks a request's signature when it carries one (RFC 9421; refused with 401 when it
+# fails), and submission records it; an unsigned request is allowed and scores the "unsigned" risk rule.
+router = APIRouter(
+    prefix="/api/v1/requests",
+    tags=["lawful requests"],
+    route_class=SignedRoute,
+    dependencies=[Depends(request_signature)],
+)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -81,7 +89,9 @@ def request_out(request: LawfulRequest, catalogue: Catalogue) -> RequestOut:
     "cannot execute at all (the instrument does not apply or is not recognised for your country) is "
     "recorded too and refused at once: status `refused`, the ground, and an answer naming the instruments "
     "that would be valid. Replaying an Idempotency-Key returns the "
-    "original request (header `Idempotency-Replayed: true`), never a duplicate.",
+    "original request (header `Idempotency-Replayed: true`), never a duplicate. Signed with the agency's "
+    "registered key (RFC 9421, headers `Signature-Input`, `Signature` and `Content-Digest`), the request is "
+    "recorded as signed; a retry is signed anew (a nonce is accepted once).",
     responses=problems(400, 401, 409, 413, 422, s409="The Idempotency-Key was used for a different request"),
 )
 def submit_request(
@@ -89,10 +99,11 @@ def submit_request(
     principal: OfficerDep,
     container: ContainerDep,
     http: Request,
+    signature: SignatureDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     address = client_of(http, container.settings.trusted_proxies)
-    origin = Origin(credential_id=principal.credential_id, address=address)
+    origin = Origin(credential_id=principal.credential_id, address=address, signed=signature is not None)
     for attempt in (1, 2):
         try:
             with unit_of_work(container.sessions) as session:
@@ -106,6 +117,7 @@ def submit_request(
                     idempotency_key=idempotency_key,
                     policy=container.policy,
                     origin=origin,
+                    signature_key_id=signature.key_id if signature is not None else None,
                 )
                 out = officer_request_out(session, intake.request, container.catalogue)
             break

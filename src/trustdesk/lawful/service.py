@@ -160,12 +160,14 @@ def submit(
     policy: PolicySet,
     channel: str = "api",
     origin: Origin | None = None,
+    signature_key_id: str | None = None,
 ) -> Intake:
     """Record a request and compute its deadline; replays of an Idempotency-Key return the original.
 
     A well-formed request is always recorded with a tracking number; one that cannot be executed at all
     (the instrument does not apply or is not recognised there, or the jurisdiction was exited) is refused
-    at once with the ground and a written answer naming the instruments that would be valid."""
+    at once with the ground and a written answer naming the instruments that would be valid.
+    ``signature_key_id`` names the agency key whose verified signature the submission carried."""
     agency = officer.agency
     if not agency.verified:
         raise Forbidden(
@@ -251,6 +253,7 @@ def submit(
         tco_first_order_notice=_first_order_notice(session, instrument, agency, body.emergency, now),
         claimed_issuer_kind=claimed if claimed is not agency.kind else None,
         signed=(origin or Origin()).signed,
+        signature_key_id=signature_key_id if (origin or Origin()).signed else None,
         risk_score=risk.score,
         risk_reasons=[{"code": r.code, "points": r.points, "sentence": r.sentence} for r in risk.reasons],
         held_for_callback=risk.hold,
@@ -295,6 +298,8 @@ def submit(
                 "risk_rules": [r.code for r in risk.reasons],
                 "held_for_callback": risk.hold,
                 "claimed_issuer_kind": request.claimed_issuer_kind,
+                "signed": request.signed,
+                "signature_key_id": request.signature_key_id,
             }
         },
     )

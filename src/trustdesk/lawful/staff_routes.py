@@ -42,6 +42,11 @@ class DecisionIn(Strict):
         default=None, description="Categories to disclose; default: the recommendation's"
     )
     justification: Text2000 | None = Field(default=None, description="Required when deviating")
+    documents_confirmed: bool = Field(
+        default=False,
+        description="The reviewer opened every signed order of the request (GET .../documents/{id}) and "
+        "confirms it is the order the request describes; required to comply, in full or in part",
+    )
 
 
 class NoteIn(Strict):
@@ -71,6 +76,9 @@ class ConflictIn(Strict):
     resolution: ConflictResolution
     justification: Text2000
     ground: AnnexIIIGround | None = Field(default=None, description="The Annex III ground of a refusal")
+    documents_confirmed: bool = Field(
+        default=False, description="To comply: counsel opened every signed order and confirms it (see decide)"
+    )
 
 
 class CallbackBody(Strict):
@@ -197,6 +205,7 @@ def decide(
             outcome=body.outcome,
             categories=body.categories,
             justification=body.justification,
+            documents_confirmed=body.documents_confirmed,
         )
 
     return act(container, principal, tracking_number, action)
@@ -339,6 +348,7 @@ def resolve_conflict(
             resolution=body.resolution,
             justification=body.justification,
             ground=body.ground,
+            documents_confirmed=body.documents_confirmed,
         )
 
     return act(container, principal, tracking_number, action)

@@ -11,12 +11,13 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from trustdesk.safety.pii import PiiKind, find_personal_data
 from trustdesk.safety.statements import (
     ARRAY_FIELDS,
+    FIELDS,
     AccountType,
     AutomatedDecision,
     ContentType,
@@ -353,3 +354,69 @@ def validate_batch(statements: Iterable[Statement]) -> tuple[Statement, ...]:
             )
         seen.add(statement.puid)
     return batch
+
+
+# --- statements as the database stores them (JSON), read back ----------------------------------------
+
+_DATE_FIELDS: Final = frozenset(
+    {
+        "content_date",
+        "application_date",
+        "end_date_account_restriction",
+        "end_date_monetary_restriction",
+        "end_date_service_restriction",
+        "end_date_visibility_restriction",
+    }
+)
+
+
+def _value(name: str, raw: object) -> object:
+    """A JSON value as the `Statement` field holds it; a value that does not convert is kept as it is, so
+    that the validator names the rule it breaks."""
+    enum = _ENUM_OF.get(name)
+    if name in ARRAY_FIELDS:
+        if not isinstance(raw, list):
+            return raw
+        return tuple(_value_of(enum, item) for item in raw)
+    if enum is not None:
+        return _value_of(enum, raw)
+    if name in _DATE_FIELDS and isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw) if len(raw) == 10 else raw
+        except ValueError:
+            return raw
+    return raw
+
+
+def _value_of(enum: type[Enum] | None, raw: object) -> object:
+    if enum is None:
+        return raw
+    try:
+        return enum(raw)
+    except ValueError:
+        return raw
+
+
+def statement_from_json(body: Mapping[str, Any]) -> Statement:
+    """A statement in the database's JSON (``safety_statements.body``) as a `Statement`, validated with the
+    database's rules (``StatementRefused`` names the rule broken). Unknown fields are ignored, as the
+    database drops them."""
+    values = {name: _value(name, body[name]) for name in FIELDS if name in body and body[name] is not None}
+    for name in ("decision_visibility", "category_addition", "category_specification", "content_type"):
+        values.setdefault(name, ())
+    for name in ("decision_ground", "category", "content_date", "application_date", "decision_facts",
+                 "source_type", "automated_detection", "automated_decision", "puid"):  # fmt: skip
+        values.setdefault(name, None)
+    statement = Statement(**values)  # type: ignore[arg-type]  # checked by the validator, value by value
+    return validate_statement(statement)
+
+
+def refusal_of(body: Mapping[str, Any]) -> str | None:
+    """Why the database would refuse ``body`` (None: it would accept it)."""
+    try:
+        statement_from_json(body)
+    except StatementRefused as refused:
+        return str(refused)
+    except (TypeError, ValueError, AttributeError) as exc:
+        return f"not a statement in the database's schema: {exc}"
+    return None

@@ -14,10 +14,13 @@ from trustdesk.lawful.routes import router as lawful_router
 from trustdesk.lawful.staff_routes import router as staff_router
 from trustdesk.safety.notice_routes import router as notice_router
 from trustdesk.safety.routes import router as safety_router
+from trustdesk.transparency.tlog_routes import router as tlog_router
 from trustdesk.web import problems
 from trustdesk.web.console.routes import router as console_router
+from trustdesk.web.enrol_routes import router as enrol_router
 from trustdesk.web.login_routes import router as login_router
 from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
+from trustdesk.web.portal.notices import router as portal_notices_router
 from trustdesk.web.portal.routes import router as portal_router
 from trustdesk.web.public.routes import router as public_router
 
@@ -48,11 +51,14 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(staff_router)
     app.include_router(removal_router)
     app.include_router(login_router)
+    app.include_router(enrol_router)
     app.include_router(public_router)
     app.include_router(portal_router)
+    app.include_router(portal_notices_router)
     app.include_router(console_router)
     app.include_router(safety_router)
     app.include_router(notice_router)
+    app.include_router(tlog_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -52,7 +52,12 @@ class StaffPrincipal:
 
 
 def staff_with(permission: Permission) -> Callable[..., StaffPrincipal]:
-    """A dependency: the authenticated staff caller, refused unless their roles grant ``permission``."""
+    """A dependency: the authenticated staff caller, refused unless their token may use ``permission``.
+
+    What a token may do is its scope intersected with its user's roles at the time of the call: an
+    unknown, revoked or expired token (or one of a deactivated user) gets 401; a permission the roles do
+    not grant gets 403 ``permission_denied``, one outside the token's scope 403 ``token_scope``.
+    """
 
     def dependency(
         container: ContainerDep,
@@ -61,8 +66,7 @@ def staff_with(permission: Permission) -> Callable[..., StaffPrincipal]:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated("send a staff API token as 'Authorization: Bearer <token>'")
         with unit_of_work(container.sessions) as session:
-            user = staff.authenticate_token(session, credentials.credentials)
-            staff.require(user, permission)
+            user = staff.authorise_token(session, container.clock, credentials.credentials, permission)
             return StaffPrincipal(user.id)
 
     return dependency

@@ -41,6 +41,7 @@ def _login_page(
     error: str | None = None,
     email: str = "",
     status: int = 200,
+    flash: str | None = None,
 ) -> HTMLResponse:
     return page(
         request,
@@ -52,6 +53,7 @@ def _login_page(
             "next": next_url,
             "error": error,
             "email": email,
+            "flash": flash,
         },
         status_code=status,
     )
@@ -111,9 +113,13 @@ Next = Annotated[str, Form(max_length=500)]
 Csrf = Annotated[str, Form(max_length=100)]
 
 
+ENROLLED = "Your account is set up. Log in with your password and the next code of your app."
+"""Shown after an enrolment (``?enrolled=1``): the code that confirmed it is used, a newer one logs in."""
+
+
 @router.get("/portal/login")
-def portal_login_page(request: Request, next: str = "") -> HTMLResponse:  # noqa: A002 - the query parameter's name
-    return _login_page(request, Face.PORTAL, next_url=next)
+def portal_login_page(request: Request, next: str = "", enrolled: bool = False) -> HTMLResponse:  # noqa: A002 - the query parameter's name
+    return _login_page(request, Face.PORTAL, next_url=next, flash=ENROLLED if enrolled else None)
 
 
 @router.post("/portal/login")
@@ -136,8 +142,8 @@ def portal_logout(
 
 
 @router.get("/console/login")
-def console_login_page(request: Request, next: str = "") -> HTMLResponse:  # noqa: A002
-    return _login_page(request, Face.CONSOLE, next_url=next)
+def console_login_page(request: Request, next: str = "", enrolled: bool = False) -> HTMLResponse:  # noqa: A002
+    return _login_page(request, Face.CONSOLE, next_url=next, flash=ENROLLED if enrolled else None)
 
 
 @router.post("/console/login")

@@ -1,15 +1,15 @@
 """The console's lawful-request pages: the queue (by time left to the legal deadline) and one request with its
-recommendation, the decision, clarification, approval, execution, answer and closing actions."""
+recommendation (its actions: ``lawful_actions``)."""
 
 import re
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -17,29 +17,24 @@ from trustdesk.app import Container
 from trustdesk.audit import service as audit
 from trustdesk.audit.models import AuditEvent
 from trustdesk.audit.vocabulary import ActorKind, AuditAction
+from trustdesk.authorities import notices
 from trustdesk.authorities.models import Agency
 from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, NotFound
 from trustdesk.lawful import clock as deadlines
-from trustdesk.lawful import enforcing, execution, monitor, review, service, views
-from trustdesk.lawful.facts import legal_representative_zone
+from trustdesk.lawful import documents, enforcing, monitor, review, service, views
 from trustdesk.lawful.models import LawfulRequest, LegalWindow
 from trustdesk.lawful.package import PackageError
 from trustdesk.lawful.vocabulary import WindowKind
 from trustdesk.lawful.workflow import OPEN_STATUSES, RequestStatus
 from trustdesk.platform.protocol import PlatformError
 from trustdesk.staff import service as staff
-from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.vocabulary import DataCategory, InstrumentCode
 from trustdesk.web.browser import ConsoleVisitor, Visitor, page
 from trustdesk.web.console.common import (
     FIGURE_WINDOW,
-    MAX_MESSAGE,
-    MAX_TEXT,
     QUEUE_LIMIT,
-    Csrf,
-    Text,
     error_page,
     failure,
     flash_for,
@@ -47,7 +42,6 @@ from trustdesk.web.console.common import (
     label,
     refused,
     time_left,
-    too_long,
     when,
 )
 from trustdesk.web.console.preview import disclosure_preview
@@ -327,6 +321,11 @@ def request_context(
             preview_error = f"The preview could not be built: {failure(exc).message}"
 
     delivery = enforcing.delivery_waits_until(session, lawful) if status is RequestStatus.WAITING else None
+    recipient_change = (
+        notices.last_recipient_change(session, lawful.agency)
+        if status is RequestStatus.AWAITING_APPROVAL
+        else None
+    )
     recommendation = seen["recommendation"]
     return {
         "lawful": lawful,
@@ -354,6 +353,8 @@ def request_context(
         "preview": preview,
         "preview_error": preview_error,
         "delivery": delivery,
+        "opened": documents.opened_by(session, lawful, principal.id),
+        "recipient_change": recipient_change,
         "events": timeline(session, lawful, names) if principal.can(Permission.STAFF_AUDIT_READ) else [],
     }
 
@@ -396,242 +397,3 @@ def show(
     if (stop := refused(request, visitor, Permission.STAFF_REQUEST_READ, post=False)) is not None:
         return stop
     return request_page(request, container, visitor, tracking_number, flash=flash_for(done))
-
-
-Action = Callable[[Session, StaffUser, LawfulRequest], object]
-
-
-def act(
-    request: Request,
-    container: Container,
-    visitor: Visitor,
-    tracking_number: str,
-    name: str,
-    action: Action,
-    *,
-    done: str,
-    form: dict[str, Any] | None = None,
-) -> Response:
-    """Run one action in one unit of work; refused: the page again with the reason, nothing changed."""
-    try:
-        with unit_of_work(container.sessions) as session:
-            user = session.get_one(StaffUser, visitor.principal.id)
-            lawful = service.get_by_tracking_number(session, tracking_number)
-            action(session, user, lawful)
-            canonical = lawful.tracking_number
-    except DomainError as exc:
-        return request_page(request, container, visitor, tracking_number, error=exc, action=name, form=form)
-    return RedirectResponse(f"/console/requests/{canonical}?done={done}", status_code=303)
-
-
-@router.post("/requests/{tracking_number}/decide")
-def decide(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-    outcome: Text = "",
-    categories: Annotated[list[str] | None, Form()] = None,
-    justification: Text = "",
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_DECIDE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        too_long(justification, MAX_TEXT, "justification")
-        recommendation = review.recommendation_for(
-            lawful, container.catalogue, container.policy, container.connector
-        )
-        # A refusal allows nothing, and a request without categories (a removal) decides none.
-        chosen = None if outcome == "refuse" or not lawful.data_categories else list(categories or [])
-        return review.decide(
-            session,
-            container.clock,
-            user,
-            lawful,
-            container.catalogue.get(lawful.instrument),
-            recommendation,
-            outcome=outcome,
-            categories=chosen,
-            justification=justification,
-        )
-
-    form = {"outcome": outcome, "categories": list(categories or []), "justification": justification}
-    return act(request, container, visitor, tracking_number, "decide", action, done="decided", form=form)
-
-
-@router.post("/requests/{tracking_number}/clarify")
-def clarify(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-    question: Text = "",
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_DECIDE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        too_long(question, MAX_MESSAGE, "question")
-        return review.clarify(
-            session, container.clock, user, lawful, container.catalogue.get(lawful.instrument), question
-        )
-
-    return act(
-        request,
-        container,
-        visitor,
-        tracking_number,
-        "clarify",
-        action,
-        done="clarify",
-        form={"question": question},
-    )
-
-
-@router.post("/requests/{tracking_number}/approve")
-def approve(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-    note: Text = "",
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_APPROVE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        too_long(note, MAX_TEXT, "note")
-        return review.approve(
-            session,
-            container.clock,
-            user,
-            lawful,
-            container.catalogue.get(lawful.instrument),
-            note.strip() or None,
-            zone=legal_representative_zone(container.policy, lawful.agency.country),
-        )
-
-    return act(
-        request, container, visitor, tracking_number, "approve", action, done="approved", form={"note": note}
-    )
-
-
-@router.post("/requests/{tracking_number}/reject")
-def reject(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-    note: Text = "",
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_APPROVE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        too_long(note, MAX_TEXT, "note")
-        return review.reject(session, container.clock, user, lawful, note)
-
-    return act(
-        request, container, visitor, tracking_number, "reject", action, done="rejected", form={"note": note}
-    )
-
-
-@router.post("/requests/{tracking_number}/execute")
-def execute(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_DECIDE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        return execution.execute(
-            session,
-            container.clock,
-            user,
-            lawful,
-            container.catalogue.get(lawful.instrument),
-            container.connector,
-            container.signer,
-            container.execution,
-        )
-
-    return act(request, container, visitor, tracking_number, "execute", action, done="executed")
-
-
-@router.post("/requests/{tracking_number}/answer")
-def answer(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-    message: Text = "",
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_DECIDE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        too_long(message, MAX_MESSAGE, "message")
-        execution.answer(
-            session,
-            container.clock,
-            user,
-            lawful,
-            container.catalogue.get(lawful.instrument),
-            container.connector,
-            container.execution,
-            message.strip() or None,
-        )
-        return None
-
-    return act(
-        request,
-        container,
-        visitor,
-        tracking_number,
-        "answer",
-        action,
-        done="answered",
-        form={"message": message},
-    )
-
-
-@router.post("/requests/{tracking_number}/close")
-def close(
-    request: Request,
-    tracking_number: str,
-    container: ContainerDep,
-    visitor: ConsoleVisitor,
-    csrf_token: Csrf = None,
-) -> Response:
-    if (
-        stop := refused(request, visitor, Permission.STAFF_REQUEST_DECIDE, csrf_token, post=True)
-    ) is not None:
-        return stop
-
-    def action(session: Session, user: StaffUser, lawful: LawfulRequest) -> object:
-        review.close(session, container.clock, user, lawful)
-        return None
-
-    return act(request, container, visitor, tracking_number, "close", action, done="closed")

@@ -11,10 +11,12 @@ with the reason and nothing changed. The actions call the same services as the s
 from fastapi import APIRouter
 
 from trustdesk.web.console import (
+    access,
     agencies,
     conflicts,
     documents,
     lawful,
+    lawful_actions,
     moderation,
     moderation_admin,
     verification,
@@ -24,9 +26,11 @@ router = APIRouter(include_in_schema=False)
 """Every console page, one module per domain (``lawful``, ``conflicts``, ``agencies``); what they share
 is in ``common``."""
 router.include_router(lawful.router)
+router.include_router(lawful_actions.router)
 router.include_router(conflicts.router)
 router.include_router(agencies.router)
 router.include_router(moderation.router)
 router.include_router(moderation_admin.router)
 router.include_router(verification.router)
 router.include_router(documents.router)
+router.include_router(access.router)

@@ -20,6 +20,7 @@ from trustdesk.app import Container
 from trustdesk.audit import service as audit
 from trustdesk.audit.models import AuditEvent
 from trustdesk.audit.vocabulary import AuditAction
+from trustdesk.authorities import notices
 from trustdesk.authorities.models import Agency, Officer
 from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
@@ -124,7 +125,7 @@ def _context(visitor: Visitor, nav: str = "", **extra: Any) -> dict[str, Any]:
     }
 
 
-def _fail(request: Request, visitor: Visitor, exc: DomainError) -> HTMLResponse:
+def fail_page(request: Request, visitor: Visitor, exc: DomainError) -> HTMLResponse:
     """An error page in the portal's own layout (the header keeps the officer and the log-out form)."""
     title = ERROR_TITLES.get(exc.status, "Something went wrong")
     if exc.code == "production_expired":
@@ -137,7 +138,7 @@ def _fail(request: Request, visitor: Visitor, exc: DomainError) -> HTMLResponse:
     )
 
 
-def _officer(session: Session, visitor: Visitor) -> Officer:
+def officer_of(session: Session, visitor: Visitor) -> Officer:
     visitor.require(Permission.AUTHORITY_REQUEST_READ)
     officer = session.get(Officer, visitor.principal.id)
     if officer is None or officer.agency_id != visitor.principal.agency_id:
@@ -145,12 +146,12 @@ def _officer(session: Session, visitor: Visitor) -> Officer:
     return officer
 
 
-def _refuse_forgery(request: Request, visitor: Visitor, form: FormData) -> HTMLResponse | None:
+def refuse_forgery(request: Request, visitor: Visitor, form: FormData) -> HTMLResponse | None:
     """Every POST carries the session's CSRF token; without it nothing is read further or changed."""
     try:
         check_csrf(visitor, form.get("csrf_token"))
     except BadCsrf as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     return None
 
 
@@ -233,14 +234,18 @@ def requests_page(
     now = container.clock()
     try:
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             found = service.list_requests(
                 session, agency_id=officer.agency_id, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE
             )
             rows = [_row(session, container, item, now) for item in found[:PAGE_SIZE]]
             agency_name = officer.agency.name
+            agency_notices = [
+                {"id": n.id, "body": n.body, "at": n.created_at}
+                for n in notices.pending(session, officer.agency_id)
+            ]
     except DomainError as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     return render(
         request,
         "portal/list.html",
@@ -248,6 +253,7 @@ def requests_page(
             visitor,
             "requests",
             agency_name=agency_name,
+            agency_notices=agency_notices,
             rows=rows,
             page_number=number,
             more=len(found) > PAGE_SIZE,
@@ -281,7 +287,7 @@ def _form_page(
 ) -> HTMLResponse:
     try:
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             visitor.require(Permission.AUTHORITY_REQUEST_SUBMIT)
             agency = officer.agency
             instruments = _applicable(container, agency)
@@ -292,7 +298,7 @@ def _form_page(
             )
             agency_name, agency_country = agency.name, agency.country
     except DomainError as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     required_by = {
         name: [i.code.value for i in instruments if name in i.required_fields | i.emergency_required_fields]
         for name in forms.REQUEST_FIELD_LABELS
@@ -339,7 +345,7 @@ def _submit(
     for attempt in (1, 2):
         try:
             with unit_of_work(container.sessions) as session:
-                officer = _officer(session, visitor)
+                officer = officer_of(session, visitor)
                 visitor.require(Permission.AUTHORITY_REQUEST_SUBMIT)
                 intake = service.submit(
                     session,
@@ -381,7 +387,7 @@ def _submit(
 def submit_request(
     request: Request, container: ContainerDep, visitor: PortalVisitor, form: PostedForm
 ) -> Response:
-    if refused := _refuse_forgery(request, visitor, form):
+    if refused := refuse_forgery(request, visitor, form):
         return refused
     values = forms.read_values(form)
     nonce = values["nonce"]
@@ -502,7 +508,7 @@ def _request_page(
     now = container.clock()
     try:
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             item = service.get_for_agency(session, tracking_number, officer.agency_id)
             if flash == "created":
                 flash = f"Acknowledged: tracking number {item.tracking_number}" + (
@@ -527,7 +533,7 @@ def _request_page(
                 status_code=status,
             )
     except DomainError as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
 
 
 @router.get("/portal/requests/{tracking_number}")
@@ -551,7 +557,7 @@ def _after(tracking_number: str, done: str) -> RedirectResponse:
 def write(
     tracking_number: str, request: Request, container: ContainerDep, visitor: PortalVisitor, form: PostedForm
 ) -> Response:
-    if refused := _refuse_forgery(request, visitor, form):
+    if refused := refuse_forgery(request, visitor, form):
         return refused
     body = _text(form, "body", MAX_MESSAGE_CHARS)
     values = {"body": body}
@@ -561,7 +567,7 @@ def write(
         if len(body) > MAX_MESSAGE_CHARS:
             raise InvalidInput(f"A message has at most {MAX_MESSAGE_CHARS:,} characters.", field="body")
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             visitor.require(Permission.AUTHORITY_REQUEST_SUBMIT)
             item = service.get_for_agency(session, tracking_number, officer.agency_id)
             answering = item.status is RequestStatus.CLARIFICATION_REQUESTED
@@ -570,7 +576,7 @@ def write(
             )
             tracking = item.tracking_number
     except NotFound as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     except DomainError as exc:
         errors = {"body": exc.message[:1].upper() + exc.message[1:]}
         return _request_page(
@@ -583,7 +589,7 @@ def write(
 def attach(
     tracking_number: str, request: Request, container: ContainerDep, visitor: PortalVisitor, form: PostedForm
 ) -> Response:
-    if refused := _refuse_forgery(request, visitor, form):
+    if refused := refuse_forgery(request, visitor, form):
         return refused
     limit = container.settings.max_document_bytes
     upload = _upload(form, "document", limit)
@@ -591,16 +597,9 @@ def attach(
         if upload is None:
             raise InvalidInput("Choose the signed document (PDF) to attach.", field="document")
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             visitor.require(Permission.AUTHORITY_REQUEST_SUBMIT)
             item = service.get_for_agency(session, tracking_number, officer.agency_id)
-            if item.status not in OPEN_STATUSES:
-                raise InvalidInput(
-                    f"{item.tracking_number} is {STATUS_LABELS[item.status]}: "
-                    "documents can no longer be added",
-                    code="request_closed",
-                    field="document",
-                )
             document = service.attach_document(
                 session,
                 container.clock,
@@ -613,7 +612,7 @@ def attach(
             )
             document_id, tracking = document.id, item.tracking_number
     except NotFound as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     except DomainError as exc:
         errors = {"document": exc.message[:1].upper() + exc.message[1:]}
         return _request_page(request, container, visitor, tracking_number, errors=errors, status=exc.status)
@@ -625,7 +624,7 @@ def attach(
 def withdraw(
     tracking_number: str, request: Request, container: ContainerDep, visitor: PortalVisitor, form: PostedForm
 ) -> Response:
-    if refused := _refuse_forgery(request, visitor, form):
+    if refused := refuse_forgery(request, visitor, form):
         return refused
     reason = _text(form, "reason", MAX_REASON_CHARS).strip()
     confirmed = isinstance(form.get("confirm"), str)
@@ -638,7 +637,7 @@ def withdraw(
         if not confirmed:
             raise InvalidInput("Tick the box to confirm the withdrawal.", field="confirm")
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             visitor.require(Permission.AUTHORITY_REQUEST_SUBMIT)
             item = service.get_for_agency(session, tracking_number, officer.agency_id)
             review.withdraw(session, container.clock, officer, item, reason)
@@ -655,7 +654,7 @@ def withdraw(
                     )
             tracking = item.tracking_number
     except NotFound as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     except DomainError as exc:
         field = exc.field if exc.field in ("reason", "confirm") else "reason"
         errors = {field: exc.message[:1].upper() + exc.message[1:]}
@@ -671,13 +670,13 @@ def download(
 ) -> Response:
     try:
         with unit_of_work(container.sessions) as session:
-            officer = _officer(session, visitor)
+            officer = officer_of(session, visitor)
             item = service.get_for_agency(session, tracking_number, officer.agency_id)
             production = execution.download_production(session, container.clock, officer, item)
             content, digest = production.content, production.sha256
             name = f"{item.tracking_number}.tar.age"
     except DomainError as exc:
-        return _fail(request, visitor, exc)
+        return fail_page(request, visitor, exc)
     return Response(
         content,
         media_type="application/octet-stream",

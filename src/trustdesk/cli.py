@@ -22,6 +22,7 @@ from trustdesk.safety import demo as safety_demo
 from trustdesk.safety import moderation_cli, ncmec_cli
 from trustdesk.staff import cli as staff_cli
 from trustdesk.transparency import cli as transparency_cli
+from trustdesk.transparency import demo as transparency_demo
 from trustdesk.transparency import report_cli, tlog_cli
 
 app = typer.Typer(
@@ -243,7 +244,7 @@ def demo(
 
 def _load_demo(c: Container, *, users: int, seed: int) -> tuple[Any, dict[str, Any]]:
     """The demo data, each part in its own transactions: the lawful desk (then its arrivals announced),
-    content safety, due process."""
+    content safety, due process, and the transparency log and reports published from them."""
     from trustdesk import demo as demo_data
     from trustdesk.safety import moderation_demo
 
@@ -252,7 +253,8 @@ def _load_demo(c: Container, *, users: int, seed: int) -> tuple[Any, dict[str, A
     demo_data.announce(c, loaded)
     safety = safety_demo.load(c)
     moderation = moderation_demo.load(c, "moderator@platform.example")
-    return loaded, {"safety": safety, "moderation": moderation}
+    transparency = transparency_demo.publish_demo(c)
+    return loaded, {"safety": safety, "moderation": moderation, "transparency": transparency}
 
 
 def matrix_demo(
@@ -362,10 +364,12 @@ def audit_verify(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Prove the audit log untouched: every hash, and every signature against the platform's key, so that
-    a chain rewritten and recomputed in the database is found. Exit 0 if intact, 1 naming the first bad
+    """Prove the audit log untouched: every hash, every signature against the platform's key, and every head
+    anchored in the public transparency log, so that a chain rewritten and recomputed in the database (even
+    re-signed with a stolen key) is found. Exit 0 if intact, 1 naming the first bad
     event otherwise."""
     from trustdesk.signing.protocol import SignerError, public_key_from_pem
+    from trustdesk.transparency.tlog.checks import check_audit_anchors
 
     with work() as (c, session):
         try:
@@ -373,20 +377,27 @@ def audit_verify(
         except (OSError, SignerError) as exc:
             raise fail(f"--public-key: {exc}") from None
         verdict = audit.verify(session, key)
+        anchors, anchor_problems = check_audit_anchors(session)  # the heads published in the log
     data = {
-        "ok": verdict.ok,
+        "ok": verdict.ok and not anchor_problems,
         "checked": verdict.checked,
         "signed": verdict.signed,
         "first_bad_event": verdict.first_bad_seq,
         "reason": verdict.reason,
+        "log_anchors": anchors,
+        "log_anchor_problems": anchor_problems,
     }
+    if verdict.ok and anchor_problems:
+        emit(data, as_json, "audit log BROKEN against the transparency log: " + "; ".join(anchor_problems))
+        raise typer.Exit(1)
     if verdict.ok:
         unsigned = verdict.checked - verdict.signed
         note = f" ({unsigned} from before signing began)" if unsigned else ""
         emit(
             data,
             as_json,
-            f"audit log intact: {verdict.checked} events verified, {verdict.signed} signed{note}",
+            f"audit log intact: {verdict.checked} events verified, {verdict.signed} signed{note}; "
+            f"{anchors} head(s) anchored in the transparency log match",
         )
         return
     emit(

@@ -277,6 +277,10 @@ def test_demo_loads_once_and_its_printed_keys_work(database_url: str, tmp_path: 
     assert one["platform"]["users"] == 30
     assert len(one["sample_requests"]) == 3
     assert two["sample_requests"] == []  # loaded once
+    # a signed tree head with every demo receipt, and this half-year's and quarter's reports, published once
+    assert len(one["transparency"]["reports"]) == 2
+    assert one["transparency"]["tree_size"] >= 3
+    assert two["transparency"]["reports"] == []
     container = build_container(Settings(database_url=database_url, reference_platform_url="sqlite://"))
     with TestClient(create_app(container)) as client:
         for officer in one["officers"]:

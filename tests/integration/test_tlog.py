@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from tests.factories import bearer, epoc
 from tests.lawful_world import World, build_world
 from trustdesk.app import Container, build_container
-from trustdesk.audit.chain import event_hash
+from trustdesk.audit.chain import event_hash, event_message
 from trustdesk.audit.models import AuditEvent, AuditHead
 from trustdesk.clock import FrozenClock
 from trustdesk.config import Environment, Settings
@@ -31,7 +31,13 @@ from trustdesk.transparency.checkpoint import verify_checkpoint
 from trustdesk.transparency.merkle import verify_consistency, verify_inclusion
 from trustdesk.transparency.models import TlogEntry, TlogHead
 from trustdesk.transparency.tlog import service as tlog
-from trustdesk.transparency.tlog.checks import check_audit_anchors, check_log, check_receipt
+from trustdesk.transparency.tlog.checks import (
+    check_audit_anchors,
+    check_log,
+    check_receipt,
+    check_report_counts,
+)
+from trustdesk.transparency.tlog.checks import leaves_up_to as check_leaves
 from trustdesk.transparency.tlog.leaves import parse_leaf
 from trustdesk.web.app import create_app
 
@@ -65,7 +71,16 @@ def test_receipts_become_leaves_whose_proofs_verify(world: World, container: Con
     second = world.submit(de_epoc(reference="PARQUET-2026-7"), key=world.de_key, document=False)
     pending = world.client.get(f"/api/v1/requests/{first}/log-receipt", headers=bearer(world.fr_key))
     assert pending.status_code == 200
-    assert pending.json() == {"tracking_number": first, "status": "pending"}
+    waiting = pending.json()
+    assert (waiting["tracking_number"], waiting["status"]) == (first, "pending")
+    assert set(waiting) == {"tracking_number", "status", "receipt", "salt", "leaf", "leaf_hash"}
+    # the acknowledgement (and every view of the request) carries the leaf before it is in the tree
+    acknowledged = world.officer_view(first)["transparency_log"]
+    assert acknowledged == {
+        "leaf_hash": waiting["leaf_hash"],
+        "leaf_index": None,
+        "receipt_url": f"/api/v1/requests/{first}/log-receipt",
+    }
 
     result = sequence(container)
     assert (result.receipts, result.audit_heads, result.tree_size, result.signed) == (2, 1, 3, True)
@@ -336,10 +351,24 @@ def test_a_rewritten_and_recomputed_audit_chain_is_detected(deployment: Deployme
                 subject_id=event.subject_id, data=event.data, prev_hash=event.prev_hash,
             )  # fmt: skip
             prev = event.hash
+            # ... and re-signs each with the platform's key, as an insider who also stole the key would
+            event.signature = d.container.signer.sign(event_message(event.seq, event.hash)).hex()
         head = session.get_one(AuditHead, 1)
         head.hash = prev
     failed = d.run("audit-anchors", expect=1)
     assert "the audit chain was rewritten" in failed.stderr
+    # the chain and its signatures verify on their own; only the heads published in the log betray it
+    from trustdesk.cli import app as root
+
+    env = {
+        "TRUSTDESK_DATABASE_URL": d.container.settings.database_url,
+        "TRUSTDESK_SIGNING_KEY_PATH": str(d.container.settings.signing_key_path),
+    }
+    verdict = CliRunner().invoke(root, ["audit", "verify", "--json"], env=env)
+    assert verdict.exit_code == 1, verdict.output
+    shown = json.loads(verdict.stdout)
+    assert (shown["ok"], shown["first_bad_event"], shown["log_anchors"]) == (False, None, 1)
+    assert "the audit chain was rewritten" in shown["log_anchor_problems"][0]
 
 
 def test_concurrent_sequencers_never_fork(deployment: Deployment) -> None:
@@ -380,3 +409,61 @@ def test_concurrent_sequencers_never_fork(deployment: Deployment) -> None:
             head.tree_size, tree_last.tree_size, [bytes.fromhex(p) for p in proof["proof"]],
             bytes.fromhex(head.root_hash), bytes.fromhex(tree_last.root_hash),
         )  # fmt: skip
+
+
+def test_a_request_recorded_before_the_log_gets_its_receipt_from_the_sequencer(
+    world: World, container: Container, sessions: sessionmaker[Session]
+) -> None:
+    tracking = world.submit(epoc(), document=False)
+    with unit_of_work(sessions) as session:  # as a request from before the log was introduced
+        session.execute(text("DELETE FROM tlog_entries"))
+    assert world.officer_view(tracking)["transparency_log"] is None
+    result = sequence(container)
+    assert (result.receipts, result.tree_size) == (1, 2)
+    logged = world.officer_view(tracking)["transparency_log"]
+    assert logged["leaf_index"] == 0
+    receipt = world.client.get(
+        f"/api/v1/requests/{tracking}/log-receipt", headers=bearer(world.fr_key)
+    ).json()
+    assert receipt["status"] == "included"
+    assert check_receipt(receipt, public_key(container)) == []
+
+
+def test_a_reports_counts_are_checked_against_the_leaves_of_its_period(deployment: Deployment) -> None:
+    """An auditor's check: the report's received count equals the receipts of its period in the log."""
+    from trustdesk.transparency import reports
+    from trustdesk.transparency.metrics import parse_scope
+    from trustdesk.transparency.periods import parse_period
+    from trustdesk.transparency.protection import Protection
+
+    d = deployment
+    d.world.submit(epoc(), document=False)
+    d.world.submit(epoc(reference="SECOND"), document=False)
+    d.run("sequence")
+    c = d.container
+    period = parse_period(f"{c.clock().year}-H{1 if c.clock().month <= 6 else 2}")
+    with unit_of_work(c.sessions) as session:
+        built = reports.build(
+            session, c.clock, c.signer, c.catalogue, period, parse_scope("global"), provider="Demo",
+            protection=Protection(),
+        )  # fmt: skip
+        reports.write_bundle(
+            d.folder / "report", built.document, bytes.fromhex(built.report.signature), built.report.key_id,
+            built.files,
+        )  # fmt: skip
+    shown = d.run("verify-report", str(d.folder / "report"), "--public-key", str(d.key_pem)).output
+    assert "counts 2 receipts" in shown
+
+    document = json.loads(built.document)
+    with c.sessions() as session:
+        leaves = check_leaves(session, document["log"]["head"]["tree_size"])
+    key = public_key(c)
+    assert check_report_counts(document, leaves, key) == []
+    undercounted = document | {"metrics": document["metrics"] | {"lawful": {"received": 1}}}
+    assert any("requests are missing" in p for p in check_report_counts(undercounted, leaves, key))
+    assert any("do not give the root" in p for p in check_report_counts(document, leaves[::-1], key))
+    assert any("leaves given" in p for p in check_report_counts(document, leaves[:-1], key))
+
+    d.save("report/report.json", json.dumps(undercounted))  # the report as a platform might rewrite it
+    refused = d.run("verify-report", str(d.folder / "report"), "--public-key", str(d.key_pem), expect=1)
+    assert "requests are missing" in refused.output

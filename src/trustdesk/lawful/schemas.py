@@ -223,6 +223,16 @@ class WithdrawIn(Strict):
     reason: Text2000
 
 
+class LogLeafOut(BaseModel):
+    """The request's leaf in the public transparency log (docs/transparency-log.md): its hash at once, its
+    index once the sequencer has put it in a signed head; the receipt, salt and inclusion proof are at
+    ``receipt_url``."""
+
+    leaf_hash: str
+    leaf_index: int | None
+    receipt_url: str
+
+
 class RequestOut(BaseModel):
     """What an officer of the submitting agency sees of a request."""
 
@@ -244,6 +254,7 @@ class RequestOut(BaseModel):
     answered_at: datetime | None = None
     correspondence: list[CorrespondenceOut] = []
     production: ProductionOut | None = None
+    transparency_log: LogLeafOut | None = None
 
 
 class RequestSummary(BaseModel):

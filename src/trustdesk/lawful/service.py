@@ -39,6 +39,7 @@ from trustdesk.references import new_reference
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.staff.service import require
+from trustdesk.transparency.tlog import service as tlog
 from trustdesk.vocabulary import InstrumentKind
 
 PDF_MAGIC = b"%PDF-"
@@ -263,6 +264,7 @@ def submit(
     )
     session.add(request)
     session.flush()
+    tlog.record_receipt(session, request)  # the acknowledgement carries its leaf in the transparency log
     if idempotency_key is not None:
         session.add(
             IdempotencyRecord(

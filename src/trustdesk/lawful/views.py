@@ -198,8 +198,24 @@ def staff_view(
     }
 
 
+def log_view(session: Session, request: LawfulRequest) -> dict[str, Any] | None:
+    """The request's leaf in the public transparency log, and where its inclusion proof is fetched."""
+    from trustdesk.transparency.tlog.service import receipt_of
+
+    entry = receipt_of(session, request.id)
+    if entry is None:
+        return None
+    return {
+        "leaf_hash": entry.leaf_hash,
+        "leaf_index": entry.leaf_index,
+        "receipt_url": f"/api/v1/requests/{request.tracking_number}/log-receipt",
+    }
+
+
 def authority_view(session: Session, request: LawfulRequest) -> dict[str, Any]:
-    """What the submitting agency sees: outcome and grounds once decided, correspondence, its production."""
+    """What the submitting agency sees: outcome and grounds once decided, correspondence, its production,
+    its leaf in the transparency log."""
+    log = log_view(session, request)
     decision = current_decision(session, request)
     decided = decision is not None and request.status.value not in (
         "in_review",
@@ -213,6 +229,7 @@ def authority_view(session: Session, request: LawfulRequest) -> dict[str, Any]:
             "answered_at": request.answered_at,
             "correspondence": correspondence_view(session, request),
             "production": None,
+            "transparency_log": log,
         }
     return {
         "outcome": decision.outcome if decided and decision else None,
@@ -220,4 +237,5 @@ def authority_view(session: Session, request: LawfulRequest) -> dict[str, Any]:
         "answered_at": request.answered_at,
         "correspondence": correspondence_view(session, request),
         "production": production_view(session, request),
+        "transparency_log": log,
     }

@@ -273,3 +273,45 @@ def check(public_key: PublicKeyOption = None) -> None:
     with work() as (_, session):
         problems = check_log(session, key)
     _report(problems, "verified: every leaf, head and receipt of the log")
+
+
+@tlog_app.command("verify-report")
+@handles_errors
+def verify_report(
+    path: Annotated[
+        Path, typer.Argument(help="A report's folder (or its report.json), as `report build` writes.")
+    ],
+    leaves: Annotated[
+        Path | None,
+        typer.Option(
+            help='A JSON object {"leaves": [...]} of the log\'s leaves from 0 (the pages of GET '
+            "/api/v1/tlog/leaves, joined); default: read them from this deployment's database."
+        ),
+    ] = None,
+    public_key: PublicKeyOption = None,
+) -> None:
+    """An auditor checks that a report's counts are covered by the log: the report's signature, its signed
+    tree head, the leaves under that head, and that the receipts of its period are as many as it counts."""
+    from trustdesk.transparency import reports
+    from trustdesk.transparency.tlog.checks import check_report_counts, leaves_up_to
+
+    key = _public_key(public_key)
+    verdict = reports.verify_bundle(path, key)
+    problems = list(verdict.problems)
+    document = _read_json(path / reports.DOCUMENT if path.is_dir() else path, "the report")
+    head = (document.get("log") or {}).get("head") or {}
+    if leaves is not None:
+        items = _read_json(leaves, "the leaves").get("leaves")
+        if not isinstance(items, list):
+            raise fail(f'--leaves {leaves}: expected {{"leaves": [...]}}')
+        texts = [str(item.get("leaf") if isinstance(item, dict) else item) for item in items]
+    else:
+        with work() as (_, session):
+            texts = leaves_up_to(session, int(head.get("tree_size") or 0))
+    problems += check_report_counts(document, texts, key)
+    _report(
+        problems,
+        f"verified: report {document.get('period')} ({document.get('scope')}) counts "
+        f"{document.get('log', {}).get('receipt_leaves')} receipts, all in the log's signed tree of "
+        f"{head.get('tree_size')} leaves",
+    )

@@ -28,7 +28,15 @@ from trustdesk.transparency.tlog.leaves import (
     receipt_leaf,
 )
 
-__all__ = ["check_audit_anchors", "check_inclusion", "check_log", "check_receipt", "log_root"]
+__all__ = [
+    "check_audit_anchors",
+    "check_inclusion",
+    "check_log",
+    "check_receipt",
+    "check_report_counts",
+    "leaves_up_to",
+    "log_root",
+]
 
 
 def _hashes(values: Any) -> list[bytes] | None:
@@ -209,3 +217,62 @@ def check_audit_anchors(session: Session) -> tuple[int, list[str]]:
                 "the audit chain was rewritten"
             )
     return checked, problems
+
+
+def check_report_counts(document: Mapping[str, Any], leaves: list[str], public_key: bytes) -> list[str]:
+    """Whether a report's figures are covered by the log: its signed head verifies, the leaves given (the
+    first ``tree_size`` leaves of the log, from the database or ``GET /api/v1/tlog/leaves``) give that
+    head's root, and the receipts among them of the report's period (and country, for a country report)
+    are as many as the report says it received and as its ``log.receipt_leaves``."""
+    problems: list[str] = []
+    log = document.get("log") or {}
+    head = log.get("head")
+    if not isinstance(head, Mapping) or not isinstance(head.get("checkpoint"), str):
+        return ["the report includes no signed tree head: nothing to check its counts against"]
+    try:
+        checkpoint = verify_checkpoint(head["checkpoint"], public_key)
+    except CheckpointError as exc:
+        return [f"the report's tree head: {exc}"]
+    if len(leaves) != checkpoint.size:
+        return [f"{len(leaves)} leaves given, but the report's head covers {checkpoint.size}"]
+    tree = Tree()
+    for leaf in leaves:
+        tree.append(bytes.fromhex(hash_of(leaf)))
+    if tree.root() != checkpoint.root_hash:
+        return ["the leaves given do not give the root of the report's signed head: not the log's leaves"]
+    start, _, end = str(document.get("period_range", "")).partition("/")
+    scope = str(document.get("scope", "global"))
+    counted = 0
+    for leaf in leaves:
+        try:
+            parsed = parse_leaf(leaf)
+        except LeafError as exc:
+            problems.append(f"a leaf of the log is malformed: {exc}")
+            continue
+        fields = parsed.fields
+        if parsed.kind != RECEIPT or not start <= str(fields["day"]) <= end:
+            continue
+        if scope in ("global", fields["country"]):
+            counted += 1
+    claimed = log.get("receipt_leaves")
+    if claimed != counted:
+        problems.append(
+            f"the report says {claimed} receipts of its period are in the log; the log holds {counted}"
+        )
+    metrics = document.get("metrics") or {}
+    received = (metrics.get("lawful") or {}).get("received") if isinstance(metrics, Mapping) else None
+    if isinstance(received, int) and received != counted:
+        problems.append(
+            f"the report counts {received} requests received in its period, but the log holds {counted} "
+            "receipts of that period: requests are missing from the report or from the log"
+        )
+    return problems
+
+
+def leaves_up_to(session: Session, size: int) -> list[str]:
+    """The first ``size`` leaves of the log, in order."""
+    return list(
+        session.scalars(
+            select(TlogEntry.leaf).where(TlogEntry.leaf_index < size).order_by(TlogEntry.leaf_index)
+        )
+    )

@@ -1,10 +1,12 @@
 """Sequencing the transparency log and answering its proofs.
 
-`sequence` is one round of the sequencer, inside the caller's transaction: under the sequencer lock (a
-transaction-scoped advisory lock on PostgreSQL; SQLite's single writer elsewhere) it creates a receipt
-leaf for every request that has none yet (oldest first, at most ``limit``), then an audit-head leaf when
-the audit chain moved since the last one, numbers them in order, and writes the signed tree head.
-Nothing is added on the submission path: requests are pulled.
+A request's receipt leaf is written with the request, in its transaction (`record_receipt`), so that the
+acknowledgement the authority receives carries its leaf hash; it is not yet in the tree. `sequence` is
+one round of the sequencer, inside the caller's transaction: under the sequencer lock (a
+transaction-scoped advisory lock on PostgreSQL; SQLite's single writer elsewhere) it writes the receipt
+of any request recorded without one (requests from before the log), numbers the waiting receipts in
+order of arrival (at most ``limit``), adds an audit-head leaf when the audit chain moved since the last
+one, and writes the signed tree head.
 
 Each process keeps the tree in memory (`merkle.Tree`, 64 bytes a leaf), keyed by the database it reads:
 brought up to the latest signed head by reading only the leaves it lacks (in leaf-index order), and
@@ -21,6 +23,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -61,6 +64,8 @@ __all__ = [
     "latest_head",
     "leaves_between",
     "origin_of",
+    "receipt_of",
+    "record_receipt",
     "sequence",
     "tick",
 ]
@@ -186,7 +191,7 @@ def sequence(
     now = clock()
     with _tree(session) as (tree, head):
         has_receipt = exists().where(TlogEntry.kind == RECEIPT, TlogEntry.subject_id == LawfulRequest.id)
-        pending = session.execute(
+        unrecorded = session.execute(
             select(
                 LawfulRequest.id,
                 LawfulRequest.tracking_number,
@@ -199,29 +204,35 @@ def sequence(
             .order_by(LawfulRequest.received_at, LawfulRequest.id)
             .limit(limit)
         ).all()
+        for request_id, tracking_number, instrument, received_at, country in unrecorded:
+            session.add(_receipt_entry(request_id, tracking_number, str(instrument), received_at, country))
+        session.flush()
+        waiting = list(
+            session.scalars(
+                select(TlogEntry)
+                .where(TlogEntry.kind == RECEIPT, TlogEntry.leaf_index.is_(None))
+                .order_by(TlogEntry.created_at, TlogEntry.id)
+                .limit(limit)
+            )
+        )
         entries: list[TlogEntry] = []
 
-        def add(kind: str, subject_id: str, leaf: str, salt: str | None) -> None:
-            hash_ = hash_of(leaf)
-            entries.append(
-                TlogEntry(
-                    leaf_index=tree.size, kind=kind, subject_id=subject_id, leaf=leaf, leaf_hash=hash_,
-                    salt=salt, created_at=now, sequenced_at=now,
-                )
-            )  # fmt: skip
-            tree.append(bytes.fromhex(hash_))
+        def place(entry: TlogEntry) -> None:
+            entry.leaf_index, entry.sequenced_at = tree.size, now
+            entries.append(entry)
+            tree.append(bytes.fromhex(entry.leaf_hash))
 
-        for request_id, tracking_number, instrument, received_at, country in pending:
-            salt = secrets.token_bytes(SALT_SIZE)
-            receipt = receipt_json(
-                received_at=received_at, tracking_number=tracking_number, instrument=str(instrument)
-            )
-            leaf = receipt_leaf(salt=salt, receipt=receipt, country=country, received_at=received_at)
-            add(RECEIPT, request_id, leaf, salt.hex())
+        for entry in waiting:
+            place(entry)
+        receipts = len(waiting)
         audit = session.get(AuditHead, 1)
         anchored = 0
         if audit is not None and audit.seq > 0 and audit.seq != _last_anchor(session):
-            add(AUDIT_HEAD, str(audit.seq), audit_leaf(seq=audit.seq, hash_=audit.hash), None)
+            leaf = audit_leaf(seq=audit.seq, hash_=audit.hash)
+            place(
+                TlogEntry(kind=AUDIT_HEAD, subject_id=str(audit.seq), leaf=leaf, leaf_hash=hash_of(leaf),
+                          salt=None, created_at=now)
+            )  # fmt: skip
             anchored = 1
         root = tree.root()
         signed = bool(entries) or head is None
@@ -230,7 +241,36 @@ def sequence(
             note = sign_checkpoint(Checkpoint(origin, tree.size, root), signer)
             session.add(TlogHead(tree_size=tree.size, root_hash=root.hex(), created_at=now, checkpoint=note))
             session.flush()
-        return Round(len(pending), anchored, tree.size, root.hex(), signed)
+        return Round(receipts, anchored, tree.size, root.hex(), signed)
+
+
+def _receipt_entry(
+    request_id: str, tracking_number: str, instrument: str, received_at: datetime, country: str
+) -> TlogEntry:
+    salt = secrets.token_bytes(SALT_SIZE)
+    receipt = receipt_json(received_at=received_at, tracking_number=tracking_number, instrument=instrument)
+    leaf = receipt_leaf(salt=salt, receipt=receipt, country=country, received_at=received_at)
+    return TlogEntry(
+        kind=RECEIPT, subject_id=request_id, leaf=leaf, leaf_hash=hash_of(leaf), salt=salt.hex(),
+        created_at=received_at,
+    )  # fmt: skip
+
+
+def record_receipt(session: Session, request: LawfulRequest) -> TlogEntry:
+    """The request's receipt leaf, written in the request's own transaction (a salted commitment: no
+    personal data, no case details); the sequencer puts it in the tree at its next round."""
+    entry = _receipt_entry(
+        request.id, request.tracking_number, str(request.instrument), request.received_at,
+        request.agency.country,
+    )  # fmt: skip
+    session.add(entry)
+    return entry
+
+
+def receipt_of(session: Session, request_id: str) -> TlogEntry | None:
+    return session.scalar(
+        select(TlogEntry).where(TlogEntry.kind == RECEIPT, TlogEntry.subject_id == request_id)
+    )
 
 
 def tick(container: "Container", *, limit: int = DEFAULT_LIMIT) -> Round:

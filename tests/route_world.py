@@ -37,6 +37,10 @@ from trustdesk.safety.restrictions import DecisionGround, Restriction
 from trustdesk.safety.vocabulary import DsaCategory, DsaKeyword
 from trustdesk.staff import service as staff
 from trustdesk.staff.roles import Permission
+from trustdesk.transparency import reports
+from trustdesk.transparency.metrics import parse_scope
+from trustdesk.transparency.periods import parse_period
+from trustdesk.transparency.protection import Protection
 from trustdesk.transparency.tlog import service as tlog
 
 IMAGE = Path(__file__).resolve().parents[2] / "shared/testdata/pdq/images/bridge-mods/aaa-orig.jpg"
@@ -220,8 +224,27 @@ def build_route_world(
         officer_secret=officer_secret,
         platform_token=platform_token,
         new_flagger=new_flagger,
-        access={**build_access_params(sessions, clock), "notice_id": seed_agency_notice(sessions, clock)},
+        access={
+            **build_access_params(sessions, clock),
+            "notice_id": seed_agency_notice(sessions, clock),
+            **build_transparency_params(container),
+        },
     )
+
+
+# --- transparency: the public page's downloads and the reports' JSON API (issue 12) ----------------------
+
+
+def build_transparency_params(container: Container) -> dict[str, str]:
+    """A published report of the world's records (after the log's first head) and one of its files."""
+    period, scope = parse_period("2026-H2"), parse_scope("global")
+    with unit_of_work(container.sessions) as session:
+        built = reports.build(
+            session, container.clock, container.signer, container.catalogue, period, scope,
+            provider="Demo messenger", protection=Protection(),
+        )  # fmt: skip
+        reports.publish(session, container.clock, period, scope)
+        return {"report_id": built.report.id, "name": reports.DOCUMENT}
 
 
 # --- access: revocation and enrolment (issue 11) --------------------------------------------------------

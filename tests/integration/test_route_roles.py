@@ -97,6 +97,11 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("POST", "/portal/login"): ANYONE,
     ("GET", "/console/login"): ANYONE,
     ("POST", "/console/login"): ANYONE,
+    ("GET", "/transparency"): ANYONE,
+    ("POST", "/transparency/receipt"): ANYONE,
+    ("GET", "/transparency/reports/{report_id}/{name}"): ANYONE,
+    ("GET", "/api/v1/transparency/reports"): ANYONE,
+    ("GET", "/api/v1/transparency/reports/{report_id}"): ANYONE,
     # the platform service
     ("POST", "/api/v1/match"): PLATFORM,
     ("POST", "/api/v1/content-events"): PLATFORM,

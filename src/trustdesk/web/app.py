@@ -23,6 +23,7 @@ from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
 from trustdesk.web.portal.notices import router as portal_notices_router
 from trustdesk.web.portal.routes import router as portal_router
 from trustdesk.web.public.routes import router as public_router
+from trustdesk.web.public.transparency import router as transparency_router
 
 
 def app_from_settings() -> FastAPI:
@@ -59,6 +60,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(safety_router)
     app.include_router(notice_router)
     app.include_router(tlog_router)
+    app.include_router(transparency_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -228,6 +228,8 @@ def build_route_world(
             **build_access_params(sessions, clock),
             "notice_id": seed_agency_notice(sessions, clock),
             **build_transparency_params(container),
+            **build_intake_params(container),
+            **build_oncall_params(sessions, clock),
         },
     )
 
@@ -367,3 +369,44 @@ def seed_agency_notice(sessions: sessionmaker[Session], clock: FrozenClock) -> s
             select(Agency).join(AgencyDomain).where(AgencyDomain.domain == "justice.fr")
         ).one()
         return agency_notices.notify(session, clock, Actor.operator(), agency, "test", "A notice.").id
+
+
+# --- on call for emergencies (issue 13, item 3) ------------------------------------------------------------
+# The ids behind ``/console/oncall/{shift_id}/remove`` and ``/console/pages/{page_id}/acknowledge``: a shift
+# of a lawyer of its own (the first caller allowed removes it; the next get 409), and the page the world's
+# emergency EPOC raised on arrival (nobody was on call: the fallback page; acknowledged once, then 409).
+
+
+def build_oncall_params(sessions: sessionmaker[Session], clock: FrozenClock) -> dict[str, str]:
+    from trustdesk.oncall import rota
+    from trustdesk.oncall.models import Page
+
+    with unit_of_work(sessions) as session:
+        lawyer = staff.add_user(
+            session, clock, Actor.operator(), email="oncall-seed@platform.example", roles=["legal_reviewer"]
+        ).user
+        shift = rota.add_shift(
+            session, clock, None, user=lawyer, starts_at=clock.now, ends_at=clock.now + timedelta(days=1)
+        )
+        page_id = session.scalars(select(Page.id).order_by(Page.paged_at, Page.id)).first()
+        assert page_id is not None, "the world's emergency paged on arrival"
+        return {"shift_id": shift.id, "page_id": page_id}
+
+
+# --- e-mail and mailroom intake (issue 13) ----------------------------------------------------------------
+
+
+def build_intake_params(container: Container) -> dict[str, str]:
+    """An e-mail in triage with one attachment (no DNS is asked: the message is not signed)."""
+    from tests.unit.test_mail_authenticity import mail
+    from trustdesk.intake import store
+    from trustdesk.intake.authenticity import StaticDns
+    from trustdesk.intake.models import InboundAttachment
+
+    raw = mail(attachments=[("order.pdf", "application/pdf", b"%PDF-1.7 broken")]).as_bytes()
+    with unit_of_work(container.sessions) as session:
+        message = store.receive(session, container.clock, raw, channel=store.EMAIL, dns=StaticDns({}))
+        attachment = session.scalars(
+            select(InboundAttachment).where(InboundAttachment.message_id == message.id)
+        ).one()
+        return {"attachment_id": attachment.id}

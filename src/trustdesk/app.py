@@ -31,6 +31,7 @@ from trustdesk.signing.ed25519 import load_or_create
 from trustdesk.signing.protocol import Signer
 
 if TYPE_CHECKING:
+    from trustdesk.oncall.paging import Pager
     from trustdesk.safety.classifiers import Classifier
     from trustdesk.safety.cybertipline_clients import CyberTiplineClient
     from trustdesk.safety.events import ContentItem
@@ -84,6 +85,13 @@ class Container:
         return notifier_from_settings(
             self.settings.alert_webhook_url, secret.get_secret_value() if secret else None
         )
+
+    @cached_property
+    def pager(self) -> "Pager":
+        """Where the person on call is paged (``trustdesk.oncall.paging``): the alert webhook, or the log."""
+        from trustdesk.oncall.paging import pager_from_settings
+
+        return pager_from_settings(self.settings)
 
     @cached_property
     def execution(self) -> ExecutionPolicy:
@@ -176,6 +184,7 @@ def on_request_received(container: Container) -> None:
     from trustdesk.lawful.holds import preserve_on_arrival
     from trustdesk.lawful.models import LawfulRequest
     from trustdesk.lawful.removals import open_scrutiny_window
+    from trustdesk.oncall import paging
 
     def handle(_: str, payload: Payload) -> None:
         with unit_of_work(container.sessions) as session:
@@ -195,7 +204,11 @@ def on_request_received(container: Container) -> None:
             # An emergency is alerted on arrival even when the platform failed its preservation (which the
             # bus then retries): the people on duty must know at once, and a failure is one more reason.
             if emergency:
-                monitor.tick(container.sessions, container.clock, container.notifier)
+                try:
+                    # The person on call is paged in a unit of work of its own (once per request).
+                    paging.page_on_arrival(container, payload["request_id"])
+                finally:
+                    monitor.tick(container.sessions, container.clock, container.notifier)
 
     # A queue group: on NATS one process of all (web or worker) acts on each arrival, not every one.
     container.bus.subscribe(Subject.REQUEST_RECEIVED, handle, group="lawful-arrival")

@@ -15,8 +15,12 @@ from trustdesk.authorities import cli as authorities_cli
 from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, long_running_container, work
 from trustdesk.config import Environment, PlatformKind, load_settings
 from trustdesk.db import unit_of_work
+from trustdesk.dossier import cli as dossier_cli
 from trustdesk.errors import Forbidden
+from trustdesk.intake import cli as intake_cli
 from trustdesk.lawful import cli as lawful_cli
+from trustdesk.oncall import cli as oncall_cli
+from trustdesk.oncall.paging import escalation_job
 from trustdesk.safety import cli as safety_cli
 from trustdesk.safety import demo as safety_demo
 from trustdesk.safety import moderation_cli, ncmec_cli
@@ -48,6 +52,9 @@ safety_cli.mount(app)
 transparency_cli.mount(app)
 report_cli.mount(app)
 tlog_cli.mount(app)
+oncall_cli.mount(app)
+dossier_cli.mount(app)
+intake_cli.mount(app)
 
 
 @app.command()
@@ -90,6 +97,7 @@ def serve(
                     ncmec_cli.ncmec_job(c),
                     transparency_cli.sor_job(c),
                     tlog_cli.tlog_job(c),
+                    escalation_job(c),
                 ],
             },
             name="deadline-monitor",

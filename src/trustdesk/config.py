@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEMO_SECRET = "demo-secret-do-not-use-in-production"  # noqa: S105 - the demo value production refuses
 
@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     alert_webhook_secret: SecretStr | None = None
     monitor_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    oncall_escalate_minutes: Annotated[int, Field(ge=1, le=240)] = 15
     production_link_days: Annotated[int, Field(ge=1, le=90)] = 14
     exposure_cap: Annotated[int, Field(ge=1, le=1000)] = Field(
         default=40,
@@ -183,6 +184,29 @@ class Settings(BaseSettings):
         description="Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed: the client is the "
         'right-most address not in this list; e.g. ["10.0.0.0/8"]. Empty: the direct peer is the client',
     )
+
+    # e-mail intake (issue 13, docs/mail-intake.md)
+    intake_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The addresses the SMTP listener accepts mail for, comma-separated, e.g. "
+        "lawful@trustdesk.example,legal@trustdesk.example; any other recipient is refused (550)",
+    )
+    mail_max_bytes: Annotated[int, Field(ge=1024, le=512 * 1_048_576)] = Field(
+        default=25 * 1_048_576, description="The largest message accepted (SMTP SIZE); larger: 552"
+    )
+    imap_host: str | None = Field(default=None, description="The mailbox `trustdesk mail poll` reads")
+    imap_port: Annotated[int, Field(ge=1, le=65535)] = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL); false only on loopback")
+
+    @field_validator("intake_addresses", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):  # TRUSTDESK_INTAKE_ADDRESSES=a@x.example,b@x.example
+            return [a.strip().lower() for a in value.split(",") if a.strip()]
+        return [str(a).strip().lower() for a in value] if isinstance(value, list | tuple) else value
 
     @field_validator("database_url")
     @classmethod

@@ -129,7 +129,11 @@ def test_requests_are_listed_and_shown_with_deadline_and_audit_trail(run: Run, d
     assert [r["tracking_number"] for r in listed] == [tracking]
     assert listed[0]["emergency"] is True
     assert shown["status"] == "acknowledged"
-    assert [e["action"] for e in shown["audit"]] == ["lawful:request:receive", "lawful:deadline:alert"]
+    assert [e["action"] for e in shown["audit"]] == [
+        "lawful:request:receive",
+        "oncall:page:fallback",  # nobody is on call in this test: the fallback channel is paged
+        "lawful:deadline:alert",
+    ]
     assert "EMERGENCY" in text
     assert run("request", "show", "TD-2026-NONE-0000", expect=2).stderr.startswith("error: no request")
 

@@ -752,6 +752,7 @@ def test_a_refusal_needs_no_document_opened(world: World, sessions: sessionmaker
     refused = post(world.client, f"{page}/decide", csrf, outcome="refuse", justification="Not a valid order.")
     assert refused.status_code == 303
     assert status_of(world, tracking) == "refused"
+    assert world.officer_view(tracking)["answered_at"] is not None  # the refusal is the answer
 
 
 def test_the_approval_view_shows_where_the_production_is_encrypted_to(

@@ -49,8 +49,9 @@ def test_an_emergency_epoc_is_acknowledged_with_its_8_hour_deadline(
         )
         assert request is not None
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == request.id)).all()
-        # The emergency alerted on arrival, after the acknowledgement committed.
-        assert actions == ["lawful:request:receive", "lawful:deadline:alert"]
+        # The emergency paged on call (nobody is: the fallback) and alerted on arrival, after the
+        # acknowledgement committed.
+        assert actions == ["lawful:request:receive", "oncall:page:fallback", "lawful:deadline:alert"]
 
 
 def test_standard_epoc_has_ten_days_and_tco_one_hour(

@@ -153,6 +153,10 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("POST", "/portal/requests/{tracking_number}/withdraw"): P.AUTHORITY_REQUEST_SUBMIT,
     ("GET", "/portal/requests/{tracking_number}/production"): P.AUTHORITY_REQUEST_READ,
     ("POST", "/portal/notices/{notice_id}/acknowledge"): P.AUTHORITY_REQUEST_READ,
+    ("GET", "/portal/dossier"): P.AUTHORITY_REQUEST_READ,
+    ("GET", "/portal/dossier/dossier.json"): P.AUTHORITY_REQUEST_READ,
+    ("GET", "/portal/dossier/signature.json"): P.AUTHORITY_REQUEST_READ,
+    ("GET", "/portal/dossier/dossier.html"): P.AUTHORITY_REQUEST_READ,
     # the transparency log: public reads, and the officer's own receipt
     ("GET", "/api/v1/tlog/checkpoint"): ANYONE,
     ("GET", "/api/v1/tlog/heads"): ANYONE,
@@ -174,6 +178,14 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("POST", "/console/requests/{tracking_number}/close"): P.STAFF_REQUEST_DECIDE,
     ("POST", "/console/requests/{tracking_number}/callback"): P.STAFF_REQUEST_DECIDE,
     ("GET", "/console/conflicts"): P.STAFF_REQUEST_READ,
+    # the console: mailroom and triage (issue 13)
+    ("GET", "/console/mailroom"): P.STAFF_REQUEST_READ,
+    ("POST", "/console/mailroom/documents"): P.STAFF_MAILROOM_UPLOAD,
+    ("GET", "/console/mailroom/attachments/{attachment_id}"): P.STAFF_REQUEST_READ,
+    ("GET", "/console/oncall"): P.STAFF_REQUEST_READ,
+    ("POST", "/console/oncall"): P.STAFF_ONCALL_MANAGE,
+    ("POST", "/console/oncall/{shift_id}/remove"): P.STAFF_ONCALL_MANAGE,
+    ("POST", "/console/pages/{page_id}/acknowledge"): P.STAFF_REQUEST_READ,
     # the console: agencies
     ("GET", "/console/agencies"): P.STAFF_AGENCY_MANAGE,
     ("POST", "/console/agencies"): P.STAFF_AGENCY_MANAGE,

@@ -12,9 +12,21 @@ EXPECTED = {
         P.STAFF_REQUEST_READ,
         P.STAFF_AUDIT_READ,
         P.STAFF_FLAGGER_MANAGE,
+        P.STAFF_ONCALL_MANAGE,
+        P.STAFF_MAILROOM_UPLOAD,
     },
-    Role.LEGAL_REVIEWER: {P.STAFF_REQUEST_READ, P.STAFF_REQUEST_DECIDE, P.STAFF_AUDIT_READ},
-    Role.LEGAL_APPROVER: {P.STAFF_REQUEST_READ, P.STAFF_REQUEST_APPROVE, P.STAFF_AUDIT_READ},
+    Role.LEGAL_REVIEWER: {
+        P.STAFF_REQUEST_READ,
+        P.STAFF_REQUEST_DECIDE,
+        P.STAFF_AUDIT_READ,
+        P.STAFF_MAILROOM_UPLOAD,
+    },
+    Role.LEGAL_APPROVER: {
+        P.STAFF_REQUEST_READ,
+        P.STAFF_REQUEST_APPROVE,
+        P.STAFF_AUDIT_READ,
+        P.STAFF_ONCALL_MANAGE,
+    },
     Role.MODERATOR: {P.STAFF_CASE_MODERATE, P.STAFF_FLAGGER_MANAGE},
 }
 
@@ -31,8 +43,10 @@ def test_the_vocabulary_is_stable() -> None:
         "STAFF_CASE_MODERATE": "staff:case:moderate",
         "STAFF_FLAGGER_MANAGE": "staff:flagger:manage",
         "STAFF_AUDIT_READ": "staff:audit:read",
+        "STAFF_MAILROOM_UPLOAD": "staff:mailroom:upload",
         "AUTHORITY_REQUEST_SUBMIT": "authority:request:submit",
         "AUTHORITY_REQUEST_READ": "authority:request:read",
+        "STAFF_ONCALL_MANAGE": "staff:oncall:manage",
     }
 
 

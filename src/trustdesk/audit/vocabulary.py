@@ -105,6 +105,17 @@ class AuditAction(StrEnum):
     REPORT_PUBLISH = "transparency:report:publish"
     SOR_SUBMIT = "transparency:statement:submit"
     SOR_REJECT = "transparency:statement:reject"
+    # e-mail and mailroom intake (issue 13)
+    INBOUND_RECEIVE = "intake:message:receive"
+    INBOUND_UPLOAD = "intake:letter:upload"
+    INBOUND_ATTACHMENT_VIEW = "intake:attachment:view"
+    # on call for emergencies (issue 13, item 3)
+    ONCALL_SHIFT_ADD = "oncall:shift:add"
+    ONCALL_SHIFT_REMOVE = "oncall:shift:remove"
+    ONCALL_PAGE_SEND = "oncall:page:send"
+    ONCALL_PAGE_FALLBACK = "oncall:page:fallback"
+    ONCALL_PAGE_ESCALATE = "oncall:page:escalate"
+    ONCALL_PAGE_ACKNOWLEDGE = "oncall:page:acknowledge"
 
 
 @dataclass(frozen=True)

@@ -294,6 +294,7 @@ def decide(
         if note and reasons:
             body += f" Grounds: {reasons}"
         correspond(session, clock, actor, request, CorrespondenceKind.CANNOT_COMPLY, body)
+        request.answered_at = clock()  # the refusal is the answer, as a refusal on receipt is
     elif disclosing:
         transition(session, clock, actor, request, Transition.SUBMIT_FOR_APPROVAL)
     else:

@@ -19,8 +19,10 @@ class Permission(StrEnum):
     STAFF_CASE_MODERATE = "staff:case:moderate"
     STAFF_FLAGGER_MANAGE = "staff:flagger:manage"
     STAFF_AUDIT_READ = "staff:audit:read"
+    STAFF_MAILROOM_UPLOAD = "staff:mailroom:upload"
     AUTHORITY_REQUEST_SUBMIT = "authority:request:submit"
     AUTHORITY_REQUEST_READ = "authority:request:read"
+    STAFF_ONCALL_MANAGE = "staff:oncall:manage"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -31,13 +33,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STAFF_REQUEST_READ,
             Permission.STAFF_AUDIT_READ,
             Permission.STAFF_FLAGGER_MANAGE,
+            Permission.STAFF_ONCALL_MANAGE,
+            Permission.STAFF_MAILROOM_UPLOAD,
         }
     ),
     Role.LEGAL_REVIEWER: frozenset(
-        {Permission.STAFF_REQUEST_READ, Permission.STAFF_REQUEST_DECIDE, Permission.STAFF_AUDIT_READ}
+        {
+            Permission.STAFF_REQUEST_READ,
+            Permission.STAFF_REQUEST_DECIDE,
+            Permission.STAFF_AUDIT_READ,
+            Permission.STAFF_MAILROOM_UPLOAD,
+        }
     ),
     Role.LEGAL_APPROVER: frozenset(
-        {Permission.STAFF_REQUEST_READ, Permission.STAFF_REQUEST_APPROVE, Permission.STAFF_AUDIT_READ}
+        {
+            Permission.STAFF_REQUEST_READ,
+            Permission.STAFF_REQUEST_APPROVE,
+            Permission.STAFF_AUDIT_READ,
+            Permission.STAFF_ONCALL_MANAGE,
+        }
     ),
     Role.MODERATOR: frozenset({Permission.STAFF_CASE_MODERATE, Permission.STAFF_FLAGGER_MANAGE}),
 }

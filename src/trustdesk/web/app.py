@@ -20,6 +20,7 @@ from trustdesk.web.console.routes import router as console_router
 from trustdesk.web.enrol_routes import router as enrol_router
 from trustdesk.web.login_routes import router as login_router
 from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
+from trustdesk.web.portal.dossier import router as portal_dossier_router
 from trustdesk.web.portal.notices import router as portal_notices_router
 from trustdesk.web.portal.routes import router as portal_router
 from trustdesk.web.public.routes import router as public_router
@@ -56,6 +57,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(public_router)
     app.include_router(portal_router)
     app.include_router(portal_notices_router)
+    app.include_router(portal_dossier_router)
     app.include_router(console_router)
     app.include_router(safety_router)
     app.include_router(notice_router)

@@ -17,8 +17,10 @@ from trustdesk.web.console import (
     documents,
     lawful,
     lawful_actions,
+    mailroom,
     moderation,
     moderation_admin,
+    oncall,
     verification,
 )
 
@@ -34,3 +36,5 @@ router.include_router(moderation_admin.router)
 router.include_router(verification.router)
 router.include_router(documents.router)
 router.include_router(access.router)
+router.include_router(oncall.router)
+router.include_router(mailroom.router)

@@ -103,7 +103,7 @@ class _Keys(HTTPSignatureKeyResolver):
             raise _Refusal(exc.code, exc.message, exc.field or "Signature-Input") from None
 
     def resolve_private_key(self, key_id: str) -> Any:  # pragma: no cover - verification only
-        raise NotImplementedError("Trustdesk holds no agency's private key")
+        raise PermissionError(f"Trustdesk holds no private key ({key_id}): it only verifies signatures")
 
 
 def _timestamp(value: object, name: str) -> datetime:

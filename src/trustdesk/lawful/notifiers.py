@@ -17,6 +17,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ __all__ = [
     "LogNotifier",
     "Notifier",
     "NotifierError",
+    "SignedWebhook",
     "WebhookNotifier",
     "notifier_from_settings",
     "sign",
@@ -86,16 +88,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class WebhookNotifier:
-    """POSTs each alert as JSON (`Alert.as_dict`) to ``url``.
+class SignedWebhook:
+    """POSTs JSON bodies to ``url``, the one webhook mechanism of the desk (deadline alerts, on-call pages).
 
     With a ``secret``, the ``X-Trustdesk-Signature`` header carries ``sha256=<hex HMAC-SHA256 of the
-    exact body>``, so the receiver can check the alert came from this desk. Any answer but 2xx (a redirect
-    included), a timeout or a network error raises `NotifierError`. Error messages name only the scheme,
-    host and port of the URL: webhook paths often embed a token.
+    exact body>``, so the receiver can check the message came from this desk. Any answer but 2xx (a
+    redirect included), a timeout or a network error raises `NotifierError`. Error messages name only the
+    scheme, host and port of the URL (``target``): webhook paths often embed a token.
     """
 
-    def __init__(self, url: str, *, secret: str | None = None, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, secret: str | None = None, timeout: float = 5.0, agent: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
@@ -107,23 +109,24 @@ class WebhookNotifier:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.url = url
         self.target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        self.signed = secret is not None
         self._secret = secret
         self.timeout = timeout
+        self._agent = agent
         self._opener = urllib.request.build_opener(_NoRedirect())
 
-    def __repr__(self) -> str:
-        return f"WebhookNotifier({self.target}, signed={self._secret is not None})"
+    @staticmethod
+    def body(payload: Mapping[str, object]) -> bytes:
+        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
-    def body(self, alert: Alert) -> bytes:
-        return json.dumps(alert.as_dict(), sort_keys=True, separators=(",", ":")).encode()
-
-    def notify(self, alert: Alert) -> None:
-        body = self.body(alert)
-        headers = {"Content-Type": "application/json", "User-Agent": "trustdesk-deadline-monitor"}
+    def post(self, payload: Mapping[str, object], what: str) -> None:
+        """POST ``payload``; ``what`` names it in errors (e.g. "alert overdue on TD-…")."""
+        body = self.body(payload)
+        headers = {"Content-Type": "application/json", "User-Agent": self._agent}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked in __init__
-        what = f"webhook {self.target} for alert {alert.kind.value} on {alert.tracking_number}"
+        what = f"webhook {self.target} for {what}"
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 status = response.status
@@ -136,6 +139,23 @@ class WebhookNotifier:
             raise NotifierError(f"{what} failed: {type(exc).__name__}: {exc}") from None
         if not 200 <= status < 300:
             raise NotifierError(f"{what} answered HTTP {status}")
+
+
+class WebhookNotifier:
+    """POSTs each alert as JSON (`Alert.as_dict`) to ``url`` through a `SignedWebhook`."""
+
+    def __init__(self, url: str, *, secret: str | None = None, timeout: float = 5.0) -> None:
+        self.webhook = SignedWebhook(url, secret=secret, timeout=timeout, agent="trustdesk-deadline-monitor")
+        self.url, self.target, self.timeout = url, self.webhook.target, timeout
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier({self.target}, signed={self.webhook.signed})"
+
+    def body(self, alert: Alert) -> bytes:
+        return self.webhook.body(alert.as_dict())
+
+    def notify(self, alert: Alert) -> None:
+        self.webhook.post(alert.as_dict(), f"alert {alert.kind.value} on {alert.tracking_number}")
 
 
 class FanoutNotifier:

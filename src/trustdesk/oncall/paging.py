@@ -18,16 +18,11 @@ page, never record one twice. Every page, escalation and acknowledgement is an a
 the unit of work (`page_on_arrival` and `escalation_job` are the entry points that do).
 """
 
-import http.client
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -39,7 +34,7 @@ from trustdesk.clock import Clock
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Conflict, NotFound
 from trustdesk.lawful.models import LawfulRequest
-from trustdesk.lawful.notifiers import SIGNATURE_HEADER, sign
+from trustdesk.lawful.notifiers import NotifierError, SignedWebhook
 from trustdesk.oncall import rota
 from trustdesk.oncall.models import Page
 from trustdesk.staff import service as staff
@@ -150,11 +145,6 @@ class LogPager:
         return f"LogPager({self.logger.name})"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
-        return None
-
-
 class WebhookPager:
     """POSTs each page as JSON (`PageMessage.as_dict`) to ``url``, signed like the deadline alerts
     (``X-Trustdesk-Signature: sha256=<HMAC>``, `trustdesk.lawful.notifiers.sign`) when given a secret.
@@ -164,40 +154,20 @@ class WebhookPager:
     channel = "webhook"
 
     def __init__(self, url: str, *, secret: str | None = None, timeout: float = 5.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"a webhook URL must be http:// or https:// with a host, got {parts.scheme!r}")
-        if secret is not None and not secret:
-            raise ValueError("the webhook secret is empty; pass None for unsigned webhooks")
-        self.url, self.timeout, self._secret = url, timeout, secret
-        self.target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self.webhook = SignedWebhook(url, secret=secret, timeout=timeout, agent="trustdesk-oncall")
+        self.url, self.target, self.timeout = url, self.webhook.target, timeout
 
     def __repr__(self) -> str:
-        return f"WebhookPager({self.target}, signed={self._secret is not None})"
+        return f"WebhookPager({self.target}, signed={self.webhook.signed})"
 
     def body(self, message: PageMessage) -> bytes:
-        return json.dumps(message.as_dict(), sort_keys=True, separators=(",", ":")).encode()
+        return self.webhook.body(message.as_dict())
 
     def send(self, message: PageMessage) -> None:
-        body = self.body(message)
-        headers = {"Content-Type": "application/json", "User-Agent": "trustdesk-oncall"}
-        if self._secret is not None:
-            headers[SIGNATURE_HEADER] = sign(self._secret, body)
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked in __init__
-        what = f"webhook {self.target} for page {message.page_id} on {message.tracking_number}"
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise PagerError(f"{what} answered HTTP {exc.code} {exc.reason}") from None
-        except urllib.error.URLError as exc:
-            raise PagerError(f"{what} failed: {exc.reason}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise PagerError(f"{what} failed: {type(exc).__name__}: {exc}") from None
-        if not 200 <= status < 300:
-            raise PagerError(f"{what} answered HTTP {status}")
+            self.webhook.post(message.as_dict(), f"page {message.page_id} on {message.tracking_number}")
+        except NotifierError as exc:
+            raise PagerError(str(exc)) from None
 
 
 def pager_from_settings(settings: "Settings") -> Pager:

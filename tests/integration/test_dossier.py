@@ -4,6 +4,7 @@ a line removed or altered, a forged checkpoint, a leaf not in the log, an omitte
 a country dossier carries no salt; the portal shows an agency its own dossier only; the CLI builds and
 verifies, the demo's dossier lists every demo request."""
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,7 @@ from tests.browser_login import give_officer_login, log_in
 from tests.factories import bearer, epoc, tco
 from tests.lawful_world import SUSPECT_PHONE, World, build_world
 from trustdesk.app import Container, build_container
+from trustdesk.audit.models import AuditEvent
 from trustdesk.authorities import service as authorities
 from trustdesk.authorities.models import AgencyDomain
 from trustdesk.clock import FrozenClock
@@ -372,6 +374,11 @@ def test_the_portal_shows_an_agency_its_own_dossier_and_the_downloads_verify(
     document = json.loads((folder / "dossier.json").read_bytes())
     assert document["scope"]["agency_id"] == agency_of(container, "justice.fr")
     assert "salt" in document["lines"][0]["log"]
+    with sessions() as session:  # every issue of the agency's own copy (it carries salts) is audited
+        issued = session.scalars(select(AuditEvent).where(AuditEvent.action == "dossier:dossier:issue")).all()
+    assert len(issued) == 4  # the page and its three downloads
+    assert issued[-1].actor_kind == "officer"
+    assert issued[-1].data["sha256"] == hashlib.sha256((folder / "dossier.json").read_bytes()).hexdigest()
     # a link kept for too long is refused rather than build a dossier in the past
     for _ in range(3):  # 75 minutes later, the session kept alive (it idles out after 30)
         clock.advance(timedelta(minutes=25))

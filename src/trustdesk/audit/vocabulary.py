@@ -105,6 +105,7 @@ class AuditAction(StrEnum):
     REPORT_PUBLISH = "transparency:report:publish"
     SOR_SUBMIT = "transparency:statement:submit"
     SOR_REJECT = "transparency:statement:reject"
+    DOSSIER_ISSUE = "dossier:dossier:issue"
     # e-mail and mailroom intake (issue 13)
     INBOUND_RECEIVE = "intake:message:receive"
     INBOUND_UPLOAD = "intake:letter:upload"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from trustdesk.audit.vocabulary import Actor
 from trustdesk.cliutil import JsonFlag, container, emit, fail, handles_errors, work
 from trustdesk.dossier import bundle, service
 from trustdesk.dossier.document import Period
@@ -56,6 +57,7 @@ def build(
             service.scope_of_agency(session, agency) if agency else service.scope_of_country(country or "")
         )
         built = service.build(session, c.clock, c.signer, scope, period, provider=c.settings.platform_name)
+        service.record_issue(session, c.clock, Actor.operator(), built)
         html, html_signature = bundle.rendered(built, c.signer)
     try:
         names = bundle.write_bundle(out, built, html, html_signature)

@@ -9,6 +9,7 @@ own dossier carries each receipt's salt (the agency holds them already, from its
 line's own fields can be checked against its leaf; a country dossier carries none.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.audit import service as audit
+from trustdesk.audit.vocabulary import Actor, AuditAction
 from trustdesk.authorities.models import Agency
 from trustdesk.clock import Clock
 from trustdesk.dossier.document import (
@@ -224,6 +227,18 @@ def build(
     }
     data = canonical_json(document)
     return Built(document, data, signer.sign(data), signer.key_id)
+
+
+def record_issue(session: Session, clock: Clock, actor: Actor, built: Built) -> None:
+    """Audit that a dossier was issued, to whom and which (its SHA-256): an agency's own copy carries the
+    salts of its receipts."""
+    document = built.document
+    audit.record(
+        session, clock, actor, AuditAction.DOSSIER_ISSUE, subject_type="dossier",
+        subject_id=str(document["scope"].get("agency_id") or document["scope"].get("country") or "-"),
+        data={"sha256": hashlib.sha256(built.data).hexdigest(), "count": document["count"],
+              "period": document["period"], "salts_included": document["salts_included"]},
+    )  # fmt: skip
 
 
 # --- against the records ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from trustdesk.app import Container
+from trustdesk.audit.vocabulary import Actor, ActorKind
 from trustdesk.db import unit_of_work
 from trustdesk.dossier import bundle, service
 from trustdesk.dossier.document import Period, parse_stamp
@@ -80,6 +81,7 @@ def _build(
             session, container.clock, container.signer, scope, period,
             provider=container.settings.platform_name, at=moment, tree_size=tree_size,
         )  # fmt: skip
+        service.record_issue(session, container.clock, Actor(ActorKind.OFFICER, officer.id), built)
     return built, period
 
 

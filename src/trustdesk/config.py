@@ -3,7 +3,7 @@
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -200,6 +200,25 @@ class Settings(BaseSettings):
     imap_password: SecretStr | None = None
     imap_folder: str = "INBOX"
     imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL); false only on loopback")
+    # outgoing mail (acknowledgements, questions, answers pointing to the portal, e-mail pages)
+    smtp_host: str | None = Field(
+        default=None, description="The relay for outgoing mail; unset: mail stays queued in the outbox"
+    )
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="STARTTLS (587), implicit TLS (465), or none (loopback only)"
+    )
+    mail_from: str = Field(
+        default="Trustdesk legal desk <lawful@trustdesk.example>",
+        description="The From: of the desk's mail; its domain names the Message-IDs",
+    )
+    channels_file: Path | None = Field(
+        default=None,
+        description="The channel directory (TOML): every address on which requests are accepted; unset: the "
+        "packaged example (docs/channels.md)",
+    )
 
     @field_validator("intake_addresses", mode="before")
     @classmethod

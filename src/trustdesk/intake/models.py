@@ -36,6 +36,9 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     """triage → accepted (became a request) | attached (to an existing request) | rejected."""
     request_id: Mapped[str | None] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    """Given at once to a message attributed to a registered agency (its acknowledgement quotes it); the
+    request triage records keeps it."""
     uploaded_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
     """The mailroom clerk who scanned it in."""
     decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -75,6 +78,10 @@ class OutboundMail(Base):
     body: Mapped[str] = mapped_column(Text)
     """Never personal data of users: answers point to the portal's encrypted download."""
     request_id: Mapped[str | None] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    inbound_id: Mapped[str | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    """The inbound message this answers (an acknowledgement, or how to reach the desk)."""
+    correspondence_id: Mapped[str | None] = mapped_column(ForeignKey("request_correspondence.id"), unique=True)
+    """The message of the file this mails (a question, an answer): mailed once."""
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     status: Mapped[str] = mapped_column(String(16), index=True)  # queued | sent | failed

@@ -32,7 +32,10 @@ class Page(Base):
     __tablename__ = "oncall_pages"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    request_id: Mapped[str] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
+    """None while the emergency is a message in triage (``inbound_id``); set when triage records it."""
+    inbound_id: Mapped[str | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    """The e-mail or letter that sounded like an emergency, paged before anyone triaged it."""
     user_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     """None: nobody was on call (the fallback channel was paged)."""
     level: Mapped[int] = mapped_column(Integer)

@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 run: venv ## serve Trustdesk with the SQLite file, the in-process bus and the demo data (development mode)
 	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk db upgrade
 	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk demo
-	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk serve
+	TRUSTDESK_ENVIRONMENT=development TRUSTDESK_SMTP_LISTEN=127.0.0.1:2525 $(BIN)/trustdesk serve
 
 run-matrix: venv ## the same against a local Synapse (code in .venv-synapse, data in var/synapse; stays up)
 	TRUSTDESK_ENVIRONMENT=development $(BIN)/trustdesk db upgrade

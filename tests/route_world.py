@@ -409,4 +409,4 @@ def build_intake_params(container: Container) -> dict[str, str]:
         attachment = session.scalars(
             select(InboundAttachment).where(InboundAttachment.message_id == message.id)
         ).one()
-        return {"attachment_id": attachment.id}
+        return {"attachment_id": attachment.id, "message_id": message.id}

@@ -31,6 +31,8 @@ from trustdesk.signing.ed25519 import load_or_create
 from trustdesk.signing.protocol import Signer
 
 if TYPE_CHECKING:
+    from trustdesk.intake.arrivals import Arrivals
+    from trustdesk.intake.channels import Directory
     from trustdesk.oncall.paging import Pager
     from trustdesk.safety.classifiers import Classifier
     from trustdesk.safety.cybertipline_clients import CyberTiplineClient
@@ -80,6 +82,17 @@ class Container:
         return load_or_create(self.settings.signing_key_path)
 
     @cached_property
+    def channels(self) -> "Directory":
+        """The channel directory (``TRUSTDESK_CHANNELS_FILE``, else the packaged example): every address on
+        which requests are accepted. A bad file is a ``SettingsError`` naming the file and the key."""
+        from trustdesk.intake.channels import ChannelError, load_directory
+
+        try:
+            return load_directory(self.settings.channels_file)
+        except ChannelError as exc:
+            raise SettingsError(f"invalid channel directory: {exc}") from exc
+
+    @cached_property
     def notifier(self) -> Notifier:
         secret = self.settings.alert_webhook_secret
         return notifier_from_settings(
@@ -92,6 +105,13 @@ class Container:
         from trustdesk.oncall.paging import pager_from_settings
 
         return pager_from_settings(self.settings)
+
+    @cached_property
+    def arrivals(self) -> "Arrivals":
+        """What happens to each e-mail and letter that arrives (``trustdesk.intake.arrivals``)."""
+        from trustdesk.intake.arrivals import arrivals_for
+
+        return arrivals_for(self)
 
     @cached_property
     def execution(self) -> ExecutionPolicy:
@@ -272,6 +292,11 @@ def build_container(
         policy=policy,
         bus=bus,
     )
+    try:
+        _ = container.channels  # a bad channel directory stops every entry point at start
+    except SettingsError:
+        engine.dispose()
+        raise
     audit.sign_with(container.sessions, lambda: container.signer)  # every audit event signed as recorded
     on_request_received(container)
     on_banks_changed(container)

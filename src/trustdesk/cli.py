@@ -78,6 +78,8 @@ def serve(
     import uvicorn
 
     from trustdesk.config import BusKind
+    from trustdesk.intake.listeners import start_mail_intake
+    from trustdesk.intake.outbound import outbox_job
     from trustdesk.lawful import monitor as deadline_monitor
     from trustdesk.safety.ingest import run_ingest
     from trustdesk.web.app import create_app
@@ -98,6 +100,7 @@ def serve(
                     transparency_cli.sor_job(c),
                     tlog_cli.tlog_job(c),
                     escalation_job(c),
+                    outbox_job(c),
                 ],
             },
             name="deadline-monitor",
@@ -111,6 +114,7 @@ def serve(
             name="content-ingest",
             daemon=True,
         ).start()
+    stop_mail = start_mail_intake(c, stop)  # the SMTP listener and the IMAP poller, when configured
     c.warm_up()  # with several workers: the shared index is built once, before they open it
     if c.settings.bus is BusKind.NATS:  # serve this process's queue groups (lawful arrivals) too
         threading.Thread(target=c.bus.run, name="bus", daemon=True).start()
@@ -122,6 +126,7 @@ def serve(
             serve_workers(workers, host or c.settings.host, port or c.settings.port)
     finally:
         stop.set()
+        stop_mail()
         c.bus.stop()
         c.bus.close()
         c.engine.dispose()
@@ -252,8 +257,10 @@ def demo(
 
 def _load_demo(c: Container, *, users: int, seed: int) -> tuple[Any, dict[str, Any]]:
     """The demo data, each part in its own transactions: the lawful desk (then its arrivals announced),
-    content safety, due process, and the transparency log and reports published from them."""
+    content safety, due process, the transparency log and reports published from them, the mailroom and
+    a dossier."""
     from trustdesk import demo as demo_data
+    from trustdesk.intake import demo as intake_demo
     from trustdesk.safety import moderation_demo
 
     with unit_of_work(c.sessions) as session:
@@ -262,7 +269,8 @@ def _load_demo(c: Container, *, users: int, seed: int) -> tuple[Any, dict[str, A
     safety = safety_demo.load(c)
     moderation = moderation_demo.load(c, "moderator@platform.example")
     transparency = transparency_demo.publish_demo(c)
-    return loaded, {"safety": safety, "moderation": moderation, "transparency": transparency}
+    mail = intake_demo.load(c)  # after the log's first head: the dossier proves every receipt in it
+    return loaded, {"safety": safety, "moderation": moderation, "transparency": transparency, "mail": mail}
 
 
 def matrix_demo(

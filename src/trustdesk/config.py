@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "demo-secret-do-not-use-in-production"  # noqa: S105 - the demo value production refuses
 
@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     alert_webhook_secret: SecretStr | None = None
     monitor_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     oncall_escalate_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    oncall_fallback_email: str | None = Field(
+        default=None,
+        description="Where an e-mail page goes when nobody (or nobody left) is on call: a team address read "
+        "around the clock (pages go by e-mail when TRUSTDESK_SMTP_HOST is set and no alert webhook is)",
+    )
     production_link_days: Annotated[int, Field(ge=1, le=90)] = 14
     exposure_cap: Annotated[int, Field(ge=1, le=1000)] = Field(
         default=40,
@@ -186,11 +191,6 @@ class Settings(BaseSettings):
     )
 
     # e-mail intake (issue 13, docs/mail-intake.md)
-    intake_addresses: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="The addresses the SMTP listener accepts mail for, comma-separated, e.g. "
-        "lawful@trustdesk.example,legal@trustdesk.example; any other recipient is refused (550)",
-    )
     mail_max_bytes: Annotated[int, Field(ge=1024, le=512 * 1_048_576)] = Field(
         default=25 * 1_048_576, description="The largest message accepted (SMTP SIZE); larger: 552"
     )
@@ -200,6 +200,11 @@ class Settings(BaseSettings):
     imap_password: SecretStr | None = None
     imap_folder: str = "INBOX"
     imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL); false only on loopback")
+    imap_poll_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
+    smtp_listen: str | None = Field(
+        default=None,
+        description="HOST:PORT where `trustdesk serve` runs the SMTP intake (behind the MX); unset: none",
+    )
     # outgoing mail (acknowledgements, questions, answers pointing to the portal, e-mail pages)
     smtp_host: str | None = Field(
         default=None, description="The relay for outgoing mail; unset: mail stays queued in the outbox"
@@ -220,12 +225,13 @@ class Settings(BaseSettings):
         "packaged example (docs/channels.md)",
     )
 
-    @field_validator("intake_addresses", mode="before")
+    @field_validator("smtp_listen")
     @classmethod
-    def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):  # TRUSTDESK_INTAKE_ADDRESSES=a@x.example,b@x.example
-            return [a.strip().lower() for a in value.split(",") if a.strip()]
-        return [str(a).strip().lower() for a in value] if isinstance(value, list | tuple) else value
+    def _host_port(cls, value: str | None) -> str | None:
+        host, sep, port = (value or "").rpartition(":")
+        if value is not None and not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:2525)")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -266,6 +272,11 @@ class Settings(BaseSettings):
             missing.append(
                 "TRUSTDESK_TDB_TOKEN (TRUSTDESK_TDB_BASE_URL turns on submitting statements of reasons to "
                 "the EU Transparency Database, DSA Art. 24(5), which needs the platform's API token)"
+            )
+        if (self.smtp_listen or self.imap_host) and not self.smtp_host:
+            missing.append(
+                "TRUSTDESK_SMTP_HOST (the mail intake is on, and an agency's mail is acknowledged by e-mail "
+                "at once: without a relay the acknowledgements would only wait in the outbox)"
             )
         if missing:
             raise ValueError(

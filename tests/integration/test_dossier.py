@@ -6,6 +6,7 @@ verifies, the demo's dossier lists every demo request."""
 
 import hashlib
 import json
+import pathlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -472,3 +473,13 @@ def test_the_demos_dossier_lists_every_demo_request_with_its_channel(
             container.engine.dispose()
     assert samples <= set(seen)
     assert {seen[t] for t in samples} == {"demo"}
+    # `make run` shows the mailroom (three messages in triage) and writes the FR agency's dossier, which
+    # verifies and lists the magistrate's e-mailed order as in triage with the tracking number it was given.
+    assert json.loads(loaded.stdout)["mail"] == {"mailroom_messages": 3, "dossier": "var/demo-dossier"}
+    dossier(database_url, tmp_path / "signing.pem", "verify", "var/demo-dossier")
+    demo = json.loads(pathlib.Path("var/demo-dossier/dossier.json").read_bytes())
+    (mailed,) = demo["inbound"]
+    assert (mailed["channel"], mailed["status"]) == ("email", "triage")
+    assert mailed["tracking_number"].startswith("TD-")
+    fr = json.loads((tmp_path / "FR" / "dossier.json").read_bytes())
+    assert [m["sha256"] for m in fr["inbound"]] == [mailed["sha256"]]  # the look-alike is nobody's

@@ -153,6 +153,19 @@ def test_a_fresh_start_without_settings_says_what_production_needs_and_how_to_tr
     assert not (tmp_path / "fresh.db").exists()  # refused before anything was created
 
 
+def test_production_with_the_mail_intake_on_needs_a_relay_for_the_acknowledgements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TRUSTDESK_SMTP_LISTEN", "0.0.0.0:25")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert "TRUSTDESK_SMTP_HOST" in str(refused.value)
+    monkeypatch.setenv("TRUSTDESK_SMTP_HOST", "relay.platform.example")
+    assert load_settings().smtp_listen == "0.0.0.0:25"
+
+
 def test_make_run_says_development_for_every_command() -> None:
     root = Path(__file__).resolve().parents[2]
     planned = subprocess.run(

@@ -22,6 +22,7 @@ from tests.browser_login import add_staff_login, log_in
 from tests.clitools import cli_env
 from tests.factories import PDF, bearer, epoc, officer_key
 from tests.imap_server import ImapServer, Mailstore
+from tests.mail_world import arrivals_for_test
 from tests.unit.test_mail_authenticity import agency_dns, mail, sign, wire
 from trustdesk.app import Container
 from trustdesk.audit.models import AuditEvent
@@ -65,9 +66,8 @@ def free_port() -> int:
 @pytest.fixture
 def smtp(container: Container) -> Iterator[tuple[IntakeHandler, int]]:
     handler = IntakeHandler(
-        container.sessions, container.clock, [DESK], MAX, dns=dns(),
-        titles=store.catalogue_titles(container.catalogue),
-    )  # fmt: skip
+        container.sessions, container.clock, [DESK], MAX, arrivals_for_test(container), dns=dns()
+    )
     port = free_port()
     listener = controller(handler, "127.0.0.1", port)
     listener.start()
@@ -143,8 +143,22 @@ def test_a_signed_order_over_smtp_is_stored_whole_and_attributed_to_its_agency(
     assert extracted["phone_numbers"] == ["+33612345678"]
     assert extracted["emergency"] is True
     with sessions() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.subject_id == message.id)).one()
-    assert event.action == AuditAction.INBOUND_RECEIVE.value
+        actions = [
+            e.action
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.subject_id == message.id).order_by(AuditEvent.seq)
+            )
+        ]
+        event = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.subject_id == message.id, AuditEvent.action == AuditAction.INBOUND_RECEIVE.value
+            )
+        ).one()
+    # received, then acknowledged (it is the agency's), then paged (it says "Urgent"), in that order
+    assert actions == [
+        AuditAction.INBOUND_RECEIVE.value, AuditAction.INBOUND_ACKNOWLEDGE.value,
+        AuditAction.ONCALL_PAGE_FALLBACK.value,
+    ]  # fmt: skip
     assert event.data["after"]["sha256"] == message.sha256
 
 
@@ -179,7 +193,7 @@ def test_a_broken_pdf_and_a_missing_one_are_kept_in_triage_with_the_problem(
     _, port = smtp
     send(port, sign(mail(attachments=[("order.pdf", "application/pdf", b"%PDF-1.7\nnot a pdf")])))
     send(port, sign(mail(subject="see attachment", body="The order is attached.")))
-    broken, bare = stored(sessions)
+    broken, bare = sorted(stored(sessions), key=lambda m: m.subject == "see attachment")  # same instant
     (attachment,) = attachments(sessions, broken.id)
     assert (attachment.problem or "").startswith("it does not parse")
     assert attachment.content == b"%PDF-1.7\nnot a pdf"
@@ -206,7 +220,9 @@ def test_an_oversized_message_without_size_is_refused_at_data(
     container: Container, sessions: sessionmaker[Session]
 ) -> None:
     """A client that does not declare SIZE is refused at the end of DATA, by the handler's own check."""
-    handler = IntakeHandler(container.sessions, container.clock, [DESK], 2048, dns=StaticDns({}))
+    handler = IntakeHandler(
+        container.sessions, container.clock, [DESK], 2048, arrivals_for_test(container), dns=StaticDns({})
+    )
     port = free_port()
     listener = controller(handler, "127.0.0.1", port)
     listener.start()
@@ -320,6 +336,7 @@ def mailbox() -> Iterator[tuple[Mailstore, imap_poller.Mailbox]]:
 
 def test_the_poller_stores_every_unseen_message_and_flags_it_after_the_commit(
     mailbox: tuple[Mailstore, imap_poller.Mailbox],
+    container: Container,
     sessions: sessionmaker[Session],
     clock: FrozenClock,
     agency_id: str,
@@ -339,13 +356,13 @@ def test_the_poller_stores_every_unseen_message_and_flags_it_after_the_commit(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(store, "receive", crash_once)
-    done = imap_poller.poll_once(sessions, clock, account, dns=dns())
+    done = imap_poller.poll_once(sessions, clock, account, arrivals_for_test(container), dns=dns())
     assert (len(done.stored), done.failed) == (1, 1)
     assert box.seen() == [False, True]  # the first was not stored: still unseen, fetched again next round
     assert any("BODY.PEEK[]" in c for c in box.commands)
     assert not any("RFC822" in c for c in box.commands)  # RFC822 would set \Seen before the commit
 
-    again = imap_poller.poll_once(sessions, clock, account, dns=dns())
+    again = imap_poller.poll_once(sessions, clock, account, arrivals_for_test(container), dns=dns())
     assert len(again.stored) == 1
     assert box.seen() == [True, True]
     messages = {m.subject: m for m in stored(sessions)}
@@ -356,18 +373,21 @@ def test_the_poller_stores_every_unseen_message_and_flags_it_after_the_commit(
 
     for message in box.messages:  # a crash after the commit, before the flags: everything fetched again
         message.flags.clear()
-    replay = imap_poller.poll_once(sessions, clock, account, dns=dns())
+    replay = imap_poller.poll_once(sessions, clock, account, arrivals_for_test(container), dns=dns())
     assert sorted(replay.stored) == sorted(m.id for m in messages.values())
     assert count(sessions) == 2
 
 
 def test_the_poller_refuses_a_bad_login(
-    mailbox: tuple[Mailstore, imap_poller.Mailbox], sessions: sessionmaker[Session], clock: FrozenClock
+    mailbox: tuple[Mailstore, imap_poller.Mailbox],
+    container: Container,
+    sessions: sessionmaker[Session],
+    clock: FrozenClock,
 ) -> None:
     _, account = mailbox
     wrong = imap_poller.Mailbox(account.host, account.port, "desk", "wrong", use_ssl=False)
     with pytest.raises(imap_poller.imaplib.IMAP4.error):
-        imap_poller.poll_once(sessions, clock, wrong, dns=StaticDns({}))
+        imap_poller.poll_once(sessions, clock, wrong, arrivals_for_test(container), dns=StaticDns({}))
 
 
 # --- the console ----------------------------------------------------------------------------------------

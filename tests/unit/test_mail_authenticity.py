@@ -248,7 +248,7 @@ def test_the_subdomain_policy_applies_to_a_subdomain() -> None:
 # --- agencies -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("domain", ["justlce.fr", "justice.com", "justice.fr.example"])
+@pytest.mark.parametrize("domain", ["justlce.fr", "justice.com", "justice.fr.example", "justice-fr.com"])
 def test_a_look_alike_domain_is_flagged_even_when_its_own_dkim_passes(domain: str) -> None:
     raw = sign(mail(sender=f"magistrate@{domain}"), domain=domain)
     verdict = check(raw, parsed(raw), [AGENCY], agency_dns(domain))

@@ -12,6 +12,7 @@ import pytest
 from trustdesk.lawful.risk import (
     HOLD_AT,
     RULES,
+    MailFacts,
     RiskFacts,
     _distance,
     _skeleton,
@@ -164,6 +165,10 @@ def test_the_points_add_up_and_hold_at_the_threshold() -> None:
         "emergency_content": 20,
         "targets_in_other_emergencies": 20,
         "kind_claimed": 30,
+        "by_email": 10,
+        "mail_not_authenticated": 40,
+        "mail_lookalike": 40,
+        "letter_unverified": 25,
     }
     below = assess(replace(CLEAN, signed=False, key_created_at=NOW))  # 15 + 10
     assert (below.score, below.hold) == (25, False)
@@ -298,3 +303,26 @@ def test_an_unsigned_request_from_an_agency_that_signs_is_held_on_that_alone() -
     signed = assess(replace(CLEAN, signed=True, agency_signs=True))
     assert (signed.score, signed.reasons) == (0, ())
     assert assess(replace(CLEAN, signed=False, agency_signs=False)).score == 15
+
+
+def test_how_an_e_mail_or_a_letter_was_authenticated_is_scored() -> None:
+    def codes(mail: MailFacts, **changes: object) -> tuple[list[str], int, bool]:
+        risk = assess(replace(CLEAN, signed=False, mail=mail, **changes))
+        return [r.code for r in risk.reasons], risk.score, risk.hold
+
+    authenticated = MailFacts(channel="email", authenticated=True, from_domain="justice.fr")
+    assert codes(authenticated) == (["unsigned", "by_email"], 25, False)
+    forged = MailFacts(channel="email", authenticated=False, from_domain="justice.fr")
+    assert codes(forged) == (["unsigned", "by_email", "mail_not_authenticated"], 65, True)
+    lookalike = MailFacts(
+        channel="email", authenticated=False, from_domain="justice-fr.com", lookalike_of="justice.fr"
+    )
+    reasons, score, hold = codes(lookalike)
+    assert (reasons, score, hold) == (["unsigned", "by_email", "mail_lookalike"], 65, True)
+    assert (
+        "justice-fr.com, which imitates justice.fr"
+        in assess(replace(CLEAN, mail=lookalike)).reasons[-1].sentence
+    )
+    letter = MailFacts(channel="mailroom", authenticated=False)
+    assert codes(letter) == (["unsigned", "letter_unverified"], 40, True)
+    assert assess(replace(CLEAN, mail=None)).score == 0

@@ -110,6 +110,13 @@ class AuditAction(StrEnum):
     INBOUND_RECEIVE = "intake:message:receive"
     INBOUND_UPLOAD = "intake:letter:upload"
     INBOUND_ATTACHMENT_VIEW = "intake:attachment:view"
+    INBOUND_ACKNOWLEDGE = "intake:message:acknowledge"
+    INBOUND_ACCEPT = "intake:message:accept"
+    INBOUND_ATTACH = "intake:message:attach"
+    INBOUND_REJECT = "intake:message:reject"
+    MAIL_SEND = "intake:mail:send"
+    MAIL_FAIL = "intake:mail:fail"
+    MAIL_RETRY = "intake:mail:retry"
     # on call for emergencies (issue 13, item 3)
     ONCALL_SHIFT_ADD = "oncall:shift:add"
     ONCALL_SHIFT_REMOVE = "oncall:shift:remove"

@@ -1,12 +1,17 @@
 """Building a responsiveness dossier from the records, and checking one against them (operator, auditor).
 
 `build` reads every request of the scope received in the period, in order of receipt, and writes one line
-each: when and how it arrived, when it was acknowledged, the correspondence (times, directions and kinds;
+each: when and how it arrived, when it was acknowledged (at once on the portal and the API; when the
+acknowledgement mail went out for e-mail and letters), the correspondence (times, directions and kinds;
 never a body), when and how it was answered, its deadline and whether it was met, and its receipt leaf in
 the transparency log with the inclusion proof in one signed head — the latest at build time, or the one
 asked for — which the dossier carries once. The document is signed with the platform's key. An agency's
 own dossier carries each receipt's salt (the agency holds them already, from its log receipts), so every
 line's own fields can be checked against its leaf; a country dossier carries none.
+
+It also lists every e-mail and letter of the scope (``inbound``): attributed to the agency at arrival or
+recorded as its request, with its SHA-256 and what became of it (in triage, recorded, attached, rejected),
+so a message that never became a request is not missing from the authority's account either.
 """
 
 import hashlib
@@ -14,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from trustdesk.audit import service as audit
 from trustdesk.audit.vocabulary import Actor, AuditAction
@@ -24,6 +29,7 @@ from trustdesk.clock import Clock
 from trustdesk.dossier.document import (
     FORMAT,
     FORMAT_VERSION,
+    SYNCHRONOUS_CHANNELS,
     Deadline,
     LogStatus,
     Period,
@@ -33,6 +39,8 @@ from trustdesk.dossier.document import (
     stamp,
 )
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.intake.models import InboundMessage, OutboundMail
+from trustdesk.intake.outbound import ACKNOWLEDGEMENT, SENT
 from trustdesk.lawful import review, views
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.workflow import RequestStatus
@@ -134,6 +142,56 @@ def _log_entry(
     return out | {"status": LogStatus.INCLUDED.value, "leaf_index": entry.leaf_index, "proof": proof["proof"]}
 
 
+def _acknowledged_at(session: Session, request: LawfulRequest, now: datetime) -> datetime | None:
+    """When the authority had its acknowledgement: at once on the portal and the API; for a request that
+    came by e-mail or letter, when the first acknowledgement mail about it (or about its message, before
+    triage recorded it) went out."""
+    if request.channel in SYNCHRONOUS_CHANNELS:
+        return acknowledged_at(request.channel, request.received_at)
+    messages = select(InboundMessage.id).where(InboundMessage.request_id == request.id)
+    sent = session.scalar(
+        select(func.min(OutboundMail.sent_at)).where(
+            OutboundMail.kind == ACKNOWLEDGEMENT,
+            OutboundMail.status == SENT,
+            or_(OutboundMail.request_id == request.id, OutboundMail.inbound_id.in_(messages)),
+        )
+    )
+    return sent if sent is not None and sent <= now else None
+
+
+def _inbound(session: Session, scope: Scope, period: Period, now: datetime) -> list[dict[str, Any]]:
+    """Every e-mail and letter of the scope received in the period, whatever became of it: attributed to
+    the agency at arrival, or recorded as one of its requests. No sender, subject or body: times, channel,
+    the SHA-256 of what was received, and its fate."""
+    request = aliased(LawfulRequest)
+    query = (
+        select(InboundMessage, request.tracking_number)
+        .outerjoin(request, request.id == InboundMessage.request_id)
+        .join(Agency, Agency.id == func.coalesce(request.agency_id, InboundMessage.agency_id))
+        .where(
+            InboundMessage.received_at >= period.start,
+            InboundMessage.received_at < period.end,
+            InboundMessage.created_at <= now,
+        )
+    )
+    if scope.kind == "agency":
+        query = query.where(Agency.id == scope.agency_id)
+    else:
+        query = query.where(Agency.country == scope.country)
+    rows = session.execute(query.order_by(InboundMessage.received_at, InboundMessage.id)).all()
+    return [
+        {
+            "n": n,
+            "received_at": stamp(message.received_at),
+            "channel": message.channel,
+            "sha256": message.sha256,
+            "tracking_number": tracking or message.tracking_number,
+            "status": message.status if message.decided_at is None or message.decided_at <= now else "triage",
+        }
+        for n, (message, tracking) in enumerate(rows, start=1)
+    ]
+
+
 def _line(
     session: Session, number: int, request: LawfulRequest, head: TlogHead | None, salts: bool, now: datetime
 ) -> dict[str, Any]:
@@ -153,7 +211,7 @@ def _line(
         "instrument": request.instrument.value,
         "emergency": request.emergency,
         "received_at": stamp(request.received_at),
-        "acknowledged_at": stamp(acknowledged_at(request.channel, request.received_at)),
+        "acknowledged_at": stamp(_acknowledged_at(session, request, now)),
         "correspondence": [
             {"at": stamp(m.created_at), "direction": m.direction, "kind": m.kind}
             for m in messages
@@ -224,6 +282,7 @@ def build(
         "count": len(lines),
         "summary": summary,
         "lines": lines,
+        "inbound": _inbound(session, scope, period, now),
     }
     data = canonical_json(document)
     return Built(document, data, signer.sign(data), signer.key_id)

@@ -17,14 +17,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.clock import Clock
 from trustdesk.config import Settings
-from trustdesk.db import unit_of_work
-from trustdesk.intake import store
 from trustdesk.intake.authenticity import Lookup
+
+if TYPE_CHECKING:
+    from trustdesk.intake.arrivals import Arrivals
 
 __all__ = ["Mailbox", "PollResult", "poll_forever", "poll_once"]
 
@@ -98,9 +100,9 @@ def poll_once(
     sessions: "sessionmaker[Session]",
     clock: Clock,
     mailbox: Mailbox,
+    arrivals: "Arrivals",
     *,
     dns: Lookup | None = None,
-    titles: list[tuple[str, str]] | None = None,
 ) -> PollResult:
     """One round: store and flag every unseen message of the folder (at most ``MAX_PER_ROUND``)."""
     result = PollResult()
@@ -118,12 +120,9 @@ def poll_once(
                 continue
             raw, arrived = fetched
             try:
-                with unit_of_work(sessions) as session:
-                    message = store.receive(
-                        session, clock, raw, channel=store.EMAIL, recipient=mailbox.user,
-                        received_at=arrived, dns=dns, titles=titles or [],
-                    )  # fmt: skip
-                    message_id = message.id
+                message_id = arrivals.take(
+                    sessions, clock, raw, recipient=mailbox.user, received_at=arrived, dns=dns
+                )
             except Exception:  # left unseen: the next round fetches it again
                 log.exception("message %s of %s could not be stored; left unseen", num, mailbox.folder)
                 result.failed += 1
@@ -144,14 +143,14 @@ def poll_forever(
     mailbox: Mailbox,
     interval: float,
     stop: threading.Event,
+    arrivals: "Arrivals",
     *,
     dns: Lookup | None = None,
-    titles: list[tuple[str, str]] | None = None,
 ) -> None:
     """Poll every ``interval`` seconds until ``stop`` is set; a failed round is logged and retried."""
     while not stop.is_set():
         try:
-            done = poll_once(sessions, clock, mailbox, dns=dns, titles=titles)
+            done = poll_once(sessions, clock, mailbox, arrivals, dns=dns)
             if done.stored or done.failed:
                 log.info(
                     "mailbox %s: %d stored, %d left for later", mailbox.folder, len(done.stored), done.failed

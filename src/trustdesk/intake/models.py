@@ -80,7 +80,9 @@ class OutboundMail(Base):
     request_id: Mapped[str | None] = mapped_column(ForeignKey("lawful_requests.id"), index=True)
     inbound_id: Mapped[str | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     """The inbound message this answers (an acknowledgement, or how to reach the desk)."""
-    correspondence_id: Mapped[str | None] = mapped_column(ForeignKey("request_correspondence.id"), unique=True)
+    correspondence_id: Mapped[str | None] = mapped_column(
+        ForeignKey("request_correspondence.id"), unique=True
+    )
     """The message of the file this mails (a question, an answer): mailed once."""
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     message_id: Mapped[str] = mapped_column(String(998), unique=True)

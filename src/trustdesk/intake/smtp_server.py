@@ -2,24 +2,27 @@
 whole (``store.receive``) in its own unit of work, and only once that is committed does the sender's MTA get
 its ``250``. A crash before the commit loses nothing: the MTA was not told the mail arrived, and retries.
 
-Refused at the door, with nothing stored: a recipient that is not one of ``TRUSTDESK_INTAKE_ADDRESSES``
-(550), a message larger than ``TRUSTDESK_MAIL_MAX_BYTES`` (552; the limit is advertised in EHLO as SIZE).
-A failure to store is a temporary error (451): the MTA keeps the message and tries again.
+Refused at the door, with nothing stored: a recipient that is not one of the channel directory's e-mail
+addresses (550; ``trustdesk.intake.channels``), a message larger than ``TRUSTDESK_MAIL_MAX_BYTES`` (552;
+the limit is advertised in EHLO as SIZE). A failure to store is a temporary error (451): the MTA keeps the
+message and tries again.
 """
 
 import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session, sessionmaker
 
 from trustdesk.clock import Clock
-from trustdesk.db import unit_of_work
 from trustdesk.intake import store
 from trustdesk.intake.authenticity import Lookup
+
+if TYPE_CHECKING:
+    from trustdesk.intake.arrivals import Arrivals
 
 __all__ = ["IntakeHandler", "controller"]
 
@@ -34,8 +37,9 @@ class IntakeHandler:
     clock: Clock
     addresses: Iterable[str]
     max_bytes: int
+    arrivals: "Arrivals"
+    """Stores, triages and pages (``intake.arrivals``): the same for every channel."""
     dns: Lookup | None = None
-    titles: list[tuple[str, str]] = field(default_factory=list)
     received: list[str] = field(default_factory=list)
     """The ids of the messages stored (for the operator's log and the tests)."""
 
@@ -80,12 +84,10 @@ class IntakeHandler:
 
     def _store(self, raw: bytes, mail_from: str | None, recipient: str, facts: store.Envelope) -> str:
         """One unit of work per message: committed when this returns."""
-        with unit_of_work(self.sessions) as session:
-            message = store.receive(
-                session, self.clock, raw, channel=store.EMAIL, envelope_from=mail_from or None,
-                recipient=recipient, envelope=facts, dns=self.dns, titles=self.titles,
-            )  # fmt: skip
-            return message.id
+        return self.arrivals.take(
+            self.sessions, self.clock, raw, envelope_from=mail_from or None, recipient=recipient,
+            envelope=facts, dns=self.dns,
+        )  # fmt: skip
 
 
 def controller(handler: IntakeHandler, host: str, port: int) -> Controller:

@@ -31,10 +31,11 @@ from trustdesk.authorities import service as authorities
 from trustdesk.clock import Clock
 from trustdesk.errors import NotFound
 from trustdesk.intake import authenticity, extract
-from trustdesk.intake.models import InboundAttachment, InboundMessage
+from trustdesk.intake.models import InboundAttachment, InboundMessage, OutboundMail
 from trustdesk.lawful import service as lawful
+from trustdesk.lawful.models import LawfulRequest
 
-__all__ = ["Envelope", "catalogue_titles", "find_duplicate", "receive"]
+__all__ = ["Envelope", "body_text", "catalogue_titles", "find_duplicate", "receive"]
 
 MAX_ATTACHMENTS: Final = 50
 EMAIL, MAILROOM = "email", "mailroom"
@@ -194,7 +195,7 @@ def _read_email(
         parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
         _headers(message, parsed)
-        texts = [message.subject or "", _body_text(parsed)]
+        texts = [message.subject or "", body_text(parsed)]
     except Exception as exc:  # noqa: BLE001 - whatever hostile bytes make the parser raise, the mail is kept
         message.note = f"the message cannot be parsed ({type(exc).__name__}): it is kept whole, in triage"
         message.authenticity = authenticity.check(
@@ -241,7 +242,8 @@ def _headers(message: InboundMessage, parsed: EmailMessage) -> None:
     message.in_reply_to = thread or None
 
 
-def _body_text(parsed: EmailMessage) -> str:
+def body_text(parsed: EmailMessage) -> str:
+    """The mail's text (plain, else HTML without its tags), at most ``extract.MAX_CHARS``."""
     body = parsed.get_body(preferencelist=("plain", "html"))
     if body is None:
         return ""
@@ -302,12 +304,28 @@ def _attachments(
     return texts
 
 
+_MESSAGE_IDS: Final = re.compile(r"<[^<>\s]{1,900}>")
+
+
+def _replied_requests(session: Session, message: InboundMessage) -> list[str]:
+    """The tracking numbers of the requests whose mail from the desk this message answers: named in its
+    subject or thread headers, or the desk's own Message-IDs in its In-Reply-To or References."""
+    candidates = extract.tracking_numbers(f"{message.subject or ''} {message.in_reply_to or ''}")
+    ids = _MESSAGE_IDS.findall(message.in_reply_to or "")[:50]
+    if ids:
+        candidates += session.scalars(
+            select(LawfulRequest.tracking_number)
+            .join(OutboundMail, OutboundMail.request_id == LawfulRequest.id)
+            .where(OutboundMail.message_id.in_(ids))
+        ).all()
+    return list(dict.fromkeys(candidates))
+
+
 def _reply(session: Session, message: InboundMessage, found: dict[str, Any]) -> None:
     """A reply to a request of the same agency (its tracking number in the subject or in the In-Reply-To or
-    References headers) is marked for attaching: the attaching itself is a later step of triage. (Matching the
-    thread against the Message-IDs of the desk's own outbound mail comes with the outbound mail.)"""
-    candidates = extract.tracking_numbers(f"{message.subject or ''} {message.in_reply_to or ''}")
-    for number in dict.fromkeys(candidates):
+    References headers, or a Message-ID of the desk's mail about it there) is marked for attaching: triage
+    attaches it at arrival (``triage.on_arrival``)."""
+    for number in _replied_requests(session, message):
         try:
             request = lawful.get_by_tracking_number(session, number)
         except NotFound:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from trustdesk.authorities.models import AgencyKey, ApiKey, Officer
 from trustdesk.lawful.catalogue import Catalogue, Instrument
 from trustdesk.lawful.models import CredentialNetwork, LawfulRequest, RequestTarget
-from trustdesk.lawful.risk import Risk, RiskFacts, acts_cited, assess
+from trustdesk.lawful.risk import MailFacts, Risk, RiskFacts, acts_cited, assess
 from trustdesk.lawful.schemas import RequestIn
 
 __all__ = ["Origin", "network_of", "score"]
@@ -29,6 +29,8 @@ class Origin:
     credential_id: str | None = None
     address: str | None = None
     signed: bool = False
+    mail: MailFacts | None = None
+    """The e-mail or letter triage recorded the request from, and how its sender was authenticated."""
 
 
 def network_of(address: str) -> str | None:
@@ -116,5 +118,6 @@ def score(
         if body.emergency
         else 0,
         callback_required_by_law=instrument.callback_verification,
+        mail=origin.mail,
     )
     return assess(facts)

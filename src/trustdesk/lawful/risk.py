@@ -14,14 +14,24 @@ gathered.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from trustdesk.vocabulary import IssuerKind
 
-__all__ = ["HOLD_AT", "RULES", "Risk", "RiskFacts", "RiskReason", "acts_cited", "assess", "looks_alike"]
+__all__ = [
+    "HOLD_AT",
+    "RULES",
+    "MailFacts",
+    "Risk",
+    "RiskFacts",
+    "RiskReason",
+    "acts_cited",
+    "assess",
+    "looks_alike",
+]
 
 HOLD_AT: Final = 40
 """A request scoring this much or more is held for a callback before any data leaves."""
@@ -39,6 +49,10 @@ RULES: Final = {
     "emergency_content": 20,
     "targets_in_other_emergencies": 20,
     "kind_claimed": 30,
+    "by_email": 10,
+    "mail_not_authenticated": 40,
+    "mail_lookalike": 40,
+    "letter_unverified": 25,
 }
 """Points per rule. An impostor with a stolen key fires several at once (new network, unusual volume, a
 supervisor on a look-alike domain); a real officer's routine request fires at most "unsigned"."""
@@ -82,8 +96,9 @@ def _distance(a: str, b: str) -> int:
 
 
 def looks_alike(domain: str, official: Iterable[str]) -> str | None:
-    """The official domain ``domain`` imitates (one or two characters off, a homoglyph, or the official
-    name under another suffix), or None when it is official or unlike them all."""
+    """The official domain ``domain`` imitates (one or two characters off, a homoglyph, the official name
+    under another suffix, or the whole official domain flattened into one name: justice-fr.com), or None
+    when it is official or unlike them all."""
     domain = domain.lower().rstrip(".")
     reals = [d.lower().rstrip(".") for d in official]
     if any(domain == real or domain.endswith("." + real) for real in reals):
@@ -93,7 +108,21 @@ def looks_alike(domain: str, official: Iterable[str]) -> str | None:
             return real
         if domain.split(".")[0] == real.split(".")[0] and len(real.split(".")[0]) >= 4:
             return real  # the same name under another suffix: police-city.gov.example.net
+        if "." in real and _skeleton(domain.split(".")[0]) == _skeleton(real.replace(".", "")):
+            return real  # the official domain as one name: justice-fr.com, fbigov.net
     return None
+
+
+@dataclass(frozen=True)
+class MailFacts:
+    """What the intake's authenticity check found about the e-mail or letter a request came in."""
+
+    channel: str
+    """``email`` or ``mailroom``."""
+    authenticated: bool
+    """DKIM or SPF aligned with the From: domain, DMARC not failing, and that domain the agency's."""
+    from_domain: str | None = None
+    lookalike_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +150,8 @@ class RiskFacts:
     callback_required_by_law: bool = False
     agency_signs: bool = False
     """The agency has registered a signing key (so its own requests come signed)."""
+    mail: MailFacts | None = None
+    """How an e-mail or a scanned letter it came in was authenticated; None: the portal or the API."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +226,31 @@ def _fired(facts: RiskFacts) -> list[tuple[str, str]]:
             f"The request claims a {_kind(facts.claimed_kind)} as issuing authority, but the agency is "
             f"verified as a {_kind(facts.agency_kind)}: it is judged as one.",
         )
+    if facts.mail is not None:
+        _fire_mail(facts.mail, fire)
     return fired
+
+
+def _fire_mail(mail: MailFacts, fire: Callable[[str, str], None]) -> None:
+    if mail.channel == "mailroom":
+        fire(
+            "letter_unverified",
+            "A letter or fax scanned by the mailroom: nothing electronic authenticates its sender.",
+        )
+        return
+    fire(
+        "by_email",
+        "Sent by e-mail: a compromised police mailbox sends authenticated mail too (the 2022 forged "
+        "emergency requests came that way).",
+    )
+    if mail.lookalike_of is not None:
+        fire("mail_lookalike", f"The mail came from {mail.from_domain}, which imitates {mail.lookalike_of}.")
+    elif not mail.authenticated:
+        fire(
+            "mail_not_authenticated",
+            "The mail is not authenticated as the agency's (no DKIM or SPF aligned with an official domain, "
+            "or DMARC fails): anyone can write that From: address.",
+        )
 
 
 def assess(facts: RiskFacts) -> Risk:

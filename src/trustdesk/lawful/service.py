@@ -162,13 +162,17 @@ def submit(
     channel: str = "api",
     origin: Origin | None = None,
     signature_key_id: str | None = None,
+    received_at: datetime | None = None,
+    tracking_number: str | None = None,
 ) -> Intake:
     """Record a request and compute its deadline; replays of an Idempotency-Key return the original.
 
     A well-formed request is always recorded with a tracking number; one that cannot be executed at all
     (the instrument does not apply or is not recognised there, or the jurisdiction was exited) is refused
     at once with the ground and a written answer naming the instruments that would be valid.
-    ``signature_key_id`` names the agency key whose verified signature the submission carried."""
+    ``signature_key_id`` names the agency key whose verified signature the submission carried. A request
+    that came by e-mail or letter is recorded by triage with the time the desk ``received_at`` it (every
+    deadline counts from then) and the ``tracking_number`` its acknowledgement already gave."""
     agency = officer.agency
     if not agency.verified:
         raise Forbidden(
@@ -192,7 +196,7 @@ def submit(
                 )
             return Intake(session.get_one(LawfulRequest, earlier.request_id), created=False)
 
-    now = clock()
+    now = received_at or clock()
     if body.issuing_authority.country != agency.country:
         raise InvalidInput(
             f"{agency.name} transmits orders of authorities in {agency.country}, "
@@ -214,7 +218,7 @@ def submit(
     validation_status, validation_due = _validation(body, instrument, now)
     offence = body.offence
     request = LawfulRequest(
-        tracking_number=new_tracking_number(now.year),
+        tracking_number=tracking_number or new_tracking_number(now.year),
         agency_id=agency.id,
         officer_id=officer.id,
         instrument=instrument.code,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import service as audit
@@ -33,6 +33,7 @@ from trustdesk.authorities.models import new_id
 from trustdesk.clock import Clock
 from trustdesk.db import unit_of_work
 from trustdesk.errors import Conflict, NotFound
+from trustdesk.intake.models import InboundMessage
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.lawful.notifiers import NotifierError, SignedWebhook
 from trustdesk.oncall import rota
@@ -52,6 +53,7 @@ __all__ = [
     "SENT",
     "LogPager",
     "PageMessage",
+    "Paged",
     "Pager",
     "PagerError",
     "WebhookPager",
@@ -60,15 +62,18 @@ __all__ = [
     "escalate_page",
     "escalation_job",
     "page_emergency",
+    "page_inbound",
+    "page_inbound_on_arrival",
     "page_on_arrival",
     "pager_from_settings",
     "pages_of",
+    "pages_of_inbound",
 ]
 
 logger = logging.getLogger("trustdesk.oncall")
 
 SENT, FAILED, ACKNOWLEDGED, ESCALATED = "sent", "failed", "acknowledged", "escalated"
-SUBJECT = "lawful_request"
+SUBJECT, INBOUND_SUBJECT = "lawful_request", "inbound_message"
 MAX_ERROR = 1000
 
 
@@ -77,12 +82,34 @@ class PagerError(Exception):
 
 
 @dataclass(frozen=True)
+class Paged:
+    """What a page is about: an emergency request, or an e-mail or letter in triage that sounds like one
+    (``request_id`` None; its tracking number, if it was given one, and ``instrument`` "unknown")."""
+
+    request_id: str | None
+    inbound_id: str | None
+    tracking_number: str
+    instrument: str
+    received_at: datetime
+    due_at: datetime | None
+
+    @classmethod
+    def request(cls, request: LawfulRequest) -> "Paged":
+        return cls(request.id, None, request.tracking_number, request.instrument.value, request.received_at,
+                   request.due_at)  # fmt: skip
+
+    @classmethod
+    def inbound(cls, message: InboundMessage) -> "Paged":
+        return cls(None, message.id, message.tracking_number or "", "unknown", message.received_at, None)
+
+
+@dataclass(frozen=True)
 class PageMessage:
     """One page as a pager sees it: plain values, no ORM object. ``to_email`` None: the fallback (nobody
-    on call, or nobody left)."""
+    on call, or nobody left). ``tracking_number`` is "" for a message in triage that has none yet."""
 
     page_id: str
-    request_id: str
+    request_id: str | None
     tracking_number: str
     instrument: str
     level: int
@@ -90,16 +117,24 @@ class PageMessage:
     to_name: str | None
     received_at: datetime
     due_at: datetime | None
+    inbound_id: str | None = None
 
     @property
     def fallback(self) -> bool:
         return self.to_email is None
+
+    @property
+    def console_path(self) -> str:
+        if self.request_id is not None:
+            return f"/console/requests/{self.tracking_number}"
+        return f"/console/mailroom#inbound-{self.inbound_id}"
 
     def as_dict(self) -> dict[str, object]:
         return {
             "kind": "oncall_page",
             "page_id": self.page_id,
             "request_id": self.request_id,
+            "inbound_id": self.inbound_id,
             "tracking_number": self.tracking_number,
             "instrument": self.instrument,
             "emergency": True,
@@ -108,7 +143,7 @@ class PageMessage:
             "to": None if self.to_email is None else {"email": self.to_email, "name": self.to_name},
             "received_at": self.received_at.isoformat(),
             "due_at": None if self.due_at is None else self.due_at.isoformat(),
-            "console_path": f"/console/requests/{self.tracking_number}",
+            "console_path": self.console_path,
         }
 
 
@@ -171,21 +206,35 @@ class WebhookPager:
 
 
 def pager_from_settings(settings: "Settings") -> Pager:
-    """The alert webhook (signed with its secret) when one is set, else the log."""
-    if not settings.alert_webhook_url:
+    """The alert webhook (signed with its secret) when one is set, else e-mail through the desk's relay when
+    one is set (the fallback page to ``TRUSTDESK_ONCALL_FALLBACK_EMAIL``), else the log."""
+    if settings.alert_webhook_url:
+        secret = settings.alert_webhook_secret
+        return WebhookPager(settings.alert_webhook_url, secret=secret.get_secret_value() if secret else None)
+    from trustdesk.config import public_url
+    from trustdesk.intake.outbound import sender_from_settings
+    from trustdesk.oncall.email_pager import EmailPager
+
+    sender = sender_from_settings(settings)
+    if sender is None:
         return LogPager()
-    secret = settings.alert_webhook_secret
-    return WebhookPager(settings.alert_webhook_url, secret=secret.get_secret_value() if secret else None)
+    return EmailPager(
+        sender,
+        mail_from=settings.mail_from,
+        console_url=public_url(settings),
+        fallback_to=settings.oncall_fallback_email,
+    )
 
 
 # --- paging ------------------------------------------------------------------------------------------
 
 
-def _deliver(clock: Clock, pager: Pager, request: LawfulRequest, user: StaffUser | None, level: int) -> Page:
+def _deliver(clock: Clock, pager: Pager, about: Paged, user: StaffUser | None, level: int) -> Page:
     """Call the pager once; the page (not yet in the session) says how it went."""
     page = Page(
         id=new_id(),
-        request_id=request.id,
+        request_id=about.request_id,
+        inbound_id=about.inbound_id,
         user_id=None if user is None else user.id,
         level=level,
         channel=pager.channel,
@@ -193,20 +242,23 @@ def _deliver(clock: Clock, pager: Pager, request: LawfulRequest, user: StaffUser
     )
     message = PageMessage(
         page_id=page.id,
-        request_id=request.id,
-        tracking_number=request.tracking_number,
-        instrument=request.instrument.value,
+        request_id=about.request_id,
+        tracking_number=about.tracking_number,
+        instrument=about.instrument,
         level=level,
         to_email=None if user is None else user.email,
         to_name=None if user is None else user.name,
-        received_at=request.received_at,
-        due_at=request.due_at,
+        received_at=about.received_at,
+        due_at=about.due_at,
+        inbound_id=about.inbound_id,
     )
     try:
         pager.send(message)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the page is recorded failed and escalates
         page.status, page.error = FAILED, f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-        logger.error("page %s on %s failed: %s", page.id, request.tracking_number, page.error)
+        logger.error(
+            "page %s on %s failed: %s", page.id, about.tracking_number or about.inbound_id, page.error
+        )
     else:
         page.status = SENT
     return page
@@ -214,7 +266,7 @@ def _deliver(clock: Clock, pager: Pager, request: LawfulRequest, user: StaffUser
 
 def _chain(
     clock: Clock,
-    request: LawfulRequest,
+    about: Paged,
     pager: Pager,
     fallback: Pager,
     people: Iterable[StaffUser],
@@ -224,13 +276,13 @@ def _chain(
     fallback when none is left. No database write here: rows are written by `_record` afterwards."""
     pages: list[Page] = []
     for user in people:
-        page = _deliver(clock, pager, request, user, level)
+        page = _deliver(clock, pager, about, user, level)
         pages.append(page)
         if page.status == SENT:
             return pages
         page.escalated_at = clock()
         level += 1
-    pages.append(_deliver(clock, fallback, request, None, level))
+    pages.append(_deliver(clock, fallback, about, None, level))
     return pages
 
 
@@ -245,6 +297,21 @@ def _view(page: Page) -> dict[str, object]:
     }
 
 
+def _subject(page: Page) -> tuple[str, str]:
+    """What a page's audit events are about: its request, or the message in triage it was sent about."""
+    if page.request_id is not None:
+        return SUBJECT, page.request_id
+    assert page.inbound_id is not None
+    return INBOUND_SUBJECT, page.inbound_id
+
+
+def _same_subject(page: Page) -> ColumnElement[bool]:
+    """The pages about the same emergency as ``page``."""
+    if page.request_id is not None:
+        return Page.request_id == page.request_id
+    return Page.inbound_id == page.inbound_id
+
+
 def _record(session: Session, clock: Clock, pages: list[Page]) -> None:
     for page in pages:
         session.add(page)
@@ -255,8 +322,8 @@ def _record(session: Session, clock: Clock, pages: list[Page]) -> None:
             clock,
             Actor.system(),
             AuditAction.ONCALL_PAGE_FALLBACK if fallback else AuditAction.ONCALL_PAGE_SEND,
-            subject_type=SUBJECT,
-            subject_id=page.request_id,
+            subject_type=_subject(page)[0],
+            subject_id=_subject(page)[1],
             data={"after": _view(page) | ({"reason": "nobody on call"} if fallback else {})},
         )
         if page.escalated_at is not None:
@@ -269,8 +336,8 @@ def _audit_escalation(session: Session, clock: Clock, page: Page, reason: str) -
         clock,
         Actor.system(),
         AuditAction.ONCALL_PAGE_ESCALATE,
-        subject_type=SUBJECT,
-        subject_id=page.request_id,
+        subject_type=_subject(page)[0],
+        subject_id=_subject(page)[1],
         data={"after": {"page_id": page.id, "level": page.level, "reason": reason}},
     )
 
@@ -296,7 +363,22 @@ def page_emergency(
     if session.scalar(select(Page.id).where(Page.request_id == request.id).limit(1)) is not None:
         return []
     people = _people(session, clock(), set())
-    pages = _chain(clock, request, pager, fallback or pager, people, 0)
+    pages = _chain(clock, Paged.request(request), pager, fallback or pager, people, 0)
+    _record(session, clock, pages)
+    return pages
+
+
+def page_inbound(
+    session: Session, clock: Clock, message: InboundMessage, pager: Pager, *, fallback: Pager | None = None
+) -> list[Page]:
+    """Page the person on call about an e-mail or letter in triage that sounds like an emergency (or came to
+    the emergency address): at 3 a.m. nobody else reads the mailroom. Once per message; its pages become
+    the request's when triage records it."""
+    if session.scalar(select(Page.id).where(Page.inbound_id == message.id).limit(1)) is not None:
+        return []
+    pages = _chain(
+        clock, Paged.inbound(message), pager, fallback or pager, _people(session, clock(), set()), 0
+    )
     _record(session, clock, pages)
     return pages
 
@@ -310,8 +392,17 @@ def pages_of(session: Session, request_id: str) -> list[Page]:
     )
 
 
-def _acknowledged(session: Session, request_id: str) -> bool:
-    found = select(Page.id).where(Page.request_id == request_id, Page.status == ACKNOWLEDGED).limit(1)
+def pages_of_inbound(session: Session, inbound_id: str) -> list[Page]:
+    """The pages sent about one message in triage."""
+    return list(
+        session.scalars(
+            select(Page).where(Page.inbound_id == inbound_id).order_by(Page.level, Page.paged_at, Page.id)
+        )
+    )
+
+
+def _acknowledged(session: Session, page: Page) -> bool:
+    found = select(Page.id).where(_same_subject(page), Page.status == ACKNOWLEDGED).limit(1)
     return session.scalar(found) is not None
 
 
@@ -339,8 +430,8 @@ def acknowledge(session: Session, clock: Clock, user: StaffUser, page_id: str) -
         clock,
         Actor(ActorKind.STAFF, user.id),
         AuditAction.ONCALL_PAGE_ACKNOWLEDGE,
-        subject_type=SUBJECT,
-        subject_id=page.request_id,
+        subject_type=_subject(page)[0],
+        subject_id=_subject(page)[1],
         data={"after": {"page_id": page.id, "level": page.level, "paged_user_id": page.user_id}},
     )
     return page
@@ -370,11 +461,14 @@ def escalate_page(
     page = session.get(Page, page_id)
     if page is None or page.status != SENT or page.user_id is None:
         return []
-    if _acknowledged(session, page.request_id):
+    if _acknowledged(session, page):
         return []
-    request = session.get_one(LawfulRequest, page.request_id)
-    paged = {p.user_id for p in pages_of(session, request.id) if p.user_id is not None}
-    pages = _chain(clock, request, pager, fallback or pager, _people(session, clock(), paged), page.level + 1)
+    if page.request_id is not None:
+        about = Paged.request(session.get_one(LawfulRequest, page.request_id))
+    else:
+        about = Paged.inbound(session.get_one(InboundMessage, page.inbound_id))
+    paged = {p.user_id for p in session.scalars(select(Page).where(_same_subject(page))) if p.user_id}
+    pages = _chain(clock, about, pager, fallback or pager, _people(session, clock(), paged), page.level + 1)
     claimed = session.execute(
         update(Page)
         .where(Page.id == page.id, Page.status == SENT)
@@ -426,3 +520,11 @@ def page_on_arrival(container: "Container", request_id: str) -> list[str]:
     with unit_of_work(container.sessions) as session:
         request = session.get_one(LawfulRequest, request_id)
         return [p.id for p in page_emergency(session, container.clock, request, container.pager)]
+
+
+def page_inbound_on_arrival(container: "Container", inbound_id: str) -> list[str]:
+    """After an emergency-sounding message was stored (committed): page about it in a unit of work of its
+    own; the ids of the pages."""
+    with unit_of_work(container.sessions) as session:
+        message = session.get_one(InboundMessage, inbound_id)
+        return [p.id for p in page_inbound(session, container.clock, message, container.pager)]

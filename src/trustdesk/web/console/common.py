@@ -31,6 +31,8 @@ DONE = {
     "recipient": "Age recipient registered: productions are encrypted to it.",
     "added": "Agency added.",
     "callback": "Callback recorded.",
+    "recorded": "Recorded from the mailroom as a lawful request.",
+    "mail_attached": "The message was attached to the file as a message from the authority.",
 }
 """Messages after a successful action, by the ``done`` query value (never echoed from the query)."""
 

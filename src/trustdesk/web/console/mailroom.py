@@ -18,7 +18,7 @@ from trustdesk.app import Container
 from trustdesk.authorities import service as authorities
 from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, InvalidInput
-from trustdesk.intake import mailroom, store
+from trustdesk.intake import mailroom
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.web.browser import ConsoleVisitor, Visitor, page
@@ -50,6 +50,7 @@ def _row(message: Any, attachments: list[Any], agencies: dict[str, str]) -> dict
         "agency": agencies.get(message.agency_id or ""),
         "extracted": message.extracted or {},
         "note": message.note,
+        "tracking_number": message.tracking_number,
         "attachments": [
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": len(a.content),
              "problem": a.problem, "sha256": a.sha256}
@@ -78,7 +79,7 @@ def triage_page(
         frame(
             visitor, "mailroom", rows=rows, flash=flash, error=error, form=form or {},
             may_upload=visitor.principal.can(Permission.STAFF_MAILROOM_UPLOAD),
-            addresses=container.settings.intake_addresses,
+            addresses=container.channels.intake_addresses,
         ),
         status_code=error.status if error else 200,
     )  # fmt: skip
@@ -113,16 +114,18 @@ def upload(request: Request, container: ContainerDep, visitor: ConsoleVisitor, f
             postmark = date.fromisoformat(values["postmark"])
         except ValueError:
             raise InvalidInput("the postmark is a date: YYYY-MM-DD", field="postmark") from None
+        arrivals = container.arrivals
         with unit_of_work(container.sessions) as session:
             user = session.get_one(StaffUser, visitor.principal.id)
-            mailroom.upload_letter(
+            letter = mailroom.upload_letter(
                 session, container.clock, user, content, scan.filename, postmark=postmark,
                 sender_name=values["sender_name"], sender_address=values["sender_address"],
-                note=values["note"],
-                max_bytes=limit, titles=store.catalogue_titles(container.catalogue),
+                note=values["note"], max_bytes=limit, titles=arrivals.titles,
             )  # fmt: skip
+            urgent, letter_id = arrivals.triage(session, container.clock, letter), letter.id
     except DomainError as exc:
         return triage_page(request, container, visitor, error=exc, form=values)
+    arrivals.after_commit(letter_id, urgent)  # an emergency letter pages the person on call
     return RedirectResponse("/console/mailroom?done=uploaded", status_code=303)
 
 

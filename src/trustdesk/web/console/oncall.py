@@ -19,6 +19,7 @@ from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, InvalidInput, NotFound
 from trustdesk.lawful.models import LawfulRequest
 from trustdesk.oncall import paging, rota
+from trustdesk.oncall.models import Page
 from trustdesk.staff import service as staff
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
@@ -185,17 +186,19 @@ def acknowledge(
     try:
         with unit_of_work(container.sessions) as session:
             found = paging.acknowledge(session, container.clock, _acting(session, visitor), page_id)
-            tracking = session.get_one(LawfulRequest, found.request_id).tracking_number
+            if found.request_id is None:  # a message still in triage: back to it in the mailroom
+                back = f"/console/mailroom/{found.inbound_id}#pages"
+            else:
+                paged = session.get_one(LawfulRequest, found.request_id)
+                back = f"/console/requests/{paged.tracking_number}#pages"
     except DomainError as exc:
         return error_page(request, visitor, exc)
-    return RedirectResponse(f"/console/requests/{tracking}#pages", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
-def request_pages(lawful: LawfulRequest, visitor: Visitor) -> list[dict[str, Any]]:
-    """The pages of the request shown on its page (read in the page's own unit of work)."""
-    session = object_session(lawful)
-    if session is None:
-        return []
+def page_rows(session: Session, pages: list[Page], visitor: Visitor) -> list[dict[str, Any]]:
+    """Pages as the request page and the mailroom's message page list them: who, and whether this visitor
+    may acknowledge it."""
     names = {user.id: user.name for user in staff.list_users(session)}
     may_read = visitor.principal.can(Permission.STAFF_REQUEST_READ)
     return [
@@ -206,8 +209,16 @@ def request_pages(lawful: LawfulRequest, visitor: Visitor) -> list[dict[str, Any
             and (p.user_id == visitor.principal.id or may_read),
             "mine": p.user_id == visitor.principal.id,
         }
-        for p in paging.pages_of(session, lawful.id)
+        for p in pages
     ]
+
+
+def request_pages(lawful: LawfulRequest, visitor: Visitor) -> list[dict[str, Any]]:
+    """The pages of the request shown on its page (read in the page's own unit of work)."""
+    session = object_session(lawful)
+    if session is None:
+        return []
+    return page_rows(session, paging.pages_of(session, lawful.id), visitor)
 
 
 templates.env.globals["oncall_pages"] = request_pages

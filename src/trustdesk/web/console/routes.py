@@ -21,6 +21,7 @@ from trustdesk.web.console import (
     moderation,
     moderation_admin,
     oncall,
+    triage,
     verification,
 )
 
@@ -38,3 +39,4 @@ router.include_router(documents.router)
 router.include_router(access.router)
 router.include_router(oncall.router)
 router.include_router(mailroom.router)
+router.include_router(triage.router)

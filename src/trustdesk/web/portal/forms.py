@@ -451,3 +451,23 @@ def listed_offences(instruments: Iterable[Instrument]) -> list[str]:
 
 ISSUER_KINDS = [kind.value for kind in IssuerKind]
 DATA_CATEGORIES = [category.value for category in DataCategory]
+
+
+def _required(instrument: Instrument) -> frozenset[str]:
+    return frozenset(instrument.required_fields | instrument.emergency_required_fields)
+
+
+def fields_context(instruments: list[Instrument]) -> dict[str, Any]:
+    """What the request fields (``portal/_request_fields.html``) need about the instruments offered: their
+    codes, titles and data fields, their help, the listed offences, the issuer kinds and data categories,
+    and which instruments require each field."""
+    return {
+        "instruments": [(i.code.value, i.title, data_fields(i)) for i in instruments],
+        "help": [instrument_help(i) for i in instruments],
+        "listed_offences": listed_offences(instruments),
+        "issuer_kinds": ISSUER_KINDS,
+        "data_categories": DATA_CATEGORIES,
+        "required_by": {
+            name: [i.code.value for i in instruments if name in _required(i)] for name in REQUEST_FIELD_LABELS
+        },
+    }

@@ -299,10 +299,6 @@ def _form_page(
             agency_name, agency_country = agency.name, agency.country
     except DomainError as exc:
         return fail_page(request, visitor, exc)
-    required_by = {
-        name: [i.code.value for i in instruments if name in i.required_fields | i.emergency_required_fields]
-        for name in forms.REQUEST_FIELD_LABELS
-    }
     return render(
         request,
         "portal/new.html",
@@ -311,14 +307,9 @@ def _form_page(
             "new",
             agency_name=agency_name,
             agency_country=agency_country,
-            instruments=[(i.code.value, i.title, forms.data_fields(i)) for i in instruments],
-            help=[forms.instrument_help(i) for i in instruments],
-            listed_offences=forms.listed_offences(instruments),
             labels=forms.LABELS,
-            issuer_kinds=forms.ISSUER_KINDS,
-            data_categories=forms.DATA_CATEGORIES,
-            required_by=required_by,
             values=shown,
+            **forms.fields_context(instruments),
             errors=errors or {},
         ),
         status_code=status,
@@ -422,6 +413,9 @@ class Moment:
     status: str = ""
 
 
+RECEIVED_THROUGH = {"portal": "the portal", "email": "e-mail", "mailroom": "a letter (the mailroom)"}
+
+
 def _timeline(events: list[AuditEvent]) -> list[Moment]:
     """What happened to the request, from its audit events; never who on the platform's side did it."""
     moments: list[Moment] = []
@@ -429,7 +423,7 @@ def _timeline(events: list[AuditEvent]) -> list[Moment]:
         after = event.data.get("after") or {}
         action = event.action
         if action == AuditAction.REQUEST_RECEIVE:
-            channel = "the portal" if after.get("channel") == "portal" else "the API"
+            channel = RECEIVED_THROUGH.get(str(after.get("channel")), "the API")
             moments.append(Moment(event.occurred_at, f"Received through {channel} and acknowledged"))
         elif action == AuditAction.REQUEST_TRANSITION:
             status = RequestStatus(after["status"])

@@ -32,6 +32,7 @@ from trustdesk.signing.protocol import SignerError, public_key_pem
 from trustdesk.vocabulary import DataCategory, InstrumentKind, IssuerKind, TargetType
 from trustdesk.web.browser import page
 from trustdesk.web.deps import ContainerDep
+from trustdesk.web.public.channels import channels_view
 from trustdesk.web.public.moderation import router as moderation_router
 
 router = APIRouter(include_in_schema=False)
@@ -549,6 +550,7 @@ def contact(request: Request, container: ContainerDep) -> HTMLResponse:
         {
             "face": FACE,
             "groups": [group for group in groups if group[2]],
+            "channels": channels_view(container.channels),
             "emergencies": emergency_tracks(container.catalogue),
             "meanings": STATUS_MEANINGS,
         },
@@ -604,6 +606,7 @@ def jurisdiction(code: str, request: Request, container: ContainerDep) -> HTMLRe
             "face": FACE,
             "j": jurisdiction_view(found, container),
             "instruments": [instrument_view(i, container.policy, today) for i in recognised],
+            "channels": channels_view(container.channels),
             "emergencies": emergency_tracks(recognised),
             "categories": _categories(),
             "principles": list(container.policy.principles.statements.values()),

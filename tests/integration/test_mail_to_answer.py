@@ -29,7 +29,7 @@ from trustdesk.intake import outbound, store, triage
 from trustdesk.intake.models import InboundMessage
 from trustdesk.intake.outbound import SmtpSender
 from trustdesk.intake.smtp_server import IntakeHandler, controller
-from trustdesk.lawful.models import LawfulRequest
+from trustdesk.lawful import service as lawful
 from trustdesk.lawful.schemas import RequestIn
 from trustdesk.staff.models import StaffUser
 from trustdesk.staff.service import find_user
@@ -144,9 +144,7 @@ def test_a_signed_order_e_mailed_by_a_magistrate_is_acknowledged_recorded_decide
     # A legal reviewer records it: the same tracking number, received when the mail was, its PDF attached.
     assert record(world, message.id) == tracking
     with sessions() as session:
-        recorded = session.scalars(
-            select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)
-        ).one()
+        recorded = lawful.get_by_tracking_number(session, tracking)
         assert (recorded.channel, recorded.received_at) == ("email", message.received_at)
     assert [d["filename"] for d in world.view(tracking)["request"]["documents"]] == ["injonction.pdf"]
 
@@ -183,7 +181,7 @@ def test_a_forged_twin_is_flagged_and_never_reaches_a_disclosure_without_a_callb
     assert send_outbox(world.container, relay) == 0  # no acknowledgement, no reply to a forged address
     tracking = record(world, message.id)
     with sessions() as session:
-        recorded = session.scalars(select(LawfulRequest).where(LawfulRequest.tracking_number == tracking)).one()
+        recorded = lawful.get_by_tracking_number(session, tracking)
         assert recorded.held_for_callback
         assert "mail_not_authenticated" in {r["code"] for r in recorded.risk_reasons or []}
     world.act(world.reviewer, tracking, "decide", {"outcome": "comply"})

@@ -171,7 +171,7 @@ class LogPager:
             "emergency page level %d to %s: %s %s, received %s",
             message.level,
             who,
-            message.tracking_number,
+            message.tracking_number or f"message {message.inbound_id} in triage",
             message.instrument,
             message.received_at.isoformat(),
         )

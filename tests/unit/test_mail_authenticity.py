@@ -6,7 +6,6 @@ The helpers at the top (``mail``, ``sign``, ``agency_dns``) are shared with
 tests/integration/test_mail_intake.py.
 """
 
-import base64
 from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import cache
@@ -14,8 +13,6 @@ from typing import Any
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from trustdesk.intake.authenticity import (
     AgencyDomains,
@@ -26,25 +23,15 @@ from trustdesk.intake.authenticity import (
     organizational_domain,
     parse_dmarc,
 )
+from trustdesk.intake.demo import dkim_key_pair
 from trustdesk.intake.store import EMAIL
 
 AGENCY = AgencyDomains("agency-1", "Parquet de Paris", ("justice.fr",))
 MTA_IP = "192.0.2.25"
 
 
-@cache
-def key_pair() -> tuple[bytes, str]:
-    """(the PEM private key, the DNS key record's p= value), generated once per run."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, base64.b64encode(public).decode()
+key_pair = cache(dkim_key_pair)
+"""(the PEM private key, the DNS key record's p= value), generated once per run."""
 
 
 def mail(

@@ -35,7 +35,7 @@ from trustdesk.intake.models import InboundMessage
 from trustdesk.oncall import rota
 from trustdesk.staff import service as staff
 
-__all__ = ["MailDemo", "load"]
+__all__ = ["MailDemo", "dkim_key_pair", "load"]
 
 SELECTOR = "demo2026"
 MTA = "192.0.2.25"
@@ -65,7 +65,8 @@ def _pdf(title: str) -> bytes:
     return out.getvalue()
 
 
-def _key() -> tuple[bytes, str]:
+def dkim_key_pair() -> tuple[bytes, str]:
+    """A new RSA-2048 DKIM key: (the PEM private key, the p= value of its DNS record). The tests' too."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM,
@@ -114,8 +115,8 @@ def load(c: Container) -> MailDemo:
     if loaded:
         return MailDemo(count, _dossier(c))
     desk = c.channels.intake_addresses[0] if c.channels.intake_addresses else "lawful@trustdesk.example"
-    real_key, real_public = _key()
-    forger_key, forger_public = _key()
+    real_key, real_public = dkim_key_pair()
+    forger_key, forger_public = dkim_key_pair()
     dns = StaticDns({
         (f"{SELECTOR}._domainkey.justice.fr", "TXT"): [f"v=DKIM1; k=rsa; p={real_public}"],
         ("justice.fr", "TXT"): [f"v=spf1 ip4:{MTA} -all"],

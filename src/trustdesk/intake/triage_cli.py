@@ -136,8 +136,11 @@ def accept(
                 "held_for_callback": recorded.held_for_callback,
                 "refused_on_receipt": recorded.receipt_ground is not None,
             }
+            documents = [d.id for d in recorded.documents]
         if not out["refused_on_receipt"]:  # committed: now its arrival (preservation, on-call page)
             c.bus.publish(Subject.REQUEST_RECEIVED, {"request_id": recorded.id})
+        for document_id in documents:
+            c.bus.publish(Subject.DOCUMENT_ATTACHED, {"document_id": document_id})
     finally:
         c.engine.dispose()
     held = ", held for a callback" if out["held_for_callback"] else ""

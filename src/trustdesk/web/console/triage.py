@@ -268,6 +268,8 @@ class Recorded:
     request_id: str
     tracking_number: str
     document_ids: list[str]
+    refused_on_receipt: bool
+    """Refused at once (the instrument does not apply there): already answered, nothing to announce."""
 
 
 def _record(container: Container, visitor: Visitor, message_id: str, body: Any, officer_id: str) -> Recorded:
@@ -283,7 +285,7 @@ def _record(container: Container, visitor: Visitor, message_id: str, body: Any, 
             .where(RequestDocument.request_id == lawful.id)
             .order_by(RequestDocument.uploaded_at, RequestDocument.id)
         )
-        return Recorded(lawful.id, lawful.tracking_number, list(documents))
+        return Recorded(lawful.id, lawful.tracking_number, list(documents), lawful.receipt_ground is not None)
 
 
 def _record_errors(exc: DomainError, catalogue: Catalogue, instrument: str) -> forms.Errors:
@@ -320,7 +322,8 @@ def record(
             request, container, visitor, message_id, record=shown, action="record", status=exc.status
         )
     # Committed: only now are the events published (the preservation on receipt, the on-call page).
-    container.bus.publish(Subject.REQUEST_RECEIVED, {"request_id": done.request_id})
+    if not done.refused_on_receipt:
+        container.bus.publish(Subject.REQUEST_RECEIVED, {"request_id": done.request_id})
     for document_id in done.document_ids:
         container.bus.publish(Subject.DOCUMENT_ATTACHED, {"document_id": document_id})
     return RedirectResponse(f"/console/requests/{done.tracking_number}?done=recorded", status_code=303)

@@ -53,6 +53,8 @@ from trustdesk.staff.service import require
 __all__ = ["ACCEPTED", "ATTACHED", "REJECTED", "Replies", "accept", "attach", "on_arrival", "reject"]
 
 ACCEPTED, ATTACHED, REJECTED = "accepted", "attached", "rejected"
+DECIDING = "deciding"
+"""Only inside the transaction of a decision (never committed): the claim that makes it the only one."""
 MAX_REASON: Final = 2000
 MAX_BODY: Final = 19_000
 """Of a reply's text attached to the file (the file's messages hold 20,000 characters; the mail is kept
@@ -274,10 +276,20 @@ def _attach_to(
 
 
 def _in_triage(session: Session, message_id: str) -> InboundMessage:
+    """The message, claimed for this decision by a conditional update: two reviewers deciding it at once
+    cannot both (the second waits for the first's commit, then finds it decided). The decision sets its
+    final status; a failure rolls the claim back with everything else."""
     message = session.get(InboundMessage, message_id)
     if message is None:
         raise NotFound(f"no inbound message {message_id}", code="inbound_not_found")
-    if message.status != store.TRIAGE:
+    claimed = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == message_id, InboundMessage.status == store.TRIAGE)
+        .values(status=DECIDING)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(message)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"this message was already {message.status}", code="inbound_decided")
     return message
 

@@ -207,3 +207,45 @@ def test_a_mail_with_a_broken_or_missing_attachment_is_kept_and_routed_to_triage
     assert message.tracking_number is not None  # still the agency's, still acknowledged
     assert message.note is not None
     assert "injonction.pdf: it does not parse" in message.note or "no PDF attached" in message.note
+
+
+def test_the_officer_follows_the_acknowledged_number_in_the_portal_before_and_after_triage(
+    world: World, listener: int, sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    from tests.browser_login import give_officer_login, log_in
+
+    deliver(listener, sign(mail(sender="officer@justice.fr", body=ORDER, attachments=[ORDER_PDF])))
+    tracking = only_message(sessions).tracking_number
+    log_in(
+        world.client,
+        "portal",
+        "officer@justice.fr",
+        give_officer_login(sessions, clock, "officer@justice.fr"),
+        clock,
+    )
+    waiting = world.client.get(f"/portal/requests/{tracking}")
+    assert waiting.status_code == 200
+    assert "A legal reviewer is checking the order" in waiting.text
+    assert world.client.get("/portal/requests/TD-2026-AAAA-BBBB").status_code == 404
+    record(world, only_message(sessions).id)
+    recorded = world.client.get(f"/portal/requests/{tracking}")
+    assert recorded.status_code == 200
+    assert "A legal reviewer is checking the order" not in recorded.text
+    assert "Received through e-mail" in recorded.text
+
+
+def test_another_agencys_officer_never_sees_the_message(
+    world: World, listener: int, sessions: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    from tests.browser_login import give_officer_login, log_in
+
+    deliver(listener, sign(mail(sender="officer@justice.fr", body=ORDER, attachments=[ORDER_PDF])))
+    tracking = only_message(sessions).tracking_number
+    log_in(
+        world.client,
+        "portal",
+        "officer@bka.bund.de",
+        give_officer_login(sessions, clock, "officer@bka.bund.de"),
+        clock,
+    )
+    assert world.client.get(f"/portal/requests/{tracking}").status_code == 404

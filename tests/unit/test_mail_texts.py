@@ -48,7 +48,7 @@ def test_the_acknowledgement_states_the_receipt_the_deadline_and_where_to_follow
     assert "Instrument:      European Production Order" in body
     assert "must be answered by 2026-11-12 09:00:05 UTC" in body
     assert "A legal reviewer checks the order" in body
-    assert LINKS.findall(body) == [f"{PORTAL}/portal"]
+    assert LINKS.findall(body) == [f"{PORTAL}/portal/requests/{TRACKING}"]
     assert "never sends user data by e-mail" in body
 
 

@@ -61,7 +61,7 @@ def acknowledgement(
             "done with it."
         ),
         "",
-        f"Follow the request in the authority portal: {portal_url}/portal",
+        f"Follow the request in the authority portal: {_request_link(portal_url, tracking_number)}",
         f"To write to the desk about it, reply to this message keeping [{tracking_number}] in the subject.",
         "",
         _NO_DATA_BY_MAIL,

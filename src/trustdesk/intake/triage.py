@@ -50,7 +50,17 @@ from trustdesk.staff.models import StaffUser
 from trustdesk.staff.roles import Permission
 from trustdesk.staff.service import require
 
-__all__ = ["ACCEPTED", "ATTACHED", "REJECTED", "Replies", "accept", "attach", "on_arrival", "reject"]
+__all__ = [
+    "ACCEPTED",
+    "ATTACHED",
+    "REJECTED",
+    "Replies",
+    "accept",
+    "attach",
+    "on_arrival",
+    "received_for_agency",
+    "reject",
+]
 
 ACCEPTED, ATTACHED, REJECTED = "accepted", "attached", "rejected"
 DECIDING = "deciding"
@@ -292,6 +302,18 @@ def _in_triage(session: Session, message_id: str) -> InboundMessage:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"this message was already {message.status}", code="inbound_decided")
     return message
+
+
+def received_for_agency(session: Session, tracking_number: str, agency_id: str) -> InboundMessage | None:
+    """The agency's e-mail given this tracking number at arrival and not recorded as a request (yet): what
+    the portal shows an officer who follows the number the acknowledgement gave."""
+    return session.scalars(
+        select(InboundMessage).where(
+            InboundMessage.tracking_number == tracking_number.strip().upper(),
+            InboundMessage.agency_id == agency_id,
+            InboundMessage.request_id.is_(None),
+        )
+    ).first()
 
 
 def mail_facts(message: InboundMessage, agency_domains: list[str]) -> MailFacts:

@@ -25,6 +25,7 @@ from trustdesk.authorities.models import Agency, Officer
 from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError, Forbidden, InvalidInput, NotFound
+from trustdesk.intake import triage
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful import execution, monitor, review, service, views
 from trustdesk.lawful.catalogue import Instrument, RequestField
@@ -503,7 +504,13 @@ def _request_page(
     try:
         with unit_of_work(container.sessions) as session:
             officer = officer_of(session, visitor)
-            item = service.get_for_agency(session, tracking_number, officer.agency_id)
+            try:
+                item = service.get_for_agency(session, tracking_number, officer.agency_id)
+            except NotFound:  # the number an e-mail's acknowledgement gave, before triage records it
+                mailed = triage.received_for_agency(session, tracking_number, officer.agency_id)
+                if mailed is None:
+                    raise
+                return render(request, "portal/received.html", _context(visitor, "requests", message=mailed))
             if flash == "created":
                 flash = f"Acknowledged: tracking number {item.tracking_number}" + (
                     f", due {utc(item.due_at)}." if item.due_at else "."

@@ -340,3 +340,18 @@ def test_serve_and_mail_listen_refuse_to_start_on_a_bad_directory_file(
     assert f"invalid channel directory: {bad}: {BAD_MESSAGE}" in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
     assert served == []
+
+
+def test_the_directory_is_also_published_as_json_with_absolute_links(
+    client: TestClient, container: Container
+) -> None:
+    response = client.get("/api/v1/channels")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["portal"].endswith("/portal")
+    assert data["portal"].startswith("http")
+    assert data["submit"].endswith("/api/v1/requests")
+    assert [e["address"] for e in data["emails"]] == [e.address for e in container.channels.email]
+    assert data["emergency"]["email"] == container.channels.emergency.email
+    assert data["emergency"]["tel"] == container.channels.emergency.phone.replace(" ", "")
+    assert "/api/v1/channels" in client.get("/openapi.json").json()["paths"]

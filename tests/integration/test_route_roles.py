@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], Need] = {
     ("GET", "/transparency"): ANYONE,
     ("POST", "/transparency/receipt"): ANYONE,
     ("GET", "/transparency/reports/{report_id}/{name}"): ANYONE,
+    ("GET", "/api/v1/channels"): ANYONE,
     ("GET", "/api/v1/transparency/reports"): ANYONE,
     ("GET", "/api/v1/transparency/reports/{report_id}"): ANYONE,
     # the platform service

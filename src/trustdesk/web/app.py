@@ -23,6 +23,7 @@ from trustdesk.web.middleware import BodySizeLimit, SecurityHeaders
 from trustdesk.web.portal.dossier import router as portal_dossier_router
 from trustdesk.web.portal.notices import router as portal_notices_router
 from trustdesk.web.portal.routes import router as portal_router
+from trustdesk.web.public.channels import router as channels_router
 from trustdesk.web.public.routes import router as public_router
 from trustdesk.web.public.transparency import router as transparency_router
 
@@ -55,6 +56,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(login_router)
     app.include_router(enrol_router)
     app.include_router(public_router)
+    app.include_router(channels_router)
     app.include_router(portal_router)
     app.include_router(portal_notices_router)
     app.include_router(portal_dossier_router)

@@ -3,16 +3,23 @@ jurisdiction's page) and the emergency line (``#emergency``).
 
 Every address shown comes from ``Container.channels`` (``trustdesk.intake.channels``), the same directory
 the SMTP listener accepts mail for, so what the platform publishes cannot drift from where it listens. The
-words for each purpose live here; ``public/_channels.html`` only lays them out.
+words for each purpose live here; ``public/_channels.html`` only lays them out. ``GET /api/v1/channels``
+gives the same directory as JSON, with absolute links, for an authority's systems (no login).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import asdict, dataclass
+from typing import Any, Final
 
+from fastapi import APIRouter
+
+from trustdesk.config import public_url
 from trustdesk.intake.channels import Directory, EmailPurpose, language_name
+from trustdesk.web.deps import ContainerDep
 
-__all__ = ["ChannelsView", "EmailView", "EmergencyView", "PostalView", "channels_view"]
+__all__ = ["ChannelsView", "EmailView", "EmergencyView", "PostalView", "channels_view", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["point of contact"])
 
 PURPOSE_LABELS: Final[Mapping[EmailPurpose, str]] = {
     EmailPurpose.REQUESTS: "Requests",
@@ -101,3 +108,20 @@ def channels_view(directory: Directory) -> ChannelsView:
             description=emergency.description,
         ),
     )
+
+
+@router.get(
+    "/channels", summary="Every channel on which the platform accepts requests (the channel directory)"
+)
+def channels(container: ContainerDep) -> dict[str, Any]:
+    """The portal, the API, the e-mail addresses (purpose, languages), the legal representative's postal
+    address and the emergency line, as ``/contact`` publishes them; links are absolute."""
+    base = public_url(container.settings)
+    view = asdict(channels_view(container.channels))
+    return view | {
+        "portal": base + view["portal"],
+        "api": base + view["api"],
+        "submit": base + view["submit"],
+        "docs": base + view["docs"],
+        "contact": base + "/contact",
+    }

@@ -21,7 +21,7 @@ from trustdesk.errors import DomainError, InvalidInput
 from trustdesk.web.browser import PortalVisitor
 from trustdesk.web.browser import page as render
 from trustdesk.web.deps import ContainerDep
-from trustdesk.web.portal.routes import _context, fail_page, officer_of, utc
+from trustdesk.web.portal.common import fail_page, officer_of, portal_context, utc
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,7 +105,7 @@ def dossier_page(
     return render(
         request,
         "portal/dossier.html",
-        _context(visitor, "dossier", d=document, period=period, pin=pin, when=_when),
+        portal_context(visitor, "dossier", d=document, period=period, pin=pin, when=_when),
     )
 
 

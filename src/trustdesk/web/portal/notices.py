@@ -9,7 +9,7 @@ from trustdesk.db import unit_of_work
 from trustdesk.errors import DomainError
 from trustdesk.web.browser import PortalVisitor
 from trustdesk.web.deps import ContainerDep
-from trustdesk.web.portal.routes import PostedForm, fail_page, officer_of, refuse_forgery
+from trustdesk.web.portal.common import PostedForm, fail_page, officer_of, refuse_forgery
 
 router = APIRouter(include_in_schema=False)
 

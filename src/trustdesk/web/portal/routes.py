@@ -5,12 +5,11 @@ session's CSRF token before anything else; a request of another agency does not 
 """
 
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,10 +20,10 @@ from trustdesk.audit import service as audit
 from trustdesk.audit.models import AuditEvent
 from trustdesk.audit.vocabulary import AuditAction
 from trustdesk.authorities import notices
-from trustdesk.authorities.models import Agency, Officer
+from trustdesk.authorities.models import Agency
 from trustdesk.bus.protocol import Subject
 from trustdesk.db import unit_of_work
-from trustdesk.errors import DomainError, Forbidden, InvalidInput, NotFound
+from trustdesk.errors import DomainError, InvalidInput, NotFound
 from trustdesk.intake import triage
 from trustdesk.lawful import clock as deadlines
 from trustdesk.lawful import execution, monitor, review, service, views
@@ -34,10 +33,18 @@ from trustdesk.lawful.monitor import SlaState
 from trustdesk.lawful.schemas import RequestIn
 from trustdesk.lawful.workflow import OPEN_STATUSES, TRANSITIONS, RequestStatus, Transition
 from trustdesk.staff.roles import Permission
-from trustdesk.web.browser import BadCsrf, PortalVisitor, Visitor, check_csrf
+from trustdesk.web.browser import PortalVisitor, Visitor
 from trustdesk.web.browser import page as render
 from trustdesk.web.deps import ContainerDep
 from trustdesk.web.portal import forms
+from trustdesk.web.portal.common import (
+    PostedForm,
+    fail_page,
+    officer_of,
+    portal_context,
+    refuse_forgery,
+    utc,
+)
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -79,21 +86,9 @@ FLASHES = {
     "attached": "The document was attached.",
     "withdrawn": "The request was withdrawn.",
 }
-ERROR_TITLES = {403: "Not allowed", 404: "Not found", 409: "Not possible now", 422: "Cannot do that"}
 
 
 # --- presentation helpers -------------------------------------------------------------------------
-
-
-def utc(value: datetime | None, *, zone: bool = True) -> str:
-    """``2026-11-02 09:00 UTC``: every time on the portal is in UTC, and says so (or its column does)."""
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M" + (" UTC" if zone else ""))
-
-
-def iso(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(UTC).isoformat()
 
 
 def countdown(due: datetime, now: datetime) -> str:
@@ -104,65 +99,6 @@ def countdown(due: datetime, now: datetime) -> str:
     hours, minutes = rest // 3_600, (rest % 3_600) // 60
     text = (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"
     return f"overdue by {text}" if left < timedelta(0) else f"{text} left"
-
-
-def size_text(size: int) -> str:
-    for unit, factor in (("MB", 1_048_576), ("kB", 1_024)):
-        if size >= factor:
-            return f"{size / factor:.1f} {unit} ({size:,} bytes)"
-    return f"{size} bytes"
-
-
-def _context(visitor: Visitor, nav: str = "", **extra: Any) -> dict[str, Any]:
-    return {
-        "visitor": visitor,
-        "face": "portal",
-        "nav": nav,
-        "utc": utc,
-        "iso": iso,
-        "humanize": forms.humanize,
-        "size_text": size_text,
-        **extra,
-    }
-
-
-def fail_page(request: Request, visitor: Visitor, exc: DomainError) -> HTMLResponse:
-    """An error page in the portal's own layout (the header keeps the officer and the log-out form)."""
-    title = ERROR_TITLES.get(exc.status, "Something went wrong")
-    if exc.code == "production_expired":
-        title = "Download link expired"
-    return render(
-        request,
-        "portal/error.html",
-        _context(visitor, error=exc, title=title),
-        status_code=exc.status,
-    )
-
-
-def officer_of(session: Session, visitor: Visitor) -> Officer:
-    visitor.require(Permission.AUTHORITY_REQUEST_READ)
-    officer = session.get(Officer, visitor.principal.id)
-    if officer is None or officer.agency_id != visitor.principal.agency_id:
-        raise Forbidden("this session does not belong to an officer of an agency", code="permission_denied")
-    return officer
-
-
-def refuse_forgery(request: Request, visitor: Visitor, form: FormData) -> HTMLResponse | None:
-    """Every POST carries the session's CSRF token; without it nothing is read further or changed."""
-    try:
-        check_csrf(visitor, form.get("csrf_token"))
-    except BadCsrf as exc:
-        return fail_page(request, visitor, exc)
-    return None
-
-
-async def posted_form(request: Request) -> AsyncIterator[FormData]:
-    """The submitted form (URL-encoded or multipart), its uploaded files closed after the response."""
-    async with request.form(max_files=1, max_fields=200) as form:
-        yield form
-
-
-PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
 def _text(form: FormData, name: str, limit: int) -> str:
@@ -250,7 +186,7 @@ def requests_page(
     return render(
         request,
         "portal/list.html",
-        _context(
+        portal_context(
             visitor,
             "requests",
             agency_name=agency_name,
@@ -303,7 +239,7 @@ def _form_page(
     return render(
         request,
         "portal/new.html",
-        _context(
+        portal_context(
             visitor,
             "new",
             agency_name=agency_name,
@@ -510,7 +446,9 @@ def _request_page(
                 mailed = triage.received_for_agency(session, tracking_number, officer.agency_id)
                 if mailed is None:
                     raise
-                return render(request, "portal/received.html", _context(visitor, "requests", message=mailed))
+                return render(
+                    request, "portal/received.html", portal_context(visitor, "requests", message=mailed)
+                )
             if flash == "created":
                 flash = f"Acknowledged: tracking number {item.tracking_number}" + (
                     f", due {utc(item.due_at)}." if item.due_at else "."
@@ -523,7 +461,7 @@ def _request_page(
             return render(
                 request,
                 "portal/request.html",
-                _context(
+                portal_context(
                     visitor,
                     "requests",
                     flash=flash,

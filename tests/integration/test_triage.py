@@ -618,3 +618,23 @@ def test_a_page_about_a_message_in_triage_is_acknowledged_and_stops_escalating(
     assert paging.escalation_job(container)() == 0
     (event,) = events(sessions, AuditAction.ONCALL_PAGE_ACKNOWLEDGE)
     assert (event.subject_type, event.subject_id) == ("inbound_message", message_id)
+
+
+def test_mail_fetched_without_an_envelope_is_read_as_sent_to_its_to_addresses(
+    arrivals: Arrivals, container: Container, sessions: sessionmaker[Session], agency_id: str
+) -> None:
+    """IMAP and `mail receive` have no SMTP envelope: the To: and Cc: say where it was sent, so mail to the
+    emergency address fetched from a mailbox pages like mail the listener took."""
+    sent: list[paging.PageMessage] = []
+
+    class Recording:
+        channel = "log"
+
+        def send(self, message: paging.PageMessage) -> None:
+            sent.append(message)
+
+    container.__dict__["pager"] = Recording()
+    raw = signed_order(to=f"Desk <{EMERGENCY_DESK.upper()}>", Cc=DESK)
+    message_id = arrivals.take(container.sessions, container.clock, raw, dns=agency_dns())
+    assert get(sessions, message_id).recipient == f"{EMERGENCY_DESK}, {DESK}"
+    assert len(sent) == 1

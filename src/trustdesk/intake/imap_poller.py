@@ -120,9 +120,7 @@ def poll_once(
                 continue
             raw, arrived = fetched
             try:
-                message_id = arrivals.take(
-                    sessions, clock, raw, recipient=mailbox.user, received_at=arrived, dns=dns
-                )
+                message_id = arrivals.take(sessions, clock, raw, received_at=arrived, dns=dns)
             except Exception:  # left unseen: the next round fetches it again
                 log.exception("message %s of %s could not be stored; left unseen", num, mailbox.folder)
                 result.failed += 1

@@ -238,6 +238,11 @@ def _headers(message: InboundMessage, parsed: EmailMessage) -> None:
 
     message.subject = header("Subject")
     message.message_id = header("Message-ID")
+    if message.recipient is None:  # no SMTP envelope (IMAP, a file): the addresses the mail was written to
+        written_to = [
+            a.addr_spec.lower() for name in ("To", "Cc") for a in getattr(parsed.get(name), "addresses", ())
+        ]
+        message.recipient = ", ".join(dict.fromkeys(written_to))[:320] or None
     thread = " ".join(v for v in (header("In-Reply-To"), header("References")) if v)
     message.in_reply_to = thread or None
 

@@ -112,6 +112,14 @@ def record(world: World, message_id: str, **changes: Any) -> str:
         return request.tracking_number
 
 
+def in_portal(world: World, email: str) -> None:
+    """The world's client is logged in to the portal as this officer."""
+    from tests.browser_login import give_officer_login, log_in
+
+    sessions = world.container.sessions
+    log_in(world.client, "portal", email, give_officer_login(sessions, world.clock, email), world.clock)
+
+
 def text_of(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
@@ -212,17 +220,9 @@ def test_a_mail_with_a_broken_or_missing_attachment_is_kept_and_routed_to_triage
 def test_the_officer_follows_the_acknowledged_number_in_the_portal_before_and_after_triage(
     world: World, listener: int, sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
-    from tests.browser_login import give_officer_login, log_in
-
     deliver(listener, sign(mail(sender="officer@justice.fr", body=ORDER, attachments=[ORDER_PDF])))
     tracking = only_message(sessions).tracking_number
-    log_in(
-        world.client,
-        "portal",
-        "officer@justice.fr",
-        give_officer_login(sessions, clock, "officer@justice.fr"),
-        clock,
-    )
+    in_portal(world, "officer@justice.fr")
     waiting = world.client.get(f"/portal/requests/{tracking}")
     assert waiting.status_code == 200
     assert "A legal reviewer is checking the order" in waiting.text
@@ -237,15 +237,7 @@ def test_the_officer_follows_the_acknowledged_number_in_the_portal_before_and_af
 def test_another_agencys_officer_never_sees_the_message(
     world: World, listener: int, sessions: sessionmaker[Session], clock: FrozenClock
 ) -> None:
-    from tests.browser_login import give_officer_login, log_in
-
     deliver(listener, sign(mail(sender="officer@justice.fr", body=ORDER, attachments=[ORDER_PDF])))
     tracking = only_message(sessions).tracking_number
-    log_in(
-        world.client,
-        "portal",
-        "officer@bka.bund.de",
-        give_officer_login(sessions, clock, "officer@bka.bund.de"),
-        clock,
-    )
+    in_portal(world, "officer@bka.bund.de")
     assert world.client.get(f"/portal/requests/{tracking}").status_code == 404

@@ -45,6 +45,21 @@ def arrivals(container: Container) -> Arrivals:
 
 
 @pytest.fixture
+def sent(container: Container) -> list[paging.PageMessage]:
+    """Every page sent, in order: the container's pager replaced by one that records them."""
+    pages: list[paging.PageMessage] = []
+
+    class Recording:
+        channel = "log"
+
+        def send(self, message: paging.PageMessage) -> None:
+            pages.append(message)
+
+    container.__dict__["pager"] = Recording()
+    return pages
+
+
+@pytest.fixture
 def agency_id(sessions: sessionmaker[Session], clock: FrozenClock) -> str:
     officer_key(sessions, clock, email="magistrate@justice.fr")  # justice.fr, verified, with that officer
     with unit_of_work(sessions) as session:
@@ -100,6 +115,17 @@ def accept(container: Container, reviewer: str, message_id: str, officer_email: 
             replies=replies(), max_document_bytes=container.settings.max_document_bytes,
         )  # fmt: skip
         return request.id
+
+
+def clarify(container: Container, reviewer: str, request_id: str) -> str:
+    """The reviewer asks the authority a question about the request; its tracking number."""
+    with unit_of_work(container.sessions) as session:
+        request = session.get_one(LawfulRequest, request_id)
+        review.clarify(
+            session, container.clock, session.get_one(StaffUser, reviewer), request,
+            container.catalogue.get(request.instrument), "Which period do you need?",
+        )  # fmt: skip
+        return request.tracking_number
 
 
 def events(sessions: sessionmaker[Session], action: AuditAction) -> list[AuditEvent]:
@@ -194,13 +220,7 @@ def test_a_reply_naming_a_request_is_attached_and_answers_its_clarification(
     request_id = accept(
         container, reviewer, arrive(arrivals, container, signed_order()), "magistrate@justice.fr"
     )
-    with unit_of_work(sessions) as session:
-        request = session.get_one(LawfulRequest, request_id)
-        review.clarify(
-            session, container.clock, session.get_one(StaffUser, reviewer), request,
-            container.catalogue.get(request.instrument), "Which period do you need?",
-        )  # fmt: skip
-        tracking = request.tracking_number
+    tracking = clarify(container, reviewer, request_id)
     answer = sign(mail(subject=f"Re: [{tracking}] Question", body="From 1 to 31 October 2026."))
     message = get(sessions, arrive(arrivals, container, answer))
     assert message.status == triage.ATTACHED
@@ -239,8 +259,8 @@ def test_a_reply_to_a_closed_file_stays_in_triage_with_the_reason(
 
 
 def test_an_emergency_mail_at_night_pages_the_person_on_call_who_escalates_when_unacknowledged(
-    arrivals: Arrivals, container: Container, sessions: sessionmaker[Session], clock: FrozenClock,
-    agency_id: str, reviewer: str,
+    arrivals: Arrivals, sent: list[paging.PageMessage], container: Container,
+    sessions: sessionmaker[Session], clock: FrozenClock, agency_id: str, reviewer: str,
 ) -> None:  # fmt: skip
     night = (clock.now + timedelta(days=1)).replace(hour=3, minute=0)
     clock.advance(night - clock.now)
@@ -252,15 +272,6 @@ def test_an_emergency_mail_at_night_pages_the_person_on_call_who_escalates_when_
         shift = {"starts_at": night - timedelta(hours=3), "ends_at": night + timedelta(hours=6)}
         rota.add_shift(session, clock, None, user=first, **shift)
         rota.add_shift(session, clock, None, user=backup, position=1, **shift)
-    sent: list[paging.PageMessage] = []
-
-    class Recording:
-        channel = "log"
-
-        def send(self, message: paging.PageMessage) -> None:
-            sent.append(message)
-
-    container.__dict__["pager"] = Recording()
     urgent = sign(mail(subject="URGENT — threat to life", body="Imminent threat to life. " + EPOC_BODY))
     message_id = arrive(arrivals, container, urgent)
     assert [(m.to_email, m.level, m.inbound_id) for m in sent] == [(first.email, 0, message_id)]
@@ -276,17 +287,12 @@ def test_an_emergency_mail_at_night_pages_the_person_on_call_who_escalates_when_
 
 
 def test_mail_to_the_emergency_address_pages_even_without_emergency_words(
-    arrivals: Arrivals, container: Container, sessions: sessionmaker[Session], agency_id: str
+    arrivals: Arrivals,
+    sent: list[paging.PageMessage],
+    container: Container,
+    sessions: sessionmaker[Session],
+    agency_id: str,
 ) -> None:
-    sent: list[paging.PageMessage] = []
-
-    class Recording:
-        channel = "log"
-
-        def send(self, message: paging.PageMessage) -> None:
-            sent.append(message)
-
-    container.__dict__["pager"] = Recording()
     arrive(arrivals, container, signed_order(to=EMERGENCY_DESK), to=EMERGENCY_DESK)
     assert len(sent) == 1
     assert sent[0].fallback
@@ -469,12 +475,8 @@ def test_a_reply_to_the_desks_own_mail_is_matched_by_its_message_id(
     request_id = accept(
         container, reviewer, arrive(arrivals, container, signed_order()), "magistrate@justice.fr"
     )
+    clarify(container, reviewer, request_id)
     with unit_of_work(sessions) as session:
-        request = session.get_one(LawfulRequest, request_id)
-        review.clarify(
-            session, container.clock, session.get_one(StaffUser, reviewer), request,
-            container.catalogue.get(request.instrument), "Which period do you need?",
-        )  # fmt: skip
         assert (
             outbound.mail_correspondence(
                 session, container.clock, mail_from=replies().mail_from, portal_url="https://desk.example"
@@ -621,19 +623,14 @@ def test_a_page_about_a_message_in_triage_is_acknowledged_and_stops_escalating(
 
 
 def test_mail_fetched_without_an_envelope_is_read_as_sent_to_its_to_addresses(
-    arrivals: Arrivals, container: Container, sessions: sessionmaker[Session], agency_id: str
+    arrivals: Arrivals,
+    sent: list[paging.PageMessage],
+    container: Container,
+    sessions: sessionmaker[Session],
+    agency_id: str,
 ) -> None:
     """IMAP and `mail receive` have no SMTP envelope: the To: and Cc: say where it was sent, so mail to the
     emergency address fetched from a mailbox pages like mail the listener took."""
-    sent: list[paging.PageMessage] = []
-
-    class Recording:
-        channel = "log"
-
-        def send(self, message: paging.PageMessage) -> None:
-            sent.append(message)
-
-    container.__dict__["pager"] = Recording()
     raw = signed_order(to=f"Desk <{EMERGENCY_DESK.upper()}>", Cc=DESK)
     message_id = arrivals.take(container.sessions, container.clock, raw, dns=agency_dns())
     assert get(sessions, message_id).recipient == f"{EMERGENCY_DESK}, {DESK}"
